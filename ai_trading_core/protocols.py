@@ -1,0 +1,261 @@
+"""One ``typing.Protocol`` per role. The engine calls components through these interfaces
+directly, never through ``pm.hook``: per-bar work must not pay a pluggy dispatch.
+
+Array conventions: every per-symbol array is float64 of shape (N,), aligned with
+``MarketSlice.symbols``; NaN means "no value" (no bar, no opinion).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+from .enums import RiskState, StrategyType, Timeframe
+from .market import BarPanel, FloatArray, History, MarketSlice
+from .models import Alert, Fill, Instrument, Order, OrderUpdate, RiskVerdict, StrategyPerformance
+
+if TYPE_CHECKING:
+    from .result import RunResult
+
+
+# --------------------------------------------------------------------------- data sources
+@runtime_checkable
+class DataSource(Protocol):
+    """Historical bars. Validates what it reads: a bad file or payload raises
+    :class:`~ai_trading_core.errors.DataError` naming the file or symbol and the row."""
+
+    def load(self, start: datetime | None = None, end: datetime | None = None) -> BarPanel:
+        """All subscribed symbols' bars with open time in [start, end] (inclusive)."""
+        ...
+
+
+@runtime_checkable
+class LiveDataSource(DataSource, Protocol):
+    """A source that can also stream cross-sections as bars complete (paper and live)."""
+
+    def stream(self) -> AsyncIterator[MarketSlice]:
+        ...
+
+
+# --------------------------------------------------------------------------- strategies
+@runtime_checkable
+class Strategy(Protocol):
+    """Turns market data into target signals.
+
+    ``on_slice`` returns, per symbol, a target strength in [-1, 1] (fraction of the
+    strategy's allocation; negative is short) or NaN for "no opinion, keep the previous
+    target". It may only look at ``market`` and ``history`` (which already contains
+    ``market`` as its newest row): that is what keeps it free of look-ahead.
+    """
+
+    strategy_id: str
+    strategy_type: StrategyType
+    warmup: int  # history rows needed before the first meaningful signal
+
+    def prepare(self, symbols: tuple[str, ...], timeframe: Timeframe) -> None:
+        """Called once before the first slice with the run's universe."""
+        ...
+
+    def on_slice(self, market: MarketSlice, history: History) -> FloatArray:
+        ...
+
+
+@runtime_checkable
+class BlockStrategy(Strategy, Protocol):
+    """A causal strategy that can also produce its signals for a whole panel at once:
+    row ``t`` of the result must equal what ``on_slice`` returns at ``t``."""
+
+    def signal_block(self, panel: BarPanel) -> FloatArray:
+        """Targets of shape (T, N) for the whole panel."""
+        ...
+
+
+# --------------------------------------------------------------------------- sizing
+@dataclass(slots=True)
+class SizingContext:
+    """What a sizer may look at. Prices in currency per unit; ``equity`` and ``cash`` in
+    currency; ``positions`` in units (float mirror of the Decimal ledger)."""
+
+    timestamp: int
+    symbols: tuple[str, ...]
+    prices: FloatArray
+    equity: float
+    cash: float
+    positions: FloatArray
+    history: History
+    instruments: Sequence[Instrument]
+    timeframe: Timeframe
+    strategy_targets: Mapping[str, FloatArray] = field(default_factory=dict)
+    performance: Mapping[str, StrategyPerformance] = field(default_factory=dict)
+    confidence: FloatArray | None = None
+
+
+@runtime_checkable
+class PositionSizer(Protocol):
+    def target_positions(self, targets: FloatArray, ctx: SizingContext) -> FloatArray:
+        """Combined target strengths (N,) → target positions in units (N,). NaN keeps the
+        current position. The engine rounds to lot sizes toward zero."""
+        ...
+
+
+# --------------------------------------------------------------------------- risk
+@dataclass(slots=True)
+class RiskContext:
+    """The portfolio as a risk check sees it, before the candidate orders."""
+
+    timestamp: int
+    symbols: tuple[str, ...]
+    prices: FloatArray  # last known price per symbol, currency
+    positions: FloatArray  # units
+    equity: float  # currency
+    cash: float  # currency
+    peak_equity: float  # currency, highest equity of the run so far
+    day_start_equity: float  # currency, equity at the start of the current UTC day
+    history: History
+    state: RiskState
+    symbol_index: Mapping[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class RiskStateRequest:
+    """A risk check's request to change the risk state, with the numbers behind it."""
+
+    state: RiskState
+    reason: str
+    measured: float | None = None
+    limit: float | None = None
+
+
+@runtime_checkable
+class RiskCheck(Protocol):
+    """A pre-trade check. ``check`` returns exactly one verdict per order, in order;
+    a RESIZE verdict carries the approved quantity (never larger than requested). Raising
+    is a failure of the decision path: the engine rejects the orders and halts."""
+
+    name: str
+
+    def check(self, orders: Sequence[Order], ctx: RiskContext) -> Sequence[RiskVerdict]:
+        ...
+
+    def update(self, ctx: RiskContext) -> RiskStateRequest | None:
+        """Called once per step after marking to market; may ask for REDUCING or HALTED."""
+        ...
+
+
+# --------------------------------------------------------------------------- brokers
+@dataclass(slots=True)
+class BrokerEvents:
+    fills: list[Fill] = field(default_factory=list)
+    updates: list[OrderUpdate] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerContext:
+    instruments: Mapping[str, Instrument]
+    symbols: tuple[str, ...]
+    initial_cash: Decimal
+    currency: str
+    timeframe: Timeframe
+    clock: Any  # ai_trading_core.clock.Clock
+
+
+@runtime_checkable
+class Broker(Protocol):
+    """Executes orders. ``submit_order`` must be idempotent by ``client_order_id``: a second
+    submission of a known id returns the existing order's state instead of a new order."""
+
+    name: str
+
+    def connect(self, ctx: BrokerContext) -> None:
+        ...
+
+    def submit_order(self, order: Order) -> OrderUpdate:
+        """Send an order. Raises :class:`~ai_trading_core.errors.BrokerTimeout` when the
+        answer is lost (the order may exist), :class:`~ai_trading_core.errors.BrokerError`
+        when refused."""
+        ...
+
+    def cancel_order(self, client_order_id: str) -> OrderUpdate:
+        ...
+
+    def lookup_order(self, client_order_id: str) -> OrderUpdate | None:
+        """The broker's view of an order, or None when the broker has never seen it."""
+        ...
+
+    def on_market(self, market: MarketSlice) -> BrokerEvents:
+        """Fills and order updates since the last call. A simulated broker matches its
+        resting orders against ``market`` here."""
+        ...
+
+    def positions(self) -> Mapping[str, Decimal]:
+        ...
+
+    def close(self) -> None:
+        ...
+
+
+# --------------------------------------------------------------------------- reporters
+@dataclass
+class ReportSection:
+    """A reporter's contribution to the run document: merged into ``metrics``,
+    ``attribution`` and top-level ``extra`` keys."""
+
+    metrics: dict[str, Any] = field(default_factory=dict)
+    attribution: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@runtime_checkable
+class Reporter(Protocol):
+    name: str
+
+    def report(self, result: RunResult) -> ReportSection:
+        ...
+
+    def render(self, result: RunResult, section: ReportSection, console: Any) -> None:
+        """Print a summary to a ``rich.console.Console``."""
+        ...
+
+
+# --------------------------------------------------------------------------- services
+@runtime_checkable
+class Storage(Protocol):
+    """Durable state. ``record_order`` returns only once the order is durable: the engine
+    calls it before the broker and halts trading when it raises."""
+
+    def record_order(self, order: Order) -> None:
+        ...
+
+    def record_order_update(self, order: Order) -> None:
+        ...
+
+    def record_fill(self, fill: Fill) -> None:
+        ...
+
+    def close(self) -> None:
+        ...
+
+
+@runtime_checkable
+class Cache(Protocol):
+    """A key-value cache with TTLs and pub/sub. Outages degrade to misses, never block."""
+
+    def get(self, key: str) -> bytes | None:
+        ...
+
+    def set(self, key: str, value: bytes, ttl_seconds: float | None = None) -> None:
+        ...
+
+    def publish(self, channel: str, message: bytes) -> None:
+        ...
+
+
+@runtime_checkable
+class AlertChannel(Protocol):
+    name: str
+
+    def send(self, alert: Alert) -> None:
+        ...

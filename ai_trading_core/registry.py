@@ -1,0 +1,191 @@
+"""Typed component registries. Registration hooks receive one of these; the user's config
+then picks components by name and passes their parameters, validated by the component's
+own pydantic model."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
+
+from .enums import Role, RunMode, Timeframe
+from .errors import ConfigError, DuplicateComponentError, UnknownComponentError
+from .protocols import (
+    AlertChannel,
+    Broker,
+    Cache,
+    DataSource,
+    PositionSizer,
+    Reporter,
+    RiskCheck,
+    Storage,
+    Strategy,
+)
+
+T = TypeVar("T")
+
+
+class NoParams(BaseModel):
+    """Parameter model for components that take none."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+@dataclass(frozen=True)
+class BuildContext:
+    """What a component factory gets besides its parameters."""
+
+    component_id: str
+    mode: RunMode = RunMode.BACKTEST
+    timeframe: Timeframe = Timeframe.D1
+    initial_cash: Decimal = Decimal("100000")
+    currency: str = "USD"
+    state_dir: Path = Path(".ai-trading")
+    credentials: Mapping[str, SecretStr] = field(default_factory=dict)
+    clock: Any = None  # ai_trading_core.clock.Clock
+    seed: int = 0
+    alert: Callable[..., None] | None = None  # ai_trading_core.engine alert emitter
+
+    def secret(self, name: str) -> SecretStr:
+        try:
+            return self.credentials[name]
+        except KeyError:
+            raise ConfigError(
+                f"credential {name!r} is not configured (set [credentials].{name} or "
+                f"AI_TRADING_CREDENTIALS__{name.upper()})"
+            ) from None
+
+
+@dataclass(frozen=True)
+class ComponentSpec(Generic[T]):
+    name: str
+    role: Role
+    factory: Callable[[Any, BuildContext], T]
+    params_model: type[BaseModel]
+    plugin: str
+    description: str = ""
+
+    def build(self, params: Mapping[str, Any], ctx: BuildContext) -> T:
+        model = self.validate(params, where=f"{self.role.value} {self.name!r}")
+        return self.factory(model, ctx)
+
+    def validate(self, params: Mapping[str, Any], where: str) -> BaseModel:
+        try:
+            return self.params_model.model_validate(dict(params))
+        except ValidationError as exc:
+            raise ConfigError(f"{where}: {format_validation_error(exc)}") from None
+
+
+class ComponentRegistry(Generic[T]):
+    """Named factories for one role. A duplicate name is a start-up error naming both
+    plugins; nothing is silently renamed or replaced."""
+
+    def __init__(self, role: Role) -> None:
+        self.role = role
+        self._specs: dict[str, ComponentSpec[T]] = {}
+        self._current_plugin = "<unknown>"
+
+    def _bind(self, plugin: str) -> ComponentRegistry[T]:
+        self._current_plugin = plugin
+        return self
+
+    def register(
+        self,
+        name: str,
+        factory: Callable[[Any, BuildContext], T],
+        *,
+        params: type[BaseModel] = NoParams,
+        description: str = "",
+    ) -> None:
+        """Register ``factory(params, context) -> component`` under ``name``.
+
+        ``params`` is the pydantic model that validates the component's parameters from the
+        config; ``description`` appears in ``ai-trading plugins list``.
+        """
+        if name in self._specs:
+            other = self._specs[name].plugin
+            raise DuplicateComponentError(
+                f"{self.role.value} {name!r} registered twice: by plugin {other!r} and by plugin {self._current_plugin!r}"
+            )
+        self._specs[name] = ComponentSpec(name, self.role, factory, params, self._current_plugin, description)
+
+    def get(self, name: str) -> ComponentSpec[T]:
+        try:
+            return self._specs[name]
+        except KeyError:
+            known = ", ".join(sorted(self._specs)) or "none"
+            raise UnknownComponentError(
+                f"unknown {self.role.value} {name!r} (registered: {known}); is its plugin installed and enabled?"
+            ) from None
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._specs
+
+    def __iter__(self) -> Iterator[ComponentSpec[T]]:
+        return iter(self._specs.values())
+
+    def __len__(self) -> int:
+        return len(self._specs)
+
+    def names(self) -> list[str]:
+        return sorted(self._specs)
+
+
+DataSourceRegistry = ComponentRegistry[DataSource]
+StrategyRegistry = ComponentRegistry[Strategy]
+SizerRegistry = ComponentRegistry[PositionSizer]
+RiskCheckRegistry = ComponentRegistry[RiskCheck]
+BrokerRegistry = ComponentRegistry[Broker]
+ReporterRegistry = ComponentRegistry[Reporter]
+StorageRegistry = ComponentRegistry[Storage]
+CacheRegistry = ComponentRegistry[Cache]
+AlertChannelRegistry = ComponentRegistry[AlertChannel]
+
+
+@dataclass
+class Registries:
+    data_sources: DataSourceRegistry = field(default_factory=lambda: ComponentRegistry(Role.DATA_SOURCE))
+    strategies: StrategyRegistry = field(default_factory=lambda: ComponentRegistry(Role.STRATEGY))
+    sizers: SizerRegistry = field(default_factory=lambda: ComponentRegistry(Role.SIZER))
+    risk_checks: RiskCheckRegistry = field(default_factory=lambda: ComponentRegistry(Role.RISK_CHECK))
+    brokers: BrokerRegistry = field(default_factory=lambda: ComponentRegistry(Role.BROKER))
+    reporters: ReporterRegistry = field(default_factory=lambda: ComponentRegistry(Role.REPORTER))
+    storage: StorageRegistry = field(default_factory=lambda: ComponentRegistry(Role.STORAGE))
+    caches: CacheRegistry = field(default_factory=lambda: ComponentRegistry(Role.CACHE))
+    alert_channels: AlertChannelRegistry = field(default_factory=lambda: ComponentRegistry(Role.ALERT_CHANNEL))
+
+    def by_role(self) -> dict[Role, ComponentRegistry[Any]]:
+        return {
+            Role.DATA_SOURCE: self.data_sources,
+            Role.STRATEGY: self.strategies,
+            Role.SIZER: self.sizers,
+            Role.RISK_CHECK: self.risk_checks,
+            Role.BROKER: self.brokers,
+            Role.REPORTER: self.reporters,
+            Role.STORAGE: self.storage,
+            Role.CACHE: self.caches,
+            Role.ALERT_CHANNEL: self.alert_channels,
+        }
+
+
+_SECRET_WORDS = ("secret", "password", "token", "key", "credential")
+
+
+def format_validation_error(exc: ValidationError) -> str:
+    """One line per problem, ``location: message (got value)``. Values of fields whose name
+    suggests a secret are never echoed."""
+    parts = []
+    for err in exc.errors(include_url=False):
+        loc = ".".join(str(p) for p in err["loc"]) or "(root)"
+        msg = err["msg"]
+        got = ""
+        if err["type"] != "missing" and not any(w in loc.lower() for w in _SECRET_WORDS):
+            value = err.get("input")
+            if isinstance(value, str | int | float | bool) and len(repr(value)) <= 40:
+                got = f" (got {value!r})"
+        parts.append(f"{loc}: {msg}{got}")
+    return "; ".join(parts)
