@@ -1,0 +1,25 @@
+"""Registers the ``files`` data source."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ai_trading_core import hookimpl
+
+from .params import FilesParams
+from .source import FileDataSource
+
+if TYPE_CHECKING:
+    from ai_trading_core.registry import BuildContext, DataSourceRegistry
+
+
+def _files(params: FilesParams, ctx: BuildContext) -> FileDataSource:
+    return FileDataSource(params)
+
+
+@hookimpl
+def ai_trading_register_data_sources(registry: DataSourceRegistry) -> None:
+    registry.register(
+        "files", _files, params=FilesParams,
+        description="OHLCV bars from CSV or Parquet files (one file or one per symbol), strictly validated",
+    )
