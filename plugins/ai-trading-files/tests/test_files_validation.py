@@ -63,6 +63,17 @@ def test_files_csv_errors_name_file_and_row(tmp_path: Path, row: int, line: str,
     assert message in text, text
 
 
+def test_files_numeric_timestamps_are_rejected(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match=r"^bad.csv row 1 \(line 2\): timestamp column .* is numeric"):
+        _load(_csv(tmp_path, ["1614556800,10,11,9,10.5,100\n"]))
+
+
+def test_files_symbol_na_is_a_symbol_not_a_missing_value(tmp_path: Path) -> None:
+    lines = ["2021-03-01T00:00:00Z,NA,10,11,9,10.5,100\n", "2021-03-01T00:00:00Z,NULL,10,11,9,10.5,100\n"]
+    panel = _load(_csv(tmp_path, lines, header="timestamp,symbol,open,high,low,close,volume\n"))
+    assert panel.symbols == ("NA", "NULL")
+
+
 def test_files_naive_timestamp_message_says_how_to_fix(tmp_path: Path) -> None:
     with pytest.raises(DataError, match='assume_timezone') as info:
         _load(_csv(tmp_path, ["2021-03-01,10,11,9,10.5,100\n"]))

@@ -41,8 +41,8 @@ class RawTable:
 
 
 def read_table(path: Path) -> RawTable:
-    """Read ``path`` without interpreting values: CSV cells stay strings (empty cells NaN),
-    Parquet columns keep their stored types."""
+    """Read ``path`` with minimal interpretation: CSV columns that are all numbers become
+    float64/int64 (parsed exactly), others stay text; Parquet columns keep their stored types."""
     suffix = file_suffix(path)
     if suffix in CSV_SUFFIXES:
         return RawTable(path.name, _read_csv(path), is_csv=True)
@@ -53,8 +53,13 @@ def read_table(path: Path) -> RawTable:
 
 def _read_csv(path: Path) -> pd.DataFrame:
     try:
-        # Blank lines are kept as empty rows so that row numbers match the file's lines.
-        return pd.read_csv(path, dtype=str, skip_blank_lines=False, skipinitialspace=True)
+        # Blank lines are kept as empty rows so that row numbers match the file's lines. Only
+        # empty cells and nan/NaN count as missing, so a symbol such as "NA" stays a string;
+        # a column that does not parse as numbers arrives as text and is reported by row later.
+        return pd.read_csv(
+            path, skip_blank_lines=False, skipinitialspace=True, keep_default_na=False,
+            na_values=["", "nan", "NaN"],
+        )
     except pd.errors.EmptyDataError:
         raise DataError(f"{path.name}: empty file (no header row)") from None
     except (pd.errors.ParserError, UnicodeDecodeError, OSError, EOFError) as exc:
