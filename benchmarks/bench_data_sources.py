@@ -30,7 +30,8 @@ def best_of(fn: Callable[[], object], repeat: int = 3) -> float:
 
 
 def main() -> None:
-    print(f"arch_indices, 2 x 5,031 daily bars:       {best_of(lambda: ArchIndices(ArchIndicesParams()).load()):.3f} s")
+    arch = best_of(lambda: ArchIndices(ArchIndicesParams()).load())
+    print(f"arch_indices, 2 x 5,031 daily bars:       {arch:.3f} s")
     daily = SyntheticParams(n_symbols=500, n_bars=2520)
     print(f"synthetic 500 x 2,520 daily bars:         {best_of(lambda: synthetic_panel(daily, 1)):.3f} s")
     minute = SyntheticParams(n_symbols=1, n_bars=1_000_000, timeframe="1m")
