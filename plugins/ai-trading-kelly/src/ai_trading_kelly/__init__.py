@@ -1,0 +1,9 @@
+"""Kelly-criterion position sizing for ai-trading: the closed-form Kelly fraction, its
+estimation from a strategy's closed trades, and the ``kelly`` position sizer."""
+
+from __future__ import annotations
+
+from .criterion import KellyCriterion, KellyParams, TradeEdge, estimate_edge, kelly_fraction
+from .sizer import KellySizer
+
+__all__ = ["KellyCriterion", "KellyParams", "KellySizer", "TradeEdge", "estimate_edge", "kelly_fraction"]
