@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from ..repositories.audit import AuditRepository
+if TYPE_CHECKING:
+    from ..repositories.audit import AuditRepository
 from .chain import GENESIS_HASH, chain_hash, event_bytes
 
 

@@ -23,10 +23,10 @@ class SignalRepository:
         for sig in signals:
             values = sig.model_dump(mode="json", exclude={"metadata", "timestamp"})
             rows.append({**values, "timestamp": sig.timestamp, "run_id": run_id,
-                         "metadata_json": json.dumps(sig.metadata, sort_keys=True, default=str)})
+                         "metadata": json.dumps(sig.metadata, sort_keys=True, default=str)})
         if rows:
             with transaction(self.engine, f"recording signals of run {run_id}") as conn:
-                conn.execute(sa.insert(SignalRow), rows)
+                conn.execute(sa.insert(SignalRow.__table__), rows)
 
     def for_run(self, run_id: str) -> list[Signal]:
         with reading(self.engine, f"reading signals of run {run_id}") as s:

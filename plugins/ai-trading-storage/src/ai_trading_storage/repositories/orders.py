@@ -12,7 +12,7 @@ from ai_trading_core.errors import StorageError
 from ai_trading_core.models import Fill, Order
 
 from ..models import FillRow, OrderRow
-from ._sql import insert_for, insert_ignore, reading, transaction, upsert
+from ._sql import insert_for, insert_ignore, reading, transaction
 
 _ORDER_FIELDS = tuple(Order.model_fields)
 _FILL_FIELDS = tuple(Fill.model_fields)
@@ -42,9 +42,10 @@ class OrderRepository:
         """Insert a new order; durable when this returns. A client order id that exists
         already is an error (it would mean two decisions produced the same id)."""
         with transaction(self.engine, f"recording order {order.client_order_id}") as conn:
-            stmt = insert_for(conn, OrderRow).on_conflict_do_nothing(index_elements=["client_order_id"])
-            result = conn.execute(stmt, order_values(order, run_id, order.created_at))
-            if result.rowcount == 0:
+            stmt = (insert_for(conn, OrderRow).on_conflict_do_nothing(index_elements=["client_order_id"])
+                    .returning(OrderRow.client_order_id))
+            inserted = conn.execute(stmt, order_values(order, run_id, order.created_at)).first()
+            if inserted is None:
                 existing = conn.execute(
                     sa.select(OrderRow.run_id).where(OrderRow.client_order_id == order.client_order_id)
                 ).scalar()
@@ -55,16 +56,14 @@ class OrderRepository:
 
     def update(self, order: Order, run_id: str = "", updated_at: datetime | None = None) -> None:
         """Store the order's new state (inserting it if it was never recorded)."""
+        values = order_values(order, run_id, updated_at or order.created_at)
         with transaction(self.engine, f"updating order {order.client_order_id}") as conn:
-            values = order_values(order, run_id, updated_at or order.created_at)
-            if not run_id:
-                values.pop("run_id")
-                exists = conn.execute(
-                    sa.select(OrderRow.run_id).where(OrderRow.client_order_id == order.client_order_id)
-                ).first()
-                if exists is None:
-                    values["run_id"] = ""
-            upsert(conn, OrderRow, [values], ["client_order_id"])
+            changes = {k: v for k, v in values.items() if k != "client_order_id" and (k != "run_id" or run_id)}
+            result = conn.execute(
+                sa.update(OrderRow).where(OrderRow.client_order_id == order.client_order_id).values(**changes)
+            )
+            if result.rowcount == 0:
+                conn.execute(sa.insert(OrderRow), values)
 
     def get(self, client_order_id: str) -> Order | None:
         with reading(self.engine, f"reading order {client_order_id}") as s:

@@ -1,0 +1,35 @@
+"""The repository layer: the only way the rest of the code reads or writes the database."""
+
+from __future__ import annotations
+
+from sqlalchemy.engine import Engine
+
+from .audit import AuditRepository
+from .events import RiskEventRepository, SignalRepository, SnapshotRepository
+from .instruments import InstrumentRepository
+from .orders import FillRepository, OrderRepository
+from .runs import RunRepository, run_id_of
+
+
+class Database:
+    """All repositories over one engine."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.instruments = InstrumentRepository(engine)
+        self.orders = OrderRepository(engine)
+        self.fills = FillRepository(engine)
+        self.signals = SignalRepository(engine)
+        self.snapshots = SnapshotRepository(engine)
+        self.risk_events = RiskEventRepository(engine)
+        self.runs = RunRepository(engine)
+        self.audit = AuditRepository(engine)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+__all__ = [
+    "AuditRepository", "Database", "FillRepository", "InstrumentRepository", "OrderRepository", "RiskEventRepository",
+    "RunRepository", "SignalRepository", "SnapshotRepository", "run_id_of",
+]

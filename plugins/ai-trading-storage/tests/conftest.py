@@ -1,0 +1,56 @@
+"""Databases for the storage tests: a fresh SQLite file per test, and a throw-away PostgreSQL
+database per session on 127.0.0.1:5432 (skipped, with the reason, only when unreachable)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from ai_trading_storage import migrations
+
+PG_ADMIN = os.environ.get("AI_TRADING_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+@pytest.fixture(scope="session")
+def pg_database_url() -> Iterator[str]:
+    """URL of a new database ``ai_trading_test_<random>``, dropped at the end."""
+    try:
+        admin = psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as exc:
+        pytest.skip(f"PostgreSQL server unreachable at {PG_ADMIN.split('@')[-1]}: {exc}".splitlines()[0])
+    name = f"ai_trading_test_{secrets.token_hex(4)}"
+    with admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        base = PG_ADMIN.rsplit("/", 1)[0]
+        try:
+            yield f"{base}/{name}"
+        finally:
+            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.fixture
+def pg_url(pg_database_url: str) -> Iterator[str]:
+    """The session database, migrated to head for this test and back to base afterwards."""
+    migrations.upgrade(pg_database_url)
+    yield pg_database_url
+    migrations.downgrade(pg_database_url)
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    url = f"sqlite:///{(tmp_path / 'ai-trading.db').as_posix()}"
+    migrations.upgrade(url)
+    return url
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest) -> str:
+    """A migrated database of each kind."""
+    fixture = "sqlite_url" if request.param == "sqlite" else "pg_url"
+    return str(request.getfixturevalue(fixture))
