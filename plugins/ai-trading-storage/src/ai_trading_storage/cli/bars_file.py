@@ -45,7 +45,7 @@ def read_bar_file(path: Path, symbol: str | None, assume_utc: bool = False) -> l
         if not assume_utc:
             raise DataError(f"{path}: timestamps have no timezone offset (add one, or pass --assume-utc)")
         stamps = stamps.dt.tz_localize("UTC")
-    ns = stamps.dt.tz_convert("UTC").astype("int64").to_numpy()
+    ns = stamps.dt.tz_convert("UTC").dt.as_unit("ns").astype("int64").to_numpy()
     prices = {c: pd.to_numeric(frame[c], errors="coerce").to_numpy(dtype=np.float64)
               for c in ("open", "high", "low", "close", "volume")}
     bad = ~np.isfinite(prices["open"]) | ~np.isfinite(prices["high"]) | ~np.isfinite(prices["low"]) \
