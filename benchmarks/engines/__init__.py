@@ -1,0 +1,1 @@
+"""Engines measured in the project's own environment: the NumPy reference and ai-trading."""

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Create benchmarks/.peers-venv and install the peer backtesting engines into it.
+#
+# The peers are never dependencies of the project: they live only in this virtualenv, and
+# benchmarks/run.py starts them as subprocesses with this venv's interpreter. A peer that fails
+# to install is skipped here and reported as "unavailable" by the harness.
+#
+# Usage: bash benchmarks/setup_peers.sh [python-interpreter]   (default: python3.11 or python3)
+set -uo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+venv="$here/.peers-venv"
+python="${1:-$(command -v python3.11 || command -v python3)}"
+
+# Versions checked to install and run on CPython 3.11 (numpy 2.x wheels).
+BACKTRADER="backtrader==1.9.78.123"
+BACKTESTING="backtesting==0.6.6"
+VECTORBT="vectorbt==0.28.5"
+PLOTLY="plotly<6"  # vectorbt 0.28 registers a plotly 5 theme at import (scattermapbox)
+NUMPY="numpy>=1.26,<2.4"
+PANDAS="pandas>=2.2,<3"
+
+if [ ! -x "$venv/bin/python" ]; then
+    "$python" -m venv "$venv" || { echo "cannot create $venv" >&2; exit 1; }
+fi
+"$venv/bin/python" -m pip install --quiet --upgrade pip >/dev/null 2>&1 || true
+"$venv/bin/python" -m pip install --quiet "$NUMPY" "$PANDAS" || { echo "numpy/pandas failed to install" >&2; exit 1; }
+
+status=0
+for pkg in "$BACKTRADER" "$BACKTESTING" "$VECTORBT"; do
+    extra=""
+    [ "$pkg" = "$VECTORBT" ] && extra="$PLOTLY"
+    if "$venv/bin/python" -m pip install --quiet "$pkg" $extra "$NUMPY" "$PANDAS"; then
+        echo "installed $pkg"
+    else
+        echo "FAILED to install $pkg (the harness will report it as unavailable)" >&2
+        status=1
+    fi
+done
+"$venv/bin/python" -m pip list 2>/dev/null | grep -iE '^(backtrader|backtesting|vectorbt|numba|numpy|pandas) '
+exit $status
