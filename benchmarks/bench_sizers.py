@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from functools import partial
 
 import numpy as np
 from ai_trading_kelly import KellyParams, KellySizer
@@ -42,6 +43,11 @@ def per_call(fn: Callable[[], object], repeat: int = 5, number: int = 20) -> flo
     return best
 
 
+def report(label: str, seconds: float, unit: str = "µs") -> None:
+    scale = {"µs": 1e6, "ms": 1e3, "s": 1.0}[unit]
+    print(f"{label:<48}{seconds * scale:10.1f} {unit}")
+
+
 def main() -> None:
     n = 500
     panel = random_walk_panel(400, n, seed=1)
@@ -68,33 +74,23 @@ def main() -> None:
     )
     targets = rng.uniform(-1, 1, n)
     vt = VolTargetSizer(VolTargetParams())
-    print(
-        f"vol_target EWMA, {n} symbols:              {per_call(lambda: vt.target_positions(targets, ctx)) * 1e6:8.0f} µs"
-    )
+    report(f"vol_target EWMA, {n} symbols", per_call(partial(vt.target_positions, targets, ctx)))
     atr = AtrSizer(AtrParams())
-    print(
-        f"atr, {n} symbols:                          {per_call(lambda: atr.target_positions(targets, ctx)) * 1e6:8.0f} µs"
-    )
+    report(f"atr, {n} symbols", per_call(partial(atr.target_positions, targets, ctx)))
     for active in (n, 50):
         t = targets.copy()
         t[active:] = 0.0
         rp = RiskParitySizer(RiskParityParams(method="erc"))
-        print(
-            f"risk_parity ERC re-allocation, {active:3d} active: "
-            f"{per_call(lambda: rp.allocate(t, ctx), number=3) * 1e3:8.1f} ms"
-        )
+        allocate = partial(rp.allocate, t, ctx)
+        report(f"risk_parity ERC re-allocation, {active} active", per_call(allocate, number=3), "ms")
     kelly = KellySizer(KellyParams())
-    print(
-        f"kelly, {n} symbols x 3 strategies:          {per_call(lambda: kelly.target_positions(targets, ctx)) * 1e6:8.0f} µs"
-    )
+    report(f"kelly, {n} symbols x 3 strategies", per_call(partial(kelly.target_positions, targets, ctx)))
     returns = log_returns(history.close(201))
     garch = GarchForecaster(refit_every=21, min_obs=100)
     t0 = time.perf_counter()
     garch.refit(returns)
-    print(f"GARCH(1,1) re-fit, {n} symbols x 200 returns: {time.perf_counter() - t0:8.2f} s")
-    print(
-        f"GARCH roll between re-fits, {n} symbols:    {per_call(lambda: garch.roll(returns[-1])) * 1e6:8.0f} µs"
-    )
+    report(f"GARCH(1,1) re-fit, {n} symbols x 200 returns", time.perf_counter() - t0, "s")
+    report(f"GARCH roll between re-fits, {n} symbols", per_call(partial(garch.roll, returns[-1])))
 
 
 if __name__ == "__main__":
