@@ -24,13 +24,13 @@ from typing import Any
 
 import numpy as np
 import psycopg
+from ai_trading_storage import migrations
+from ai_trading_storage.connection import create_db_engine
+from ai_trading_storage.ingest import read_bars, write_bars
 from psycopg import sql
 
 from ai_trading_core.enums import Timeframe
 from ai_trading_core.testing import random_walk_panel
-from ai_trading_storage import migrations
-from ai_trading_storage.connection import create_db_engine
-from ai_trading_storage.ingest import read_bars, write_bars
 
 
 def _measure(url: str, panel: Any, repeat: int, truncate: str) -> dict[str, Any]:

@@ -10,6 +10,10 @@ import numpy as np
 import pluggy
 import pytest
 import redis
+from ai_trading_redis import plugin
+from ai_trading_redis.cache import RedisCacheParams
+from ai_trading_redis.codec import decode_array, decode_panel, encode_array, encode_panel
+from ai_trading_redis.plugin import RedisCacheComponent
 
 from ai_trading_core import PROJECT_NAME, hookspecs
 from ai_trading_core.clock import SimulatedClock
@@ -19,10 +23,6 @@ from ai_trading_core.plugins import create_plugin_host
 from ai_trading_core.protocols import Cache
 from ai_trading_core.registry import BuildContext
 from ai_trading_core.testing import random_walk_panel
-from ai_trading_redis import plugin
-from ai_trading_redis.cache import RedisCacheParams
-from ai_trading_redis.codec import decode_array, decode_panel, encode_array, encode_panel
-from ai_trading_redis.plugin import RedisCacheComponent
 
 
 def make_cache(url: str, alerts: list[Alert] | None = None, **params: object) -> RedisCacheComponent:
@@ -36,8 +36,12 @@ def make_cache(url: str, alerts: list[Alert] | None = None, **params: object) ->
 
 
 def test_codec_round_trips() -> None:
-    for arr in (np.arange(12, dtype=np.float64).reshape(3, 4), np.array([1, -2], dtype=">i4"), np.array(3.5),
-                np.array([np.nan, np.inf])):
+    for arr in (
+        np.arange(12, dtype=np.float64).reshape(3, 4),
+        np.array([1, -2], dtype=">i4"),
+        np.array(3.5),
+        np.array([np.nan, np.inf]),
+    ):
         back = decode_array(encode_array(arr))
         np.testing.assert_array_equal(back, arr)
         assert back.shape == arr.shape
@@ -82,7 +86,13 @@ def test_bars_indicators_quotes_heartbeat(redis_url: str) -> None:
     np.testing.assert_array_equal(cache.get_indicator("sma10", "SYM000", Timeframe.M5), sma)
     cache.set_quote("SPY", utc(2024, 1, 2, 15), last=470.25, bid=470.2, ask=470.3)
     quote = cache.get_quote("SPY")
-    assert quote == {"symbol": "SPY", "timestamp": utc(2024, 1, 2, 15), "last": 470.25, "bid": 470.2, "ask": 470.3}
+    assert quote == {
+        "symbol": "SPY",
+        "timestamp": utc(2024, 1, 2, 15),
+        "last": 470.25,
+        "bid": 470.2,
+        "ask": 470.3,
+    }
     assert 4 < (cache.ttl("ai_trading:quote:SPY") or 0) <= 5
     cache.heartbeat("engine-1")
     assert cache.last_heartbeat("engine-1") == datetime.fromtimestamp(1_700_000_000, tz=UTC)
@@ -103,10 +113,18 @@ def test_order_and_fill_hooks_publish_json(redis_url: str) -> None:
     pm = pluggy.PluginManager(PROJECT_NAME)
     pm.add_hookspecs(hookspecs)
     pm.register(cache, name="cache:redis")
-    order = Order(client_order_id="o-1", symbol="SPY", side=Side.BUY, quantity=Decimal("3"),
-                  created_at=utc(2024, 1, 2))
-    fill = Fill(execution_id="x-1", client_order_id="o-1", symbol="SPY", side=Side.BUY, quantity=Decimal("3"),
-                price=Decimal("470.25"), timestamp=utc(2024, 1, 2, 0, 1))
+    order = Order(
+        client_order_id="o-1", symbol="SPY", side=Side.BUY, quantity=Decimal("3"), created_at=utc(2024, 1, 2)
+    )
+    fill = Fill(
+        execution_id="x-1",
+        client_order_id="o-1",
+        symbol="SPY",
+        side=Side.BUY,
+        quantity=Decimal("3"),
+        price=Decimal("470.25"),
+        timestamp=utc(2024, 1, 2, 0, 1),
+    )
     pm.hook.ai_trading_order(order=order)
     pm.hook.ai_trading_fill(fill=fill)
     got = [sub.get_message(timeout=1) for _ in range(2)]
@@ -170,7 +188,9 @@ def test_failing_alert_callback_does_not_escape() -> None:
         raise RuntimeError("alert channel down")
 
     ctx = BuildContext(component_id="redis", alert=broken)
-    cache = RedisCacheComponent(RedisCacheParams(url=f"redis://127.0.0.1:{_closed_port()}/0"), alert=ctx.alert)
+    cache = RedisCacheComponent(
+        RedisCacheParams(url=f"redis://127.0.0.1:{_closed_port()}/0"), alert=ctx.alert
+    )
     assert cache.get("x") is None
     assert cache.alerts_sent == 1
     cache.close()

@@ -10,9 +10,8 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from psycopg import sql
-
 from ai_trading_storage import migrations
+from psycopg import sql
 
 PG_ADMIN = os.environ.get("AI_TRADING_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
 

@@ -6,14 +6,14 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
-from click.testing import CliRunner
-
-from ai_trading_core.errors import AuditError, StorageError
-from ai_trading_core.models import AuditEvent, Order, utc
 from ai_trading_storage.audit import GENESIS_HASH, canonical_json, explain, verify
 from ai_trading_storage.cli import register
 from ai_trading_storage.connection import create_db_engine
 from ai_trading_storage.repositories import Database
+from click.testing import CliRunner
+
+from ai_trading_core.errors import AuditError, StorageError
+from ai_trading_core.models import AuditEvent, Order, utc
 
 KINDS = ("market", "signal", "sizing", "risk_verdict", "risk_verdict", "order", "order_update", "fill")
 
@@ -29,9 +29,17 @@ def chain_events(run_id: str, correlation_id: str, start: int = 0) -> list[Audit
         {"client_order_id": "o-1", "status": "accepted"},
         {"execution_id": "x-1", "price": "412.51", "quantity": "20"},
     ]
-    return [AuditEvent(sequence=start + i, run_id=run_id, kind=k, correlation_id=correlation_id,
-                       timestamp=utc(2024, 1, 2, 14, 30, i, 123456), payload=p)
-            for i, (k, p) in enumerate(zip(KINDS, payloads, strict=True))]
+    return [
+        AuditEvent(
+            sequence=start + i,
+            run_id=run_id,
+            kind=k,
+            correlation_id=correlation_id,
+            timestamp=utc(2024, 1, 2, 14, 30, i, 123456),
+            payload=p,
+        )
+        for i, (k, p) in enumerate(zip(KINDS, payloads, strict=True))
+    ]
 
 
 @pytest.fixture
@@ -63,8 +71,16 @@ def test_hash_is_sha256_of_prev_hash_and_canonical_json(audited: Database) -> No
     assert [r.sequence for r in rows] == list(range(8))
     assert rows[0].prev_hash == GENESIS_HASH
     first = rows[0]
-    canonical = canonical_json({"correlation_id": "corr-1", "kind": "market", "payload": {"close": 412.5, "symbol": "SPY"},
-                                "run_id": "run-a", "sequence": 0, "timestamp": "2024-01-02T14:30:00.123456+00:00"})
+    canonical = canonical_json(
+        {
+            "correlation_id": "corr-1",
+            "kind": "market",
+            "payload": {"close": 412.5, "symbol": "SPY"},
+            "run_id": "run-a",
+            "sequence": 0,
+            "timestamp": "2024-01-02T14:30:00.123456+00:00",
+        }
+    )
     assert first.hash == hashlib.sha256((GENESIS_HASH + canonical).encode()).hexdigest()
     assert all(b.prev_hash == a.hash for a, b in zip(rows, rows[1:], strict=False))
     # Decimal payload values are stored as their exact string
@@ -86,8 +102,11 @@ def test_update_and_delete_are_refused_by_the_database(audited: Database) -> Non
 
 def test_altered_row_is_named(audited: Database) -> None:
     _disable_trigger(audited)
-    _sql(audited, "UPDATE audit_events SET payload = '{\"check\":\"max_position\",\"decision\":\"approve\","
-                  "\"limit\":0.5,\"measured\":0.1}' WHERE run_id = 'run-a' AND sequence = 3")
+    _sql(
+        audited,
+        'UPDATE audit_events SET payload = \'{"check":"max_position","decision":"approve",'
+        '"limit":0.5,"measured":0.1}\' WHERE run_id = \'run-a\' AND sequence = 3',
+    )
     report = verify(audited.audit)
     assert not report.ok
     first = report.problems[0]
@@ -97,7 +116,10 @@ def test_altered_row_is_named(audited: Database) -> None:
 
 def test_altered_row_with_recomputed_hash_breaks_the_next_link(audited: Database) -> None:
     _disable_trigger(audited)
-    _sql(audited, "UPDATE audit_events SET hash = 'f' || substr(hash, 2) WHERE run_id = 'run-b' AND sequence = 5")
+    _sql(
+        audited,
+        "UPDATE audit_events SET hash = 'f' || substr(hash, 2) WHERE run_id = 'run-b' AND sequence = 5",
+    )
     problems = verify(audited.audit, "run-b").problems
     assert [(p.sequence, p.kind) for p in problems] == [(5, "altered"), (6, "relinked")]
 
@@ -141,8 +163,14 @@ def test_cli_verify_fails_naming_the_row(audited: Database) -> None:
 
 
 def test_explain_prints_the_decision_chain(audited: Database) -> None:
-    order = Order(client_order_id="o-1", symbol="SPY", side="buy", quantity=Decimal("20"),  # type: ignore[arg-type]
-                  correlation_id="corr-1", created_at=utc(2024, 1, 2, 14, 30, 5))
+    order = Order(
+        client_order_id="o-1",
+        symbol="SPY",
+        side="buy",
+        quantity=Decimal("20"),  # type: ignore[arg-type]
+        correlation_id="corr-1",
+        created_at=utc(2024, 1, 2, 14, 30, 5),
+    )
     audited.orders.add(order, "run-a")
     chain = explain(audited, "o-1")
     assert chain.kinds() == list(KINDS)

@@ -6,6 +6,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from ai_trading_storage.storage import SqlStorage, SqlStorageParams
 
 from ai_trading_core.clock import SimulatedClock
 from ai_trading_core.enums import OrderStatus, OrderType, RiskState, Side
@@ -13,7 +14,6 @@ from ai_trading_core.errors import StorageError
 from ai_trading_core.models import Fill, Instrument, Order, PortfolioState, Position, RiskEvent, Signal, utc
 from ai_trading_core.protocols import Storage
 from ai_trading_core.registry import BuildContext
-from ai_trading_storage.storage import SqlStorage, SqlStorageParams
 
 
 def make_storage(url: str, **params: object) -> SqlStorage:
@@ -23,9 +23,15 @@ def make_storage(url: str, **params: object) -> SqlStorage:
 
 def make_order(i: int, **kw: object) -> Order:
     values: dict[str, object] = dict(
-        client_order_id=f"run1-{i:05d}", symbol="SPY", side=Side.BUY if i % 2 == 0 else Side.SELL,
-        quantity=Decimal("10.5") + i, order_type=OrderType.LIMIT, limit_price=Decimal("412.37"),
-        strategy_id="sma-10-30", correlation_id=f"corr-{i}", created_at=utc(2024, 1, 2, 14, 30),
+        client_order_id=f"run1-{i:05d}",
+        symbol="SPY",
+        side=Side.BUY if i % 2 == 0 else Side.SELL,
+        quantity=Decimal("10.5") + i,
+        order_type=OrderType.LIMIT,
+        limit_price=Decimal("412.37"),
+        strategy_id="sma-10-30",
+        correlation_id=f"corr-{i}",
+        created_at=utc(2024, 1, 2, 14, 30),
     )
     values.update(kw)
     return Order.model_validate(values)
@@ -48,14 +54,27 @@ def test_order_lifecycle_round_trips_exactly(db_url: str) -> None:
     order = make_order(7)
     store.record_order(order)
     assert store.db.orders.get(order.client_order_id) == order
-    filled = order.model_copy(update={"status": OrderStatus.FILLED, "filled_quantity": order.quantity,
-                                      "average_fill_price": Decimal("412.3333333333333333333333"),
-                                      "broker_order_id": "B-1"})
+    filled = order.model_copy(
+        update={
+            "status": OrderStatus.FILLED,
+            "filled_quantity": order.quantity,
+            "average_fill_price": Decimal("412.3333333333333333333333"),
+            "broker_order_id": "B-1",
+        }
+    )
     store.record_order_update(filled)
     assert store.db.orders.get(order.client_order_id) == filled
-    fill = Fill(execution_id="X-1", client_order_id=order.client_order_id, symbol="SPY", side=order.side,
-                quantity=order.quantity, price=Decimal("412.3333333333333333333333"), commission=Decimal("0.0001"),
-                timestamp=utc(2024, 1, 2, 14, 31), correlation_id=order.correlation_id)
+    fill = Fill(
+        execution_id="X-1",
+        client_order_id=order.client_order_id,
+        symbol="SPY",
+        side=order.side,
+        quantity=order.quantity,
+        price=Decimal("412.3333333333333333333333"),
+        commission=Decimal("0.0001"),
+        timestamp=utc(2024, 1, 2, 14, 31),
+        correlation_id=order.correlation_id,
+    )
     store.record_fill(fill)
     store.record_fill(fill)  # the same execution twice is stored once
     assert store.db.fills.for_order(order.client_order_id) == [fill]
@@ -95,7 +114,9 @@ def test_concurrent_writers(db_url: str) -> None:
     orders = stores[0].db.orders.for_run("")
     assert len(orders) == 100
     assert {o.status for o in orders} == {OrderStatus.ACCEPTED}
-    assert {o.client_order_id for o in orders} == {f"run1-{k * 1000 + i:05d}" for k in range(4) for i in range(25)}
+    assert {o.client_order_id for o in orders} == {
+        f"run1-{k * 1000 + i:05d}" for k in range(4) for i in range(25)
+    }
     for s in stores:
         s.close()
 
@@ -103,9 +124,14 @@ def test_concurrent_writers(db_url: str) -> None:
 def test_run_document_round_trip(db_url: str) -> None:
     store = make_storage(db_url)
     document = {
-        "run_id": "2024-run-42", "name": "quickstart", "mode": "backtest", "config_hash": "abc123",
+        "run_id": "2024-run-42",
+        "name": "quickstart",
+        "mode": "backtest",
+        "config_hash": "abc123",
         "metrics": {"sharpe": 1.2345678901234567, "max_drawdown": -0.1875, "trades": 12, "cagr": 1e-17},
-        "equity": [100000.0, 100012.5, 99950.25], "symbols": ["SP500", "NASDAQ"], "final_cash": "12345.678900",
+        "equity": [100000.0, 100012.5, 99950.25],
+        "symbols": ["SP500", "NASDAQ"],
+        "final_cash": "12345.678900",
         "nested": {"empty": {}, "none": None, "flag": True, "unicode": "€ — ü"},
     }
     store.record_run(document)
@@ -137,24 +163,50 @@ def test_snapshots_signals_risk_events_instruments(db_url: str) -> None:
     inst = Instrument(symbol="BTCUSD", tick_size=Decimal("0.01"), lot_size=Decimal("0.0001"))
     store.record_instruments([inst])
     assert store.db.instruments.get("BTCUSD") == inst
-    state = PortfolioState(timestamp=utc(2024, 3, 1), cash=Decimal("5000.25"), equity=Decimal("10100.75"),
-                           positions=(Position(symbol="SPY", quantity=Decimal("10"), average_price=Decimal("500.05"),
-                                               market_price=Decimal("510.05")),))
+    state = PortfolioState(
+        timestamp=utc(2024, 3, 1),
+        cash=Decimal("5000.25"),
+        equity=Decimal("10100.75"),
+        positions=(
+            Position(
+                symbol="SPY",
+                quantity=Decimal("10"),
+                average_price=Decimal("500.05"),
+                market_price=Decimal("510.05"),
+            ),
+        ),
+    )
     store.record_snapshot(state)
     assert store.db.snapshots.for_run("r") == [state]
-    sig = Signal(strategy_id="s", symbol="SPY", timestamp=utc(2024, 3, 1), strength=-0.5, confidence=0.25,
-                 correlation_id="c", metadata={"fast": 10})
+    sig = Signal(
+        strategy_id="s",
+        symbol="SPY",
+        timestamp=utc(2024, 3, 1),
+        strength=-0.5,
+        confidence=0.25,
+        correlation_id="c",
+        metadata={"fast": 10},
+    )
     store.record_signal(sig)
     assert store.db.signals.for_run("r") == [sig]
-    ev = RiskEvent(timestamp=utc(2024, 3, 1), source="circuit_breaker", previous_state=RiskState.ACTIVE,
-                   state=RiskState.HALTED, reason="daily loss", measured=0.061, limit=0.05)
+    ev = RiskEvent(
+        timestamp=utc(2024, 3, 1),
+        source="circuit_breaker",
+        previous_state=RiskState.ACTIVE,
+        state=RiskState.HALTED,
+        reason="daily loss",
+        measured=0.061,
+        limit=0.05,
+    )
     store.record_risk_event(ev)
     assert store.db.risk_events.for_run("r") == [ev]
     store.close()
 
 
 def test_outage_at_order_time_raises_storage_error() -> None:
-    store = make_storage("postgresql://postgres@127.0.0.1:1/ai_trading", auto_migrate=False, connect_timeout=1)
+    store = make_storage(
+        "postgresql://postgres@127.0.0.1:1/ai_trading", auto_migrate=False, connect_timeout=1
+    )
     with pytest.raises(StorageError, match="recording order run1-00001") as info:
         store.record_order(make_order(1))
     assert "127.0.0.1:1" in str(info.value)
@@ -170,8 +222,10 @@ def test_dropped_connections_are_replaced_not_fatal(pg_url: str) -> None:
     store = make_storage(pg_url)
     store.record_order(make_order(1))
     with psycopg.connect(pg_url, autocommit=True) as admin:
-        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                      "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
     store.record_order(make_order(2))
     assert store.db.orders.get("run1-00002") is not None
     store.close()
@@ -179,7 +233,9 @@ def test_dropped_connections_are_replaced_not_fatal(pg_url: str) -> None:
 
 @pytest.mark.postgres
 def test_password_never_appears_in_errors() -> None:
-    store = make_storage("postgresql://trader:hunter2secret@127.0.0.1:1/db", auto_migrate=False, connect_timeout=1)
+    store = make_storage(
+        "postgresql://trader:hunter2secret@127.0.0.1:1/db", auto_migrate=False, connect_timeout=1
+    )
     with pytest.raises(StorageError) as info:
         store.record_order(make_order(3))
     assert "hunter2secret" not in str(info.value)

@@ -7,6 +7,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from ai_trading_storage.cli import register
+from ai_trading_storage.connection import create_db_engine
+from ai_trading_storage.ingest import read_bars, write_bars
+from ai_trading_storage.ingest.pgcopy import HEADER, READ_DTYPE, TRAILER, decode_rows, encode_rows
+from ai_trading_storage.timescale import existing_partitions
 from click.testing import CliRunner
 
 from ai_trading_core.enums import Timeframe
@@ -14,26 +19,35 @@ from ai_trading_core.errors import DataError, StorageError
 from ai_trading_core.market import to_ns
 from ai_trading_core.models import utc
 from ai_trading_core.testing import random_walk_panel
-from ai_trading_storage.cli import register
-from ai_trading_storage.connection import create_db_engine
-from ai_trading_storage.ingest import read_bars, write_bars
-from ai_trading_storage.ingest.pgcopy import HEADER, READ_DTYPE, TRAILER, decode_rows, encode_rows
-from ai_trading_storage.timescale import existing_partitions
 
 
 def test_binary_copy_layout_by_hand() -> None:
-    row = encode_rows("AB", "1d", np.array([946_684_800_000_000_000 + 1_000]), *(np.array([v]) for v in
-                                                                               (1.0, 2.0, 0.5, 1.5, 10.0)))
+    row = encode_rows(
+        "AB",
+        "1d",
+        np.array([946_684_800_000_000_000 + 1_000]),
+        *(np.array([v]) for v in (1.0, 2.0, 0.5, 1.5, 10.0)),
+    )
     # field count, then (length, value) per field in network byte order
     assert row[:2] == (8).to_bytes(2, "big")
     assert row[2:8] == (2).to_bytes(4, "big") + b"AB"
     assert row[8:14] == (2).to_bytes(4, "big") + b"1d"
     assert row[14:26] == (8).to_bytes(4, "big") + (1).to_bytes(8, "big")  # 1 µs after 2000-01-01
     assert len(row) == 2 + 6 + 6 + 12 * 6
-    out = HEADER + b"".join([(7).to_bytes(2, "big"), (4).to_bytes(4, "big"), (3).to_bytes(4, "big"),
-                             (8).to_bytes(4, "big"), (5).to_bytes(8, "big")]
-                            + [(8).to_bytes(4, "big") + np.array([x], ">f8").tobytes() for x in (1, 2, 3, 4, 5)]
-                            ) + TRAILER
+    out = (
+        HEADER
+        + b"".join(
+            [
+                (7).to_bytes(2, "big"),
+                (4).to_bytes(4, "big"),
+                (3).to_bytes(4, "big"),
+                (8).to_bytes(4, "big"),
+                (5).to_bytes(8, "big"),
+            ]
+            + [(8).to_bytes(4, "big") + np.array([x], ">f8").tobytes() for x in (1, 2, 3, 4, 5)]
+        )
+        + TRAILER
+    )
     rows = decode_rows(out)
     assert READ_DTYPE.itemsize == 82 and len(rows) == 1
     assert rows["sym"][0] == 3 and rows["ts"][0] == 5 and rows["close"][0] == 4.0
@@ -81,8 +95,9 @@ def test_yearly_partitions_are_created_on_demand(pg_url: str) -> None:
     write_bars(engine, panel)
     with engine.connect() as conn:
         assert existing_partitions(conn) == {"bars_y2019", "bars_y2020", "bars_y2021"}
-        per_partition = dict(conn.execute(sa.text(
-            "SELECT tableoid::regclass::text, count(*) FROM bars GROUP BY 1")).all())
+        per_partition = dict(
+            conn.execute(sa.text("SELECT tableoid::regclass::text, count(*) FROM bars GROUP BY 1")).all()
+        )
     assert per_partition["bars_y2019"] == 48 and sum(per_partition.values()) == 24 * 400
     back = read_bars(engine, panel.symbols, "1h", utc(2020, 12, 31, 23), utc(2021, 1, 1, 1))
     assert back.shape == (3, 1)
@@ -94,24 +109,48 @@ def test_cli_import_export_round_trip(db_url: str, tmp_path: Path) -> None:
     register(root)
     src = tmp_path / "spy.csv"
     stamps = pd.date_range("2024-01-02", periods=5, freq="D", tz="UTC")
-    pd.DataFrame({"timestamp": stamps.strftime("%Y-%m-%dT%H:%M:%S%z"), "open": [1, 2, 3, 4, 5.5],
-                  "high": [2, 3, 4, 5, 6.5], "low": [0.5, 1, 2, 3, 4.5], "close": [1.5, 2.5, 3.5, 4.5, 6.0],
-                  "volume": [10, 20, 30, 40, 50]}).to_csv(src, index=False)
+    pd.DataFrame(
+        {
+            "timestamp": stamps.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "open": [1, 2, 3, 4, 5.5],
+            "high": [2, 3, 4, 5, 6.5],
+            "low": [0.5, 1, 2, 3, 4.5],
+            "close": [1.5, 2.5, 3.5, 4.5, 6.0],
+            "volume": [10, 20, 30, 40, 50],
+        }
+    ).to_csv(src, index=False)
     runner = CliRunner()
     res = runner.invoke(root, ["data", "import", str(src), "--url", db_url, "--symbol", "SPY"])
     assert res.exit_code == 0, res.output
     assert "imported 5 bars" in res.output
     out = tmp_path / "out.csv"
-    res = runner.invoke(root, ["data", "export", "--url", db_url, "--symbol", "SPY", "--start",
-                               "2024-01-03T00:00:00+00:00", "-o", str(out)])
+    res = runner.invoke(
+        root,
+        [
+            "data",
+            "export",
+            "--url",
+            db_url,
+            "--symbol",
+            "SPY",
+            "--start",
+            "2024-01-03T00:00:00+00:00",
+            "-o",
+            str(out),
+        ],
+    )
     assert res.exit_code == 0, res.output
     frame = pd.read_csv(out)
     assert list(frame["close"]) == [2.5, 3.5, 4.5, 6.0]
     assert pd.to_datetime(frame["timestamp"]).iloc[0] == pd.Timestamp("2024-01-03", tz="UTC")
     again = runner.invoke(root, ["data", "import", str(src), "--url", db_url, "--symbol", "SPY"])
     assert again.exit_code != 0 and "writing bars" in again.output
-    assert runner.invoke(root, ["data", "import", str(src), "--url", db_url, "--symbol", "SPY",
-                                "--replace"]).exit_code == 0
+    assert (
+        runner.invoke(
+            root, ["data", "import", str(src), "--url", db_url, "--symbol", "SPY", "--replace"]
+        ).exit_code
+        == 0
+    )
 
 
 def test_import_rejects_bad_files(tmp_path: Path) -> None:
@@ -123,7 +162,9 @@ def test_import_rejects_bad_files(tmp_path: Path) -> None:
         read_bar_file(naive, "X")
     assert len(read_bar_file(naive, "X", assume_utc=True)[0]) == 1
     bad = tmp_path / "bad.csv"
-    bad.write_text("timestamp,open,high,low,close\n2024-01-02T00:00Z,1,2,0.5,1.5\n2024-01-03T00:00Z,1,2,0.5,-1\n")
+    bad.write_text(
+        "timestamp,open,high,low,close\n2024-01-02T00:00Z,1,2,0.5,1.5\n2024-01-03T00:00Z,1,2,0.5,-1\n"
+    )
     with pytest.raises(DataError, match="line 3"):
         read_bar_file(bad, "X")
     with pytest.raises(DataError, match="missing column"):

@@ -2,10 +2,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ai_trading_storage import plugin
+
 from ai_trading_core.plugins import create_plugin_host
 from ai_trading_core.protocols import Storage
 from ai_trading_core.registry import BuildContext
-from ai_trading_storage import plugin
 
 
 def test_registers_sql_storage_and_builds_it(tmp_path: Path) -> None:

@@ -12,18 +12,23 @@ from ai_trading_storage.timescale import (
     timescale_statements,
 )
 from ai_trading_storage.timescale.partitions import years_between
+
 from ai_trading_core.market import to_ns
 from ai_trading_core.models import utc
 
 
 def test_hypertable_with_compression_and_retention() -> None:
-    stmts = timescale_statements(TimescaleSettings(chunk_interval="1 day", compress_after="7 days", retention="5 years"))
+    stmts = timescale_statements(
+        TimescaleSettings(chunk_interval="1 day", compress_after="7 days", retention="5 years")
+    )
     assert stmts[0] == "CREATE EXTENSION IF NOT EXISTS timescaledb"
     assert stmts[1].startswith("CREATE TABLE bars (") and "PARTITION BY" not in stmts[1]
     assert "CONSTRAINT pk_bars PRIMARY KEY (symbol, timeframe, ts)" in stmts[1]
     assert stmts[2] == "SELECT create_hypertable('bars', 'ts', chunk_time_interval => INTERVAL '1 day')"
-    assert stmts[3] == ("ALTER TABLE bars SET (timescaledb.compress, timescaledb.compress_segmentby = "
-                        "'symbol, timeframe', timescaledb.compress_orderby = 'ts DESC')")
+    assert stmts[3] == (
+        "ALTER TABLE bars SET (timescaledb.compress, timescaledb.compress_segmentby = "
+        "'symbol, timeframe', timescaledb.compress_orderby = 'ts DESC')"
+    )
     assert stmts[4] == "SELECT add_compression_policy('bars', INTERVAL '7 days')"
     assert stmts[5] == "SELECT add_retention_policy('bars', INTERVAL '5 years')"
     assert len(stmts) == 6
@@ -43,10 +48,14 @@ def test_continuous_aggregate_for_daily_bars() -> None:
         "max(high) AS high, min(low) AS low, last(close, ts) AS close, sum(volume) AS volume FROM bars "
         "WHERE timeframe = '1m' GROUP BY symbol, time_bucket(INTERVAL '1 day', ts) WITH NO DATA"
     )
-    assert policy == ("SELECT add_continuous_aggregate_policy('bars_1d', start_offset => INTERVAL '3 days', "
-                      "end_offset => INTERVAL '1 hour', schedule_interval => INTERVAL '1 hour')")
+    assert policy == (
+        "SELECT add_continuous_aggregate_policy('bars_1d', start_offset => INTERVAL '3 days', "
+        "end_offset => INTERVAL '1 hour', schedule_interval => INTERVAL '1 hour')"
+    )
     assert drop_timescale_statements(TimescaleSettings(aggregates=(agg,))) == [
-        "DROP MATERIALIZED VIEW IF EXISTS bars_1d", "DROP TABLE IF EXISTS bars"]
+        "DROP MATERIALIZED VIEW IF EXISTS bars_1d",
+        "DROP TABLE IF EXISTS bars",
+    ]
 
 
 def test_native_yearly_partitions() -> None:

@@ -40,7 +40,9 @@ class RedisCacheParams(BaseModel):
     socket_timeout: float = Field(default=0.25, gt=0, description="seconds allowed per command")
     connect_timeout: float = Field(default=0.25, gt=0, description="seconds allowed to connect")
     backoff_initial: float = Field(default=0.5, gt=0, description="seconds before the first reconnect probe")
-    backoff_max: float = Field(default=30.0, gt=0, description="longest wait between reconnect probes, seconds")
+    backoff_max: float = Field(
+        default=30.0, gt=0, description="longest wait between reconnect probes, seconds"
+    )
     bar_ttl: float | None = Field(default=3600.0, description="seconds cached bars live; None = no expiry")
     indicator_ttl: float | None = Field(default=300.0, description="seconds cached indicators live")
     quote_ttl: float | None = Field(default=10.0, description="seconds a latest quote lives")
@@ -52,8 +54,15 @@ class RedisCache:
     """See the module docstring. ``monotonic`` (seconds) times the back-off window; tests
     inject a fake. ``alert`` receives one :class:`~ai_trading_core.models.Alert` per outage."""
 
-    def __init__(self, params: RedisCacheParams, *, alert: Callable[..., None] | None = None, clock: Any = None,
-                 monotonic: Callable[[], float] = time.monotonic, source: str = "redis") -> None:
+    def __init__(
+        self,
+        params: RedisCacheParams,
+        *,
+        alert: Callable[..., None] | None = None,
+        clock: Any = None,
+        monotonic: Callable[[], float] = time.monotonic,
+        source: str = "redis",
+    ) -> None:
         self.params = params
         self.prefix = params.prefix
         self.source = source
@@ -61,8 +70,11 @@ class RedisCache:
         self._clock = clock if clock is not None else WallClock()
         self._monotonic = monotonic
         kwargs: dict[str, Any] = dict(
-            socket_timeout=params.socket_timeout, socket_connect_timeout=params.connect_timeout,
-            retry=Retry(NoBackoff(), 0), retry_on_timeout=False, health_check_interval=0,
+            socket_timeout=params.socket_timeout,
+            socket_connect_timeout=params.connect_timeout,
+            retry=Retry(NoBackoff(), 0),
+            retry_on_timeout=False,
+            health_check_interval=0,
         )
         if params.password is not None:
             kwargs["password"] = params.password.get_secret_value()
@@ -98,7 +110,9 @@ class RedisCache:
         delay = float(self._wait(state))
         self._retry_at = self._monotonic() + delay
         if self._failures == 1:
-            logger.warning("redis {} unavailable during {}: {}; running without cache", self._where(), operation, exc)
+            logger.warning(
+                "redis {} unavailable during {}: {}; running without cache", self._where(), operation, exc
+            )
             self._send_alert(operation, exc)
 
     def _send_alert(self, operation: str, exc: BaseException) -> None:
@@ -106,9 +120,12 @@ class RedisCache:
         if self._alert is None:
             return
         alert = Alert(
-            severity=AlertSeverity.WARNING, source=self.source, key=f"{self.source}:outage",
+            severity=AlertSeverity.WARNING,
+            source=self.source,
+            key=f"{self.source}:outage",
             message=f"Redis at {self._where()} unavailable ({type(exc).__name__}); running without cache",
-            timestamp=self._clock.now(), details={"operation": operation, "error": str(exc)},
+            timestamp=self._clock.now(),
+            details={"operation": operation, "error": str(exc)},
         )
         try:
             self._alert(alert)

@@ -23,7 +23,12 @@ def encode_array(array: npt.NDArray[np.generic]) -> bytes:
     dtype = arr.dtype.newbyteorder("<") if arr.dtype.byteorder == ">" else arr.dtype
     arr = arr.astype(dtype, copy=False)
     descr = dtype.str.encode("ascii")
-    header = _ARRAY_MAGIC + struct.pack("<BB", len(descr), arr.ndim) + descr + struct.pack(f"<{arr.ndim}q", *arr.shape)
+    header = (
+        _ARRAY_MAGIC
+        + struct.pack("<BB", len(descr), arr.ndim)
+        + descr
+        + struct.pack(f"<{arr.ndim}q", *arr.shape)
+    )
     return header + arr.tobytes()
 
 
@@ -31,7 +36,7 @@ def decode_array(data: bytes) -> npt.NDArray[np.generic]:
     view, offset = _check(data, _ARRAY_MAGIC)
     dlen, ndim = struct.unpack_from("<BB", view, offset)
     offset += 2
-    dtype = np.dtype(bytes(view[offset:offset + dlen]).decode("ascii"))
+    dtype = np.dtype(bytes(view[offset : offset + dlen]).decode("ascii"))
     offset += dlen
     shape = struct.unpack_from(f"<{ndim}q", view, offset)
     offset += 8 * ndim
@@ -52,21 +57,32 @@ def decode_panel(data: bytes) -> BarPanel:
     view, offset = _check(data, _PANEL_MAGIC)
     (hlen,) = struct.unpack_from("<I", view, offset)
     offset += 4
-    header = json.loads(bytes(view[offset:offset + hlen]))
+    header = json.loads(bytes(view[offset : offset + hlen]))
     offset += hlen
     arrays = []
     for _ in range(6):
         (blen,) = struct.unpack_from("<Q", view, offset)
         offset += 8
-        arrays.append(decode_array(bytes(view[offset:offset + blen])))
+        arrays.append(decode_array(bytes(view[offset : offset + blen])))
         offset += blen
     ts, o, h, lo, c, v = arrays
-    return BarPanel(symbols=tuple(header["symbols"]), timestamps=ts.astype(np.int64), open=o, high=h, low=lo,  # type: ignore[arg-type]
-                    close=c, volume=v, timeframe=Timeframe(header["timeframe"]), source="redis")  # type: ignore[arg-type]
+    return BarPanel(
+        symbols=tuple(header["symbols"]),
+        timestamps=ts.astype(np.int64),
+        open=o,
+        high=h,
+        low=lo,  # type: ignore[arg-type]
+        close=c,
+        volume=v,
+        timeframe=Timeframe(header["timeframe"]),
+        source="redis",
+    )  # type: ignore[arg-type]
 
 
 def _check(data: bytes, magic: bytes) -> tuple[memoryview, int]:
     view = memoryview(data)
     if bytes(view[:4]) != magic:
-        raise DataError(f"cached value is not an ai-trading {'array' if magic == _ARRAY_MAGIC else 'panel'} encoding")
+        raise DataError(
+            f"cached value is not an ai-trading {'array' if magic == _ARRAY_MAGIC else 'panel'} encoding"
+        )
     return view, 4

@@ -33,25 +33,43 @@ class RedisMarketCache(RedisCache):
     # ------------------------------------------------------------------ bars and indicators
     def set_bars(self, name: str, panel: BarPanel, ttl_seconds: float | None = None) -> None:
         """Cache ``panel`` under ``name`` (e.g. a universe name); default TTL ``bar_ttl``."""
-        self.set(self.key("bars", panel.timeframe.value, name), encode_panel(panel),
-                 ttl_seconds if ttl_seconds is not None else self.params.bar_ttl)
+        self.set(
+            self.key("bars", panel.timeframe.value, name),
+            encode_panel(panel),
+            ttl_seconds if ttl_seconds is not None else self.params.bar_ttl,
+        )
 
     def get_bars(self, name: str, timeframe: Timeframe | str) -> BarPanel | None:
         data = self.get(self.key("bars", Timeframe.parse(str(timeframe)).value, name))
         return None if data is None else _decoded(decode_panel, data)
 
-    def set_indicator(self, name: str, symbol: str, timeframe: Timeframe | str, values: npt.NDArray[Any],
-                      ttl_seconds: float | None = None) -> None:
-        self.set(self.key("indicator", Timeframe.parse(str(timeframe)).value, name, symbol), encode_array(values),
-                 ttl_seconds if ttl_seconds is not None else self.params.indicator_ttl)
+    def set_indicator(
+        self,
+        name: str,
+        symbol: str,
+        timeframe: Timeframe | str,
+        values: npt.NDArray[Any],
+        ttl_seconds: float | None = None,
+    ) -> None:
+        self.set(
+            self.key("indicator", Timeframe.parse(str(timeframe)).value, name, symbol),
+            encode_array(values),
+            ttl_seconds if ttl_seconds is not None else self.params.indicator_ttl,
+        )
 
     def get_indicator(self, name: str, symbol: str, timeframe: Timeframe | str) -> npt.NDArray[Any] | None:
         data = self.get(self.key("indicator", Timeframe.parse(str(timeframe)).value, name, symbol))
         return None if data is None else _decoded(decode_array, data)
 
     # ------------------------------------------------------------------ quotes
-    def set_quote(self, symbol: str, timestamp: datetime, last: float, bid: float | None = None,
-                  ask: float | None = None) -> None:
+    def set_quote(
+        self,
+        symbol: str,
+        timestamp: datetime,
+        last: float,
+        bid: float | None = None,
+        ask: float | None = None,
+    ) -> None:
         """The latest quote of ``symbol`` (prices in currency per unit); TTL ``quote_ttl``."""
         body = {"symbol": symbol, "timestamp": timestamp.isoformat(), "last": last, "bid": bid, "ask": ask}
         self.set(self.key("quote", symbol), json.dumps(body).encode(), self.params.quote_ttl)
@@ -67,7 +85,9 @@ class RedisMarketCache(RedisCache):
     # ------------------------------------------------------------------ heartbeats
     def heartbeat(self, process: str) -> None:
         """Mark ``process`` alive now; the key expires after ``heartbeat_ttl`` seconds."""
-        self.set(self.key("heartbeat", process), self._clock.now().isoformat().encode(), self.params.heartbeat_ttl)
+        self.set(
+            self.key("heartbeat", process), self._clock.now().isoformat().encode(), self.params.heartbeat_ttl
+        )
 
     def last_heartbeat(self, process: str) -> datetime | None:
         data = self.get(self.key("heartbeat", process))

@@ -42,7 +42,9 @@ def _redis(params: RedisCacheParams, ctx: BuildContext) -> RedisCacheComponent:
 @hookimpl
 def ai_trading_register_caches(registry: CacheRegistry) -> None:
     registry.register(
-        "redis", _redis, params=RedisCacheParams,
+        "redis",
+        _redis,
+        params=RedisCacheParams,
         description="Redis cache (bars, indicators, quotes with TTLs), live order/fill pub/sub, heartbeats; "
-                    "an outage degrades to no cache",
+        "an outage degrades to no cache",
     )

@@ -56,7 +56,9 @@ def safe_url(url: str | URL) -> str:
         return "<invalid url>"
 
 
-def create_db_engine(url: str | URL, pool: PoolSettings | None = None, *, connect_timeout: float = 5.0) -> Engine:
+def create_db_engine(
+    url: str | URL, pool: PoolSettings | None = None, *, connect_timeout: float = 5.0
+) -> Engine:
     """An engine for ``url`` with the pool settings and the per-dialect settings above.
 
     ``connect_timeout`` (seconds) bounds how long a connection attempt to PostgreSQL may
@@ -82,8 +84,12 @@ def _sqlite_engine(url: URL, pool: PoolSettings) -> Engine:
     kwargs: dict[str, Any] = {"connect_args": {"timeout": 30.0, "check_same_thread": False}}
     if not in_memory:
         Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        kwargs.update(pool_size=pool.pool_size, max_overflow=pool.max_overflow, pool_timeout=pool.pool_timeout,
-                      pool_pre_ping=pool.pool_pre_ping)
+        kwargs.update(
+            pool_size=pool.pool_size,
+            max_overflow=pool.max_overflow,
+            pool_timeout=pool.pool_timeout,
+            pool_pre_ping=pool.pool_pre_ping,
+        )
     else:
         kwargs["poolclass"] = sa.pool.StaticPool
     engine = sa.create_engine(url, **kwargs)

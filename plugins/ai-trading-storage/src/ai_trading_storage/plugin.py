@@ -21,9 +21,11 @@ def _sql(params: SqlStorageParams, ctx: BuildContext) -> SqlStorage:
 @hookimpl
 def ai_trading_register_storage(registry: StorageRegistry) -> None:
     registry.register(
-        "sql", _sql, params=SqlStorageParams,
+        "sql",
+        _sql,
+        params=SqlStorageParams,
         description="SQLite (default) or PostgreSQL/TimescaleDB: orders before they are sent, fills, "
-                    "hash-chained audit trail, run documents",
+        "hash-chained audit trail, run documents",
     )
 
 

@@ -24,7 +24,8 @@ class SqlStorageParams(BaseModel):
 
     url: str | None = Field(
         default=None,
-        description="database URL; default sqlite:///<state_dir>/ai-trading.db; postgresql://user@host/db for PostgreSQL",
+        description="database URL; default sqlite:///<state_dir>/ai-trading.db; "
+        "postgresql://user@host/db for PostgreSQL",
     )
     pool_size: int = Field(default=5, ge=1, description="connections kept open")
     max_overflow: int = Field(default=10, ge=0, description="extra connections under load")

@@ -7,6 +7,13 @@ from .explain import DecisionChain, explain
 from .verify import ChainProblem, VerifyReport, verify
 
 __all__ = [
-    "GENESIS_HASH", "ChainProblem", "DecisionChain", "VerifyReport", "canonical_json", "chain_hash", "event_bytes",
-    "explain", "verify",
+    "GENESIS_HASH",
+    "ChainProblem",
+    "DecisionChain",
+    "VerifyReport",
+    "canonical_json",
+    "chain_hash",
+    "event_bytes",
+    "explain",
+    "verify",
 ]

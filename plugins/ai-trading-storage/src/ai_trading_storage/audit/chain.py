@@ -31,8 +31,9 @@ def payload_text(event: AuditEvent) -> str:
     return canonical_json(event.model_dump(mode="json")["payload"])
 
 
-def event_bytes(run_id: str, sequence: int, kind: str, correlation_id: str, timestamp: datetime,
-                payload: str) -> bytes:
+def event_bytes(
+    run_id: str, sequence: int, kind: str, correlation_id: str, timestamp: datetime, payload: str
+) -> bytes:
     document = {
         "correlation_id": correlation_id,
         "kind": kind,

@@ -13,6 +13,7 @@ from ai_trading_core.models import Fill, Order
 if TYPE_CHECKING:
     from ..repositories import Database
 
+
 @dataclass(frozen=True)
 class ChainStep:
     run_id: str
@@ -45,8 +46,10 @@ class DecisionChain:
         if not self.steps:
             out.append("  (no audit events stored for this correlation id)")
         for fill in self.fills:
-            out.append(f"  fill {fill.execution_id}: {fill.side} {fill.quantity} @ {fill.price} "
-                       f"commission {fill.commission} at {fill.timestamp.isoformat()}")
+            out.append(
+                f"  fill {fill.execution_id}: {fill.side} {fill.quantity} @ {fill.price} "
+                f"commission {fill.commission} at {fill.timestamp.isoformat()}"
+            )
         return out
 
 
@@ -58,7 +61,9 @@ def explain(db: Database, client_order_id: str) -> DecisionChain:
         raise StorageError(f"no stored order {client_order_id!r}")
     run_id = db.orders.run_of(client_order_id) or ""
     rows = db.audit.for_correlation(order.correlation_id) if order.correlation_id else []
-    steps = [ChainStep(r.run_id, r.sequence, r.kind, r.timestamp, json.loads(r.payload)) for r in rows
-             if not run_id or r.run_id == run_id]
+    steps = [
+        ChainStep(r.run_id, r.sequence, r.kind, r.timestamp, json.loads(r.payload))
+        for r in rows
+        if not run_id or r.run_id == run_id
+    ]
     return DecisionChain(order=order, run_id=run_id, steps=steps, fills=db.fills.for_order(client_order_id))
-

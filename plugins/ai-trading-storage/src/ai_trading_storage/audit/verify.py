@@ -40,29 +40,53 @@ def verify_run(repo: AuditRepository, run_id: str, report: VerifyReport) -> None
     for row in repo.rows(run_id):
         count += 1
         if prev_seq is None and row.prev_hash != GENESIS_HASH:
-            problem(row.sequence, "missing",
-                    f"row(s) missing before sequence {row.sequence} (the first stored row does not start the chain)")
+            problem(
+                row.sequence,
+                "missing",
+                f"row(s) missing before sequence {row.sequence} "
+                "(the first stored row does not start the chain)",
+            )
         elif prev_seq is not None and row.sequence != prev_seq + 1:
-            gap = (f"sequence {prev_seq + 1}" if row.sequence == prev_seq + 2
-                   else f"sequences {prev_seq + 1}..{row.sequence - 1}")
+            gap = (
+                f"sequence {prev_seq + 1}"
+                if row.sequence == prev_seq + 2
+                else f"sequences {prev_seq + 1}..{row.sequence - 1}"
+            )
             problem(prev_seq + 1, "missing", f"{gap} missing (gap between {prev_seq} and {row.sequence})")
         elif prev_seq is not None and row.prev_hash != prev_hash:
-            problem(row.sequence, "relinked",
-                    f"sequence {row.sequence} does not link to sequence {prev_seq} (row {prev_seq} altered or replaced)")
-        recomputed = chain_hash(row.prev_hash, event_bytes(row.run_id, row.sequence, row.kind, row.correlation_id,
-                                                           row.timestamp, row.payload))
+            problem(
+                row.sequence,
+                "relinked",
+                f"sequence {row.sequence} does not link to sequence {prev_seq} "
+                f"(row {prev_seq} altered or replaced)",
+            )
+        recomputed = chain_hash(
+            row.prev_hash,
+            event_bytes(row.run_id, row.sequence, row.kind, row.correlation_id, row.timestamp, row.payload),
+        )
         if recomputed != row.hash:
-            problem(row.sequence, "altered", f"sequence {row.sequence} altered (its hash does not match its content)")
+            problem(
+                row.sequence,
+                "altered",
+                f"sequence {row.sequence} altered (its hash does not match its content)",
+            )
         prev_hash, prev_seq = row.hash, row.sequence
     head = repo.head(run_id)
     if head is not None:
         if prev_seq is None:
             problem(head.sequence, "missing", f"all {head.count} rows missing")
         elif head.sequence != prev_seq or head.hash != prev_hash:
-            problem(prev_seq + 1, "missing",
-                    f"rows after sequence {prev_seq} missing (the chain head is at sequence {head.sequence})")
+            problem(
+                prev_seq + 1,
+                "missing",
+                f"rows after sequence {prev_seq} missing (the chain head is at sequence {head.sequence})",
+            )
         elif head.count != count:
-            problem(prev_seq, "missing", f"{head.count - count} row(s) missing (head counts {head.count}, found {count})")
+            problem(
+                prev_seq,
+                "missing",
+                f"{head.count - count} row(s) missing (head counts {head.count}, found {count})",
+            )
     report.runs += 1
     report.rows += count
 

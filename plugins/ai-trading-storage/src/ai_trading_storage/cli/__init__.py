@@ -32,8 +32,9 @@ class CommandFailed(click.ClickException):
 
 
 def url_option(func: Any) -> Any:
-    return click.option("--url", envvar=ENV_URL, default=DEFAULT_URL, show_default=True,
-                        help=f"database URL (or ${ENV_URL})")(func)
+    return click.option(
+        "--url", envvar=ENV_URL, default=DEFAULT_URL, show_default=True, help=f"database URL (or ${ENV_URL})"
+    )(func)
 
 
 @click.group("db")
@@ -44,8 +45,13 @@ def db_group() -> None:
 @db_group.command("upgrade")
 @url_option
 @click.option("--revision", default="head", show_default=True)
-@click.option("--timescale", type=click.Choice(["auto", "off"]), default="auto", show_default=True,
-              help="auto: hypertables when the server has TimescaleDB; off: native partitioning")
+@click.option(
+    "--timescale",
+    type=click.Choice(["auto", "off"]),
+    default="auto",
+    show_default=True,
+    help="auto: hypertables when the server has TimescaleDB; off: native partitioning",
+)
 def db_upgrade(url: str, revision: str, timescale: str) -> None:
     """Migrate the database up to REVISION."""
     try:
@@ -57,7 +63,9 @@ def db_upgrade(url: str, revision: str, timescale: str) -> None:
 
 @db_group.command("downgrade")
 @url_option
-@click.option("--revision", default="base", show_default=True, help="target revision ('base' drops everything)")
+@click.option(
+    "--revision", default="base", show_default=True, help="target revision ('base' drops everything)"
+)
 def db_downgrade(url: str, revision: str) -> None:
     """Migrate the database down to REVISION."""
     try:
@@ -87,11 +95,15 @@ def data_group() -> None:
 @data_group.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @url_option
-@click.option("--symbol", default=None, help="symbol of the bars (required when the file has no symbol column)")
+@click.option(
+    "--symbol", default=None, help="symbol of the bars (required when the file has no symbol column)"
+)
 @click.option("--timeframe", default="1d", show_default=True)
 @click.option("--replace", is_flag=True, help="overwrite bars already stored instead of failing")
 @click.option("--assume-utc", is_flag=True, help="treat timestamps without an offset as UTC")
-def data_import(file: Path, url: str, symbol: str | None, timeframe: str, replace: bool, assume_utc: bool) -> None:
+def data_import(
+    file: Path, url: str, symbol: str | None, timeframe: str, replace: bool, assume_utc: bool
+) -> None:
     """Import bars from a CSV or Parquet FILE (COPY on PostgreSQL)."""
     try:
         tf = _timeframe(timeframe)
@@ -114,14 +126,20 @@ def data_import(file: Path, url: str, symbol: str | None, timeframe: str, replac
 @click.option("--start", default=None, help="first open time, ISO-8601 with offset")
 @click.option("--end", default=None, help="last open time, ISO-8601 with offset")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
-def data_export(url: str, symbols: tuple[str, ...], timeframe: str, start: str | None, end: str | None,
-                output: Path) -> None:
+def data_export(
+    url: str, symbols: tuple[str, ...], timeframe: str, start: str | None, end: str | None, output: Path
+) -> None:
     """Export bars to a CSV or Parquet file (long format)."""
     try:
         engine = create_db_engine(url)
         try:
-            panel = read_bars(engine, symbols, _timeframe(timeframe), None if start is None else to_ns(start),
-                              None if end is None else to_ns(end))
+            panel = read_bars(
+                engine,
+                symbols,
+                _timeframe(timeframe),
+                None if start is None else to_ns(start),
+                None if end is None else to_ns(end),
+            )
         finally:
             engine.dispose()
         n = write_bar_file(panel, output)

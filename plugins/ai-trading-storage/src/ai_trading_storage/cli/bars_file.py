@@ -46,10 +46,18 @@ def read_bar_file(path: Path, symbol: str | None, assume_utc: bool = False) -> l
             raise DataError(f"{path}: timestamps have no timezone offset (add one, or pass --assume-utc)")
         stamps = stamps.dt.tz_localize("UTC")
     ns = stamps.dt.tz_convert("UTC").dt.as_unit("ns").astype("int64").to_numpy()
-    prices = {c: pd.to_numeric(frame[c], errors="coerce").to_numpy(dtype=np.float64)
-              for c in ("open", "high", "low", "close", "volume")}
-    bad = ~np.isfinite(prices["open"]) | ~np.isfinite(prices["high"]) | ~np.isfinite(prices["low"]) \
-        | ~np.isfinite(prices["close"]) | (prices["close"] <= 0) | (prices["low"] > prices["high"])
+    prices = {
+        c: pd.to_numeric(frame[c], errors="coerce").to_numpy(dtype=np.float64)
+        for c in ("open", "high", "low", "close", "volume")
+    }
+    bad = (
+        ~np.isfinite(prices["open"])
+        | ~np.isfinite(prices["high"])
+        | ~np.isfinite(prices["low"])
+        | ~np.isfinite(prices["close"])
+        | (prices["close"] <= 0)
+        | (prices["low"] > prices["high"])
+    )
     if bad.any():
         row = int(np.argmax(bad)) + 2  # header is line 1
         raise DataError(f"{path}: line {row}: missing, non-positive or inconsistent price")
@@ -61,8 +69,11 @@ def read_bar_file(path: Path, symbol: str | None, assume_utc: bool = False) -> l
         ts = ns[sel][order]
         if len(ts) > 1 and not np.all(np.diff(ts) > 0):
             raise DataError(f"{path}: duplicate timestamps for {sym}")
-        blocks.append(BarColumns(str(sym), ts, *(prices[c][sel][order] for c in ("open", "high", "low", "close",
-                                                                                   "volume"))))
+        blocks.append(
+            BarColumns(
+                str(sym), ts, *(prices[c][sel][order] for c in ("open", "high", "low", "close", "volume"))
+            )
+        )
     return blocks
 
 
@@ -71,12 +82,19 @@ def write_bar_file(panel: BarPanel, path: Path) -> int:
     frames = []
     for j, sym in enumerate(panel.symbols):
         ok = np.isfinite(panel.close[:, j])
-        frames.append(pd.DataFrame({
-            "symbol": sym,
-            "timestamp": pd.to_datetime(panel.timestamps[ok], utc=True),
-            "open": panel.open[ok, j], "high": panel.high[ok, j], "low": panel.low[ok, j],
-            "close": panel.close[ok, j], "volume": panel.volume[ok, j],
-        }))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "symbol": sym,
+                    "timestamp": pd.to_datetime(panel.timestamps[ok], utc=True),
+                    "open": panel.open[ok, j],
+                    "high": panel.high[ok, j],
+                    "low": panel.low[ok, j],
+                    "close": panel.close[ok, j],
+                    "volume": panel.volume[ok, j],
+                }
+            )
+        )
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["symbol", "timestamp"])
     if path.suffix.lower() in (".parquet", ".pq"):
         frame.to_parquet(path, index=False)

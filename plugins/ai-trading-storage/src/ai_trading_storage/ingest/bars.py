@@ -62,8 +62,13 @@ def columns_from_panel(panel: BarPanel) -> list[BarColumns]:
     return out
 
 
-def write_bars(engine: Engine, data: BarPanel | Sequence[BarColumns], timeframe: Timeframe | str | None = None,
-               *, on_conflict: ConflictMode = "error") -> int:
+def write_bars(
+    engine: Engine,
+    data: BarPanel | Sequence[BarColumns],
+    timeframe: Timeframe | str | None = None,
+    *,
+    on_conflict: ConflictMode = "error",
+) -> int:
     """Store bars; returns the number of rows written. ``on_conflict="error"`` refuses bars
     already stored (fastest: straight COPY); ``"replace"`` overwrites them."""
     if isinstance(data, BarPanel):
@@ -106,7 +111,7 @@ def _copy_in(conn: sa.Connection, blocks: list[BarColumns], tf: str, on_conflict
         for b in blocks:
             payload = encode_rows(b.symbol, tf, b.ts_ns, b.open, b.high, b.low, b.close, b.volume)
             for i in range(0, len(payload), _CHUNK):
-                copy.write(payload[i:i + _CHUNK])
+                copy.write(payload[i : i + _CHUNK])
         copy.write(TRAILER)
     if on_conflict == "replace":
         conn.exec_driver_sql(
@@ -125,9 +130,20 @@ def _insert_sqlite(conn: sa.Connection, blocks: list[BarColumns], tf: str, on_co
     cur = raw.cursor()
     try:
         for b in blocks:
-            cur.executemany(sql, zip([b.symbol] * len(b), [tf] * len(b), b.ts_ns.tolist(), b.open.tolist(),
-                                     b.high.tolist(), b.low.tolist(), b.close.tolist(), b.volume.tolist(),
-                                     strict=True))
+            cur.executemany(
+                sql,
+                zip(
+                    [b.symbol] * len(b),
+                    [tf] * len(b),
+                    b.ts_ns.tolist(),
+                    b.open.tolist(),
+                    b.high.tolist(),
+                    b.low.tolist(),
+                    b.close.tolist(),
+                    b.volume.tolist(),
+                    strict=True,
+                ),
+            )
     except Exception as exc:  # sqlite3.Error outside SQLAlchemy's wrapping
         raise StorageError(f"writing bars failed: {exc}") from exc
     finally:
@@ -135,8 +151,13 @@ def _insert_sqlite(conn: sa.Connection, blocks: list[BarColumns], tf: str, on_co
     return sum(len(b) for b in blocks)
 
 
-def read_bars(engine: Engine, symbols: Sequence[str], timeframe: Timeframe | str,
-              start: datetime | int | None = None, end: datetime | int | None = None) -> BarPanel:
+def read_bars(
+    engine: Engine,
+    symbols: Sequence[str],
+    timeframe: Timeframe | str,
+    start: datetime | int | None = None,
+    end: datetime | int | None = None,
+) -> BarPanel:
     """Bars of ``symbols`` with open time in [start, end] (inclusive) as a (T, N) panel,
     NaN where a symbol has no bar at a timestamp. ``start``/``end`` are aware datetimes or
     int64 ns since the epoch."""
@@ -156,13 +177,17 @@ def read_bars(engine: Engine, symbols: Sequence[str], timeframe: Timeframe | str
     return _pivot(tuple(symbols), tf, sym_idx, ts, cols)
 
 
-def _copy_out(conn: sa.Connection, symbols: list[str], tf: str, lo: int, hi: int
-              ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], list[npt.NDArray[np.float64]]]:
+def _copy_out(
+    conn: sa.Connection, symbols: list[str], tf: str, lo: int, hi: int
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], list[npt.NDArray[np.float64]]]:
     raw = conn.connection.driver_connection
     assert raw is not None
-    sql = ("COPY (SELECT (array_position(%s::text[], symbol::text) - 1)::int4, ts, open, high, low, close, volume "
-           "FROM bars WHERE timeframe = %s AND symbol = ANY(%s::text[]) AND ts >= %s AND ts <= %s) "
-           "TO STDOUT (FORMAT BINARY)")
+    sql = (
+        "COPY (SELECT (array_position(%s::text[], symbol::text) - 1)::int4, "
+        "ts, open, high, low, close, volume "
+        "FROM bars WHERE timeframe = %s AND symbol = ANY(%s::text[]) AND ts >= %s AND ts <= %s) "
+        "TO STDOUT (FORMAT BINARY)"
+    )
     lo_dt = _ns_to_pg_param(lo)
     hi_dt = _ns_to_pg_param(hi)
     buf = bytearray()
@@ -181,26 +206,37 @@ def _ns_to_pg_param(ns: int) -> str:
     return str(np.datetime_as_string(value, unit="us")) + "+00:00"
 
 
-def _select_sqlite(conn: sa.Connection, symbols: list[str], tf: str, lo: int, hi: int
-                   ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], list[npt.NDArray[np.float64]]]:
+def _select_sqlite(
+    conn: sa.Connection, symbols: list[str], tf: str, lo: int, hi: int
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], list[npt.NDArray[np.float64]]]:
     marks = ", ".join("?" * len(symbols))
     raw = conn.connection.driver_connection
     assert raw is not None
     rows = raw.execute(
-        f"SELECT symbol, ts, open, high, low, close, volume FROM bars WHERE timeframe = ? AND symbol IN ({marks}) "
-        "AND ts >= ? AND ts <= ?", [tf, *symbols, lo, hi]
+        "SELECT symbol, ts, open, high, low, close, volume FROM bars "
+        f"WHERE timeframe = ? AND symbol IN ({marks}) "
+        "AND ts >= ? AND ts <= ?",
+        [tf, *symbols, lo, hi],
     ).fetchall()
     index = {s: i for i, s in enumerate(symbols)}
     if not rows:
         empty = np.empty(0, dtype=np.float64)
         return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64), [empty] * 5
     sym, ts, o, h, lo_, c, v = zip(*rows, strict=True)
-    return (np.fromiter((index[s] for s in sym), dtype=np.int64, count=len(sym)), np.asarray(ts, dtype=np.int64),
-            [np.asarray(x, dtype=np.float64) for x in (o, h, lo_, c, v)])
+    return (
+        np.fromiter((index[s] for s in sym), dtype=np.int64, count=len(sym)),
+        np.asarray(ts, dtype=np.int64),
+        [np.asarray(x, dtype=np.float64) for x in (o, h, lo_, c, v)],
+    )
 
 
-def _pivot(symbols: tuple[str, ...], tf: Timeframe, sym_idx: npt.NDArray[np.int64], ts: npt.NDArray[np.int64],
-           cols: list[npt.NDArray[np.float64]]) -> BarPanel:
+def _pivot(
+    symbols: tuple[str, ...],
+    tf: Timeframe,
+    sym_idx: npt.NDArray[np.int64],
+    ts: npt.NDArray[np.int64],
+    cols: list[npt.NDArray[np.float64]],
+) -> BarPanel:
     stamps, row = np.unique(ts, return_inverse=True)
     shape = (len(stamps), len(symbols))
     arrays = []
@@ -208,5 +244,14 @@ def _pivot(symbols: tuple[str, ...], tf: Timeframe, sym_idx: npt.NDArray[np.int6
         out = np.full(shape, np.nan)
         out[row, sym_idx] = values
         arrays.append(out)
-    return BarPanel(symbols=symbols, timestamps=stamps.astype(np.int64), open=arrays[0], high=arrays[1],
-                    low=arrays[2], close=arrays[3], volume=arrays[4], timeframe=tf, source="storage")
+    return BarPanel(
+        symbols=symbols,
+        timestamps=stamps.astype(np.int64),
+        open=arrays[0],
+        high=arrays[1],
+        low=arrays[2],
+        close=arrays[3],
+        volume=arrays[4],
+        timeframe=tf,
+        source="storage",
+    )

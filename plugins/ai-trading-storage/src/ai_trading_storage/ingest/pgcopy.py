@@ -22,8 +22,13 @@ PRICE_FIELDS = ("open", "high", "low", "close", "volume")
 
 def _write_dtype(symbol_len: int, timeframe_len: int) -> np.dtype[np.void]:
     fields: list[tuple[str, str]] = [
-        ("n", ">i2"), ("sym_len", ">i4"), ("sym", f"S{symbol_len}"), ("tf_len", ">i4"), ("tf", f"S{timeframe_len}"),
-        ("ts_len", ">i4"), ("ts", ">i8"),
+        ("n", ">i2"),
+        ("sym_len", ">i4"),
+        ("sym", f"S{symbol_len}"),
+        ("tf_len", ">i4"),
+        ("tf", f"S{timeframe_len}"),
+        ("ts_len", ">i4"),
+        ("ts", ">i8"),
     ]
     for name in PRICE_FIELDS:
         fields += [(f"{name}_len", ">i4"), (name, ">f8")]
@@ -36,9 +41,16 @@ READ_DTYPE = np.dtype(
 )
 
 
-def encode_rows(symbol: str, timeframe: str, ts_ns: npt.NDArray[np.int64], open: npt.NDArray[np.float64],
-                high: npt.NDArray[np.float64], low: npt.NDArray[np.float64], close: npt.NDArray[np.float64],
-                volume: npt.NDArray[np.float64]) -> bytes:
+def encode_rows(
+    symbol: str,
+    timeframe: str,
+    ts_ns: npt.NDArray[np.int64],
+    open: npt.NDArray[np.float64],
+    high: npt.NDArray[np.float64],
+    low: npt.NDArray[np.float64],
+    close: npt.NDArray[np.float64],
+    volume: npt.NDArray[np.float64],
+) -> bytes:
     """Rows of one symbol and timeframe for ``COPY bars (symbol, timeframe, ts, open, high,
     low, close, volume) FROM STDIN (FORMAT BINARY)``, without header or trailer."""
     sym = symbol.encode("utf-8")

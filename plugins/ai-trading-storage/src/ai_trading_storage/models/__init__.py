@@ -8,7 +8,19 @@ from .runs import AuditChainHeadRow, AuditEventRow, RunRow
 from .trading import FillRow, OrderRow, PortfolioSnapshotRow, PositionSnapshotRow, RiskEventRow, SignalRow
 
 __all__ = [
-    "AuditChainHeadRow", "AuditEventRow", "BarRow", "Base", "ExactDecimal", "FillRow", "InstrumentRow",
-    "JsonText", "OrderRow", "PortfolioSnapshotRow", "PositionSnapshotRow", "RiskEventRow", "RunRow",
-    "SignalRow", "UtcDateTime",
+    "AuditChainHeadRow",
+    "AuditEventRow",
+    "BarRow",
+    "Base",
+    "ExactDecimal",
+    "FillRow",
+    "InstrumentRow",
+    "JsonText",
+    "OrderRow",
+    "PortfolioSnapshotRow",
+    "PositionSnapshotRow",
+    "RiskEventRow",
+    "RunRow",
+    "SignalRow",
+    "UtcDateTime",
 ]

@@ -14,8 +14,9 @@ from .base import Base, ExactDecimal, JsonText, UtcDateTime
 class SignalRow(Base):
     __tablename__ = "signals"
 
-    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True,
-                                    autoincrement=True)
+    id: Mapped[int] = mapped_column(
+        sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
     run_id: Mapped[str] = mapped_column(sa.String(64), index=True)
     strategy_id: Mapped[str] = mapped_column(sa.String(128))
     symbol: Mapped[str] = mapped_column(sa.String(64))
@@ -95,8 +96,9 @@ class PortfolioSnapshotRow(Base):
 class RiskEventRow(Base):
     __tablename__ = "risk_events"
 
-    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True,
-                                    autoincrement=True)
+    id: Mapped[int] = mapped_column(
+        sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
     run_id: Mapped[str] = mapped_column(sa.String(64), index=True)
     timestamp: Mapped[datetime] = mapped_column(UtcDateTime())
     source: Mapped[str] = mapped_column(sa.String(128))

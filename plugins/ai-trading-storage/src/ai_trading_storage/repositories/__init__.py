@@ -30,6 +30,14 @@ class Database:
 
 
 __all__ = [
-    "AuditRepository", "Database", "FillRepository", "InstrumentRepository", "OrderRepository", "RiskEventRepository",
-    "RunRepository", "SignalRepository", "SnapshotRepository", "run_id_of",
+    "AuditRepository",
+    "Database",
+    "FillRepository",
+    "InstrumentRepository",
+    "OrderRepository",
+    "RiskEventRepository",
+    "RunRepository",
+    "SignalRepository",
+    "SnapshotRepository",
+    "run_id_of",
 ]

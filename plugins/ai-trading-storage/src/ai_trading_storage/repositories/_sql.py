@@ -57,7 +57,9 @@ def upsert(conn: sa.Connection, table: Any, rows: Sequence[Mapping[str, Any]], k
     conn.execute(stmt.on_conflict_do_update(index_elements=list(keys), set_=update), list(rows))
 
 
-def insert_ignore(conn: sa.Connection, table: Any, rows: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> int:
+def insert_ignore(
+    conn: sa.Connection, table: Any, rows: Sequence[Mapping[str, Any]], keys: Sequence[str]
+) -> int:
     """Insert ``rows`` skipping those whose ``keys`` exist; returns how many were new."""
     if not rows:
         return 0

@@ -30,24 +30,49 @@ class AuditRepository:
         with transaction(self.engine, f"appending audit event {event.run_id}#{event.sequence}") as conn:
             if conn.dialect.name == "postgresql":
                 conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:r))"), {"r": event.run_id})
-            head = conn.execute(sa.select(AuditChainHeadRow.sequence, AuditChainHeadRow.hash,
-                                          AuditChainHeadRow.count)
-                                .where(AuditChainHeadRow.run_id == event.run_id)).first()
+            head = conn.execute(
+                sa.select(AuditChainHeadRow.sequence, AuditChainHeadRow.hash, AuditChainHeadRow.count).where(
+                    AuditChainHeadRow.run_id == event.run_id
+                )
+            ).first()
             if head is not None and event.sequence != head.sequence + 1:
                 raise AuditError(
                     f"audit event {event.run_id}#{event.sequence} out of order: the chain's last sequence is "
                     f"{head.sequence}"
                 )
             prev = GENESIS_HASH if head is None else head.hash
-            digest = chain_hash(prev, event_bytes(event.run_id, event.sequence, event.kind, event.correlation_id,
-                                                  event.timestamp, payload))
-            conn.execute(sa.insert(AuditEventRow), {
-                "run_id": event.run_id, "sequence": event.sequence, "kind": event.kind,
-                "correlation_id": event.correlation_id, "timestamp": event.timestamp, "payload": payload,
-                "prev_hash": prev, "hash": digest,
-            })
-            upsert(conn, AuditChainHeadRow, [{"run_id": event.run_id, "sequence": event.sequence, "hash": digest,
-                                              "count": 1 if head is None else head.count + 1}], ["run_id"])
+            digest = chain_hash(
+                prev,
+                event_bytes(
+                    event.run_id, event.sequence, event.kind, event.correlation_id, event.timestamp, payload
+                ),
+            )
+            conn.execute(
+                sa.insert(AuditEventRow),
+                {
+                    "run_id": event.run_id,
+                    "sequence": event.sequence,
+                    "kind": event.kind,
+                    "correlation_id": event.correlation_id,
+                    "timestamp": event.timestamp,
+                    "payload": payload,
+                    "prev_hash": prev,
+                    "hash": digest,
+                },
+            )
+            upsert(
+                conn,
+                AuditChainHeadRow,
+                [
+                    {
+                        "run_id": event.run_id,
+                        "sequence": event.sequence,
+                        "hash": digest,
+                        "count": 1 if head is None else head.count + 1,
+                    }
+                ],
+                ["run_id"],
+            )
         return digest
 
     def run_ids(self) -> list[str]:
@@ -80,7 +105,10 @@ class AuditRepository:
 
     def for_correlation(self, correlation_id: str) -> list[AuditEventRow]:
         with reading(self.engine, f"reading audit events of {correlation_id}") as s:
-            rows = s.scalars(sa.select(AuditEventRow).where(AuditEventRow.correlation_id == correlation_id)
-                             .order_by(AuditEventRow.run_id, AuditEventRow.sequence)).all()
+            rows = s.scalars(
+                sa.select(AuditEventRow)
+                .where(AuditEventRow.correlation_id == correlation_id)
+                .order_by(AuditEventRow.run_id, AuditEventRow.sequence)
+            ).all()
             s.expunge_all()
             return list(rows)

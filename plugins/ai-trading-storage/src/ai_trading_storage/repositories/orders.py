@@ -42,8 +42,11 @@ class OrderRepository:
         """Insert a new order; durable when this returns. A client order id that exists
         already is an error (it would mean two decisions produced the same id)."""
         with transaction(self.engine, f"recording order {order.client_order_id}") as conn:
-            stmt = (insert_for(conn, OrderRow).on_conflict_do_nothing(index_elements=["client_order_id"])
-                    .returning(OrderRow.client_order_id))
+            stmt = (
+                insert_for(conn, OrderRow)
+                .on_conflict_do_nothing(index_elements=["client_order_id"])
+                .returning(OrderRow.client_order_id)
+            )
             inserted = conn.execute(stmt, order_values(order, run_id, order.created_at)).first()
             if inserted is None:
                 existing = conn.execute(
@@ -58,7 +61,9 @@ class OrderRepository:
         """Store the order's new state (inserting it if it was never recorded)."""
         values = order_values(order, run_id, updated_at or order.created_at)
         with transaction(self.engine, f"updating order {order.client_order_id}") as conn:
-            changes = {k: v for k, v in values.items() if k != "client_order_id" and (k != "run_id" or run_id)}
+            changes = {
+                k: v for k, v in values.items() if k != "client_order_id" and (k != "run_id" or run_id)
+            }
             result = conn.execute(
                 sa.update(OrderRow).where(OrderRow.client_order_id == order.client_order_id).values(**changes)
             )
@@ -76,8 +81,11 @@ class OrderRepository:
 
     def for_run(self, run_id: str) -> list[Order]:
         with reading(self.engine, f"reading orders of run {run_id}") as s:
-            rows = s.scalars(sa.select(OrderRow).where(OrderRow.run_id == run_id)
-                             .order_by(OrderRow.created_at, OrderRow.client_order_id))
+            rows = s.scalars(
+                sa.select(OrderRow)
+                .where(OrderRow.run_id == run_id)
+                .order_by(OrderRow.created_at, OrderRow.client_order_id)
+            )
             return [order_from_row(r) for r in rows]
 
 
@@ -95,12 +103,18 @@ class FillRepository:
 
     def for_order(self, client_order_id: str) -> list[Fill]:
         with reading(self.engine, f"reading fills of order {client_order_id}") as s:
-            rows = s.scalars(sa.select(FillRow).where(FillRow.client_order_id == client_order_id)
-                             .order_by(FillRow.timestamp, FillRow.execution_id))
+            rows = s.scalars(
+                sa.select(FillRow)
+                .where(FillRow.client_order_id == client_order_id)
+                .order_by(FillRow.timestamp, FillRow.execution_id)
+            )
             return [fill_from_row(r) for r in rows]
 
     def for_run(self, run_id: str) -> list[Fill]:
         with reading(self.engine, f"reading fills of run {run_id}") as s:
-            rows = s.scalars(sa.select(FillRow).where(FillRow.run_id == run_id)
-                             .order_by(FillRow.timestamp, FillRow.execution_id))
+            rows = s.scalars(
+                sa.select(FillRow)
+                .where(FillRow.run_id == run_id)
+                .order_by(FillRow.timestamp, FillRow.execution_id)
+            )
             return [fill_from_row(r) for r in rows]

@@ -43,8 +43,12 @@ class RunRepository:
         except (TypeError, ValueError) as exc:
             raise StorageError(f"run {run_id}: document is not JSON-serialisable: {exc}") from None
         values = {
-            "run_id": run_id, "name": _field(document, "name"), "mode": _field(document, "mode"),
-            "config_hash": _field(document, "config_hash"), "stored_at": stored_at, "document": text,
+            "run_id": run_id,
+            "name": _field(document, "name"),
+            "mode": _field(document, "mode"),
+            "config_hash": _field(document, "config_hash"),
+            "stored_at": stored_at,
+            "document": text,
         }
         with transaction(self.engine, f"storing run {run_id}") as conn:
             upsert(conn, RunRow, [values], ["run_id"])

@@ -16,7 +16,18 @@ from .sql import (
 )
 
 __all__ = [
-    "BarsLayout", "ContinuousAggregate", "TimescaleSettings", "bars_layout", "continuous_aggregate_statements",
-    "create_bars_table", "create_partition", "drop_timescale_statements", "ensure_partitions",
-    "existing_partitions", "partition_name", "timescale_available", "timescale_installed", "timescale_statements",
+    "BarsLayout",
+    "ContinuousAggregate",
+    "TimescaleSettings",
+    "bars_layout",
+    "continuous_aggregate_statements",
+    "create_bars_table",
+    "create_partition",
+    "drop_timescale_statements",
+    "ensure_partitions",
+    "existing_partitions",
+    "partition_name",
+    "timescale_available",
+    "timescale_installed",
+    "timescale_statements",
 ]

@@ -20,7 +20,9 @@ def timescale_available(conn: sa.Connection) -> bool:
 def timescale_installed(conn: sa.Connection) -> bool:
     if conn.dialect.name != "postgresql":
         return False
-    return conn.execute(sa.text("SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'")).first() is not None
+    return (
+        conn.execute(sa.text("SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'")).first() is not None
+    )
 
 
 def bars_layout(conn: sa.Connection) -> BarsLayout:

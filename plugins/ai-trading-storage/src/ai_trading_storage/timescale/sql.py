@@ -68,11 +68,13 @@ def timescale_statements(settings: TimescaleSettings) -> list[str]:
     stmts = [
         "CREATE EXTENSION IF NOT EXISTS timescaledb",
         create_bars_table(partitioned=False),
-        f"SELECT create_hypertable('bars', 'ts', chunk_time_interval => INTERVAL '{settings.chunk_interval}')",
+        "SELECT create_hypertable('bars', 'ts', "
+        f"chunk_time_interval => INTERVAL '{settings.chunk_interval}')",
     ]
     if settings.compress_after is not None:
         stmts += [
-            "ALTER TABLE bars SET (timescaledb.compress, timescaledb.compress_segmentby = 'symbol, timeframe', "
+            "ALTER TABLE bars SET (timescaledb.compress, "
+            "timescaledb.compress_segmentby = 'symbol, timeframe', "
             "timescaledb.compress_orderby = 'ts DESC')",
             f"SELECT add_compression_policy('bars', INTERVAL '{settings.compress_after}')",
         ]
@@ -117,4 +119,7 @@ def create_partition(year: int) -> str:
     """One calendar year (UTC) of bars: [Jan 1 of ``year``, Jan 1 of ``year + 1``)."""
     lo = datetime(year, 1, 1, tzinfo=UTC).isoformat()
     hi = datetime(year + 1, 1, 1, tzinfo=UTC).isoformat()
-    return f"CREATE TABLE IF NOT EXISTS {partition_name(year)} PARTITION OF bars FOR VALUES FROM ('{lo}') TO ('{hi}')"
+    return (
+        f"CREATE TABLE IF NOT EXISTS {partition_name(year)} PARTITION OF bars "
+        f"FOR VALUES FROM ('{lo}') TO ('{hi}')"
+    )

@@ -210,8 +210,17 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     conn = op.get_bind()
-    for table in ("audit_chain_heads", "audit_events", "runs", "risk_events", "portfolio_snapshots",
-                  "position_snapshots", "fills", "orders", "signals"):
+    for table in (
+        "audit_chain_heads",
+        "audit_events",
+        "runs",
+        "risk_events",
+        "portfolio_snapshots",
+        "position_snapshots",
+        "fills",
+        "orders",
+        "signals",
+    ):
         op.drop_table(table)
     if conn.dialect.name == "postgresql":
         op.execute("DROP FUNCTION IF EXISTS audit_events_append_only()")
