@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from ai_trading_kelly import KellyParams, KellySizer
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ai_trading_core.enums import Timeframe
 from ai_trading_core.errors import ConfigError
@@ -138,3 +140,20 @@ def test_plugin_registers_the_kelly_sizer_with_validated_params() -> None:
         spec.build({"fraction": 2.0}, BuildContext("sizer"))
     with pytest.raises(ConfigError, match="halflife: Extra inputs are not permitted"):
         spec.build({"halflife": 3}, BuildContext("sizer"))
+
+
+@given(
+    strengths=st.lists(st.floats(-1.0, 1.0), min_size=3, max_size=3),
+    confidence=st.lists(st.floats(0.0, 1.0), min_size=3, max_size=3),
+    returns=st.lists(st.floats(-0.5, 0.5), min_size=20, max_size=60),
+    cap=st.floats(0.01, 1.0),
+)
+def test_each_position_stays_within_cap_times_strength(
+    strengths: list[float], confidence: list[float], returns: list[float], cap: float
+) -> None:
+    ctx = context([10.0, 20.0, 30.0], {"s1": strengths}, {"s1": returns}, confidence=confidence)
+    targets = np.array(strengths)
+    units = sizer(max_fraction=cap, min_trades=1).target_positions(targets, ctx)
+    notional = units * ctx.prices / ctx.equity
+    assert (np.abs(notional) <= cap * np.abs(targets) * (1 + 1e-12)).all()
+    assert (notional * targets >= 0).all()  # never against the signal

@@ -10,6 +10,8 @@ import pytest
 from ai_trading_volatility import VolTargetParams, VolTargetSizer
 from ai_trading_volatility.garch import fit_garch
 from arch import arch_model
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ai_trading_core.market import BarPanel, History
 from ai_trading_core.protocols import PositionSizer, SizingContext
@@ -172,3 +174,30 @@ def test_garch_without_enough_returns_gives_nan(
     sizer = VolTargetSizer(VolTargetParams(estimator="garch"))
     units = sizer.target_positions(np.ones(4), context_at(panel, history_through(panel, row), row))
     assert np.isnan(units).all()
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    strengths=st.lists(st.floats(-1.0, 1.0), min_size=4, max_size=4),
+    target_vol=st.floats(0.01, 5.0),
+    max_leverage=st.floats(0.1, 5.0),
+    weight=st.none() | st.floats(0.01, 2.0),
+)
+def test_leverage_caps_hold_for_any_targets(
+    panel: BarPanel,
+    context_at: ContextAt,
+    history_through: HistoryThrough,
+    strengths: list[float],
+    target_vol: float,
+    max_leverage: float,
+    weight: float | None,
+) -> None:
+    row = 300
+    sizer = VolTargetSizer(VolTargetParams(target_vol=target_vol, max_leverage=max_leverage, weight=weight))
+    ctx = context_at(panel, history_through(panel, row), row)
+    targets = np.array(strengths)
+    notional = sizer.target_positions(targets, ctx) * ctx.prices
+    assert np.abs(notional).sum() <= max_leverage * 1e6 * (1 + 1e-12)
+    per_symbol_cap = max_leverage * 1e6 * (weight if weight is not None else 0.25) * np.abs(targets)
+    assert (np.abs(notional) <= per_symbol_cap * (1 + 1e-12)).all()
+    assert (np.sign(notional) == np.sign(targets)).all()
