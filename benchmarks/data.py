@@ -49,10 +49,26 @@ class CaseSpec:
 
 
 CASES: dict[str, CaseSpec] = {
-    "panel": CaseSpec("panel", 2_520, 500, seed=20240501, volatility=0.015, drift=0.0002,
-                      bar_seconds=86_400, initial_cash=50_000_000.0),
-    "minute": CaseSpec("minute", 1_000_000, 1, seed=20240502, volatility=0.0004, drift=0.0,
-                       bar_seconds=60, initial_cash=100_000.0),
+    "panel": CaseSpec(
+        "panel",
+        2_520,
+        500,
+        seed=20240501,
+        volatility=0.015,
+        drift=0.0002,
+        bar_seconds=86_400,
+        initial_cash=50_000_000.0,
+    ),
+    "minute": CaseSpec(
+        "minute",
+        1_000_000,
+        1,
+        seed=20240502,
+        volatility=0.0004,
+        drift=0.0,
+        bar_seconds=60,
+        initial_cash=100_000.0,
+    ),
 }
 
 
@@ -78,8 +94,12 @@ class OHLCV:
         each symbol keeps the same cash)."""
         k = self.shape[1] if n_symbols is None else n_symbols
         cash = self.initial_cash * k / self.shape[1]
-        return OHLCV(self.symbols[:k], self.timestamps[:n_bars], *(a[:n_bars, :k].copy() for a in (
-            self.open, self.high, self.low, self.close, self.volume)), initial_cash=cash)
+        return OHLCV(
+            self.symbols[:k],
+            self.timestamps[:n_bars],
+            *(a[:n_bars, :k].copy() for a in (self.open, self.high, self.low, self.close, self.volume)),
+            initial_cash=cash,
+        )
 
 
 def generate(spec: CaseSpec) -> OHLCV:
@@ -109,15 +129,32 @@ def cache_path(spec: CaseSpec) -> Path:
 def save(data: OHLCV, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.npz")
-    np.savez(tmp, symbols=np.array(data.symbols), timestamps=data.timestamps, open=data.open, high=data.high,
-             low=data.low, close=data.close, volume=data.volume, initial_cash=np.float64(data.initial_cash))
+    np.savez(
+        tmp,
+        symbols=np.array(data.symbols),
+        timestamps=data.timestamps,
+        open=data.open,
+        high=data.high,
+        low=data.low,
+        close=data.close,
+        volume=data.volume,
+        initial_cash=np.float64(data.initial_cash),
+    )
     tmp.replace(path)  # atomic: a concurrent reader never sees a half-written file
 
 
 def load(path: Path) -> OHLCV:
     with np.load(path) as z:
-        return OHLCV(tuple(str(s) for s in z["symbols"]), z["timestamps"], z["open"], z["high"], z["low"],
-                     z["close"], z["volume"], float(z["initial_cash"]))
+        return OHLCV(
+            tuple(str(s) for s in z["symbols"]),
+            z["timestamps"],
+            z["open"],
+            z["high"],
+            z["low"],
+            z["close"],
+            z["volume"],
+            float(z["initial_cash"]),
+        )
 
 
 def ensure_case(name: str) -> Path:

@@ -54,7 +54,7 @@ def sma(close: FloatArray, window: int) -> FloatArray:
     is the mean of its own window (no running sum, so no drift over a million bars)."""
     out = np.full(close.shape, np.nan)
     if len(close) >= window:
-        out[window - 1:] = np.lib.stride_tricks.sliding_window_view(close, window, axis=0).mean(axis=-1)
+        out[window - 1 :] = np.lib.stride_tricks.sliding_window_view(close, window, axis=0).mean(axis=-1)
     return out
 
 
@@ -64,8 +64,9 @@ def long_state(close: FloatArray, fast: int = FAST, slow: int = SLOW) -> BoolArr
         return sma(close, fast) > sma(close, slow)  # NaN compares False: flat until defined
 
 
-def run_reference(open_: FloatArray, close: FloatArray, initial_cash: float,
-                  fast: int = FAST, slow: int = SLOW) -> BacktestOutcome:
+def run_reference(
+    open_: FloatArray, close: FloatArray, initial_cash: float, fast: int = FAST, slow: int = SLOW
+) -> BacktestOutcome:
     """Backtest arrays of shape (T, N); ``initial_cash`` (currency) is split equally over N."""
     if open_.ndim == 1:
         open_, close = open_[:, None], close[:, None]

@@ -40,8 +40,16 @@ def run(case: OHLCV) -> tuple[int, float]:
     cash = case.initial_cash / case.shape[1]
     trades, equity = 0, 0.0
     for frame in symbol_frames(case, ("Open", "High", "Low", "Close", "Volume")):
-        bt = Backtest(frame, SmaCross, cash=cash, commission=0.0, spread=0.0, trade_on_close=False,
-                      exclusive_orders=False, finalize_trades=False)
+        bt = Backtest(
+            frame,
+            SmaCross,
+            cash=cash,
+            commission=0.0,
+            spread=0.0,
+            trade_on_close=False,
+            exclusive_orders=False,
+            finalize_trades=False,
+        )
         stats = bt.run()
         strategy = stats["_strategy"]
         trades += len(strategy.closed_trades) + len(strategy.trades)

@@ -27,9 +27,19 @@ def run(case: OHLCV) -> tuple[int, float]:
     wanted = np.zeros_like(state)
     wanted[1:] = state[:-1]  # act at the next bar
     pf = vbt.Portfolio.from_signals(
-        close, entries=wanted, exits=~wanted, price=open_, size=np.inf, size_granularity=1.0,
-        direction="longonly", accumulate=False, init_cash=case.initial_cash / case.shape[1],
-        cash_sharing=False, fees=0.0, slippage=0.0, freq=None,
+        close,
+        entries=wanted,
+        exits=~wanted,
+        price=open_,
+        size=np.inf,
+        size_granularity=1.0,
+        direction="longonly",
+        accumulate=False,
+        init_cash=case.initial_cash / case.shape[1],
+        cash_sharing=False,
+        fees=0.0,
+        slippage=0.0,
+        freq=None,
     )
     trades = int(np.asarray(pf.trades.count()).sum())
     equity = float(np.asarray(pf.final_value()).sum())
