@@ -194,7 +194,7 @@ def _copy_out(
     with raw.cursor() as cur, cur.copy(sql, (symbols, tf, symbols, lo_dt, hi_dt)) as copy:
         for block in copy:
             buf += block
-    rows = decode_rows(buf)
+    rows = decode_rows(memoryview(buf))
     cols = [rows[name].astype(np.float64) for name in ("open", "high", "low", "close", "volume")]
     return rows["sym"].astype(np.int64), pg_micros_to_ns(rows["ts"]), cols
 

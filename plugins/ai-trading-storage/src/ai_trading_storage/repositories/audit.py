@@ -68,7 +68,7 @@ class AuditRepository:
                         "run_id": event.run_id,
                         "sequence": event.sequence,
                         "hash": digest,
-                        "count": 1 if head is None else head.count + 1,
+                        "count": 1 if head is None else int(head._mapping["count"]) + 1,
                     }
                 ],
                 ["run_id"],

@@ -49,7 +49,8 @@ SQLITE_AUDIT_TRIGGERS = [
 
 
 def _timescale_wanted(conn: sa.Connection) -> bool:
-    mode = op.get_context().config.attributes.get("timescale", "auto") if op.get_context().config else "auto"
+    config = op.get_context().config
+    mode = config.attributes.get("timescale", "auto") if config is not None else "auto"
     return mode == "auto" and timescale_available(conn)
 
 
