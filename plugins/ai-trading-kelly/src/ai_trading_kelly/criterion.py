@@ -90,7 +90,8 @@ def estimate_edge(trade_returns: Sequence[float] | np.ndarray, lookback: int) ->
     n_w, n_l = len(gains), len(losses)
     if n_w and n_l:
         p = n_w / (n_w + n_l)
-        b = float(gains.mean() / -losses.mean())
+        with np.errstate(over="ignore"):  # vanishing losses: b = inf, f* -> p
+            b = float(gains.mean() / -losses.mean())
     else:
         p = b = math.nan
     return TradeEdge(trades=len(window), wins=n_w, losses=n_l, win_probability=p, payoff_ratio=b)
