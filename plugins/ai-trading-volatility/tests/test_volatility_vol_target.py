@@ -176,9 +176,13 @@ def test_garch_without_enough_returns_gives_nan(
     assert np.isnan(units).all()
 
 
+# subnormal strengths underflow to a zero position: not a sizing question
+STRENGTH = st.floats(-1.0, 1.0).filter(lambda x: x == 0.0 or abs(x) > 1e-12)
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
-    strengths=st.lists(st.floats(-1.0, 1.0), min_size=4, max_size=4),
+    strengths=st.lists(STRENGTH, min_size=4, max_size=4),
     target_vol=st.floats(0.01, 5.0),
     max_leverage=st.floats(0.1, 5.0),
     weight=st.none() | st.floats(0.01, 2.0),

@@ -27,8 +27,7 @@ class AtrParams(BaseModel):
         default=150,
         ge=2,
         description=(
-            "history rows the ATR is computed over (bars); the seed's weight decays as "
-            "(1 - 1/period)^rows"
+            "history rows the ATR is computed over (bars); the seed's weight decays as (1 - 1/period)^rows"
         ),
     )
     max_leverage: float = Field(

@@ -73,13 +73,16 @@ class GarchForecaster:
         re-fit when ``refit_every`` bars have passed since the last fit (or never fitted),
         else roll the forecasts through the new returns. Returns the (N,) forecast for the
         next bar (fraction² per bar)."""
-        if self.fits:
-            self.bars_since_fit += new_rows
-        if self.fits == 0 or self.bars_since_fit >= self.refit_every:
+        if self.fits == 0:
             self.refit(returns)
-        else:
-            for newest in returns[max(len(returns) - new_rows, 0) :]:
-                self.roll(newest)
+            return self.variance
+        self.bars_since_fit += new_rows
+        # Roll first: a symbol whose re-fit fails keeps its old parameters and an up-to-date
+        # forecast; a successful re-fit overwrites both.
+        for newest in returns[max(len(returns) - new_rows, 0) :]:
+            self.roll(newest)
+        if self.bars_since_fit >= self.refit_every:
+            self.refit(returns)
         return self.variance
 
     def roll(self, newest: FloatArray) -> None:

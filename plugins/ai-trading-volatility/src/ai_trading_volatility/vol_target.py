@@ -43,8 +43,7 @@ class VolTargetParams(BaseModel):
         default=1.0,
         gt=0.0,
         description=(
-            "cap on each position's volatility scale and on the book's gross exposure "
-            "(multiple of equity)"
+            "cap on each position's volatility scale and on the book's gross exposure (multiple of equity)"
         ),
     )
     weight: float | None = Field(
