@@ -83,14 +83,26 @@ def resample_panel(panel: BarPanel, target: Timeframe, *, complete_only: bool = 
 
 
 def _panel_like(
-    panel: BarPanel, target: Timeframe, stamps: npt.NDArray[np.int64], open_: FloatArray, high: FloatArray,
-    low: FloatArray, close: FloatArray, volume: FloatArray,
+    panel: BarPanel,
+    target: Timeframe,
+    stamps: npt.NDArray[np.int64],
+    open_: FloatArray,
+    high: FloatArray,
+    low: FloatArray,
+    close: FloatArray,
+    volume: FloatArray,
 ) -> BarPanel:
     return BarPanel(
-        symbols=panel.symbols, timestamps=np.ascontiguousarray(stamps, dtype=np.int64),
-        open=np.ascontiguousarray(open_), high=np.ascontiguousarray(high), low=np.ascontiguousarray(low),
-        close=np.ascontiguousarray(close), volume=np.ascontiguousarray(volume), timeframe=target,
-        instruments=panel.instruments, source=f"{panel.source} resampled to {target.value}".strip(),
+        symbols=panel.symbols,
+        timestamps=np.ascontiguousarray(stamps, dtype=np.int64),
+        open=np.ascontiguousarray(open_),
+        high=np.ascontiguousarray(high),
+        low=np.ascontiguousarray(low),
+        close=np.ascontiguousarray(close),
+        volume=np.ascontiguousarray(volume),
+        timeframe=target,
+        instruments=panel.instruments,
+        source=f"{panel.source} resampled to {target.value}".strip(),
     )
 
 
@@ -168,8 +180,17 @@ class IncrementalResampler:
     def _emit(self) -> None:
         assert self._bucket is not None
         acc = self._acc
-        self.history.push(MarketSlice(self._bucket, self._symbols, acc[0].copy(), acc[1].copy(),
-                                      acc[2].copy(), acc[3].copy(), acc[4].copy()))
+        self.history.push(
+            MarketSlice(
+                self._bucket,
+                self._symbols,
+                acc[0].copy(),
+                acc[1].copy(),
+                acc[2].copy(),
+                acc[3].copy(),
+                acc[4].copy(),
+            )
+        )
         acc.fill(np.nan)
         self._seen[:] = False
         self._bucket = None

@@ -33,7 +33,7 @@ class CausalMomentum:
 
     def signal_block(self, panel: BarPanel) -> FloatArray:
         out = np.full(panel.shape, np.nan)
-        out[self.n:] = np.sign(panel.close[self.n:] - panel.close[: -self.n])
+        out[self.n :] = np.sign(panel.close[self.n :] - panel.close[: -self.n])
         return out
 
 

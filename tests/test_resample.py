@@ -30,8 +30,18 @@ def _with_gaps(panel: BarPanel, seed: int = 3) -> BarPanel:
     def knock(a: np.ndarray) -> np.ndarray:
         return np.where(mask, np.nan, a)
 
-    return BarPanel(panel.symbols, panel.timestamps, knock(panel.open), knock(panel.high), knock(panel.low),
-                    knock(panel.close), knock(panel.volume), panel.timeframe, panel.instruments, panel.source)
+    return BarPanel(
+        panel.symbols,
+        panel.timestamps,
+        knock(panel.open),
+        knock(panel.high),
+        knock(panel.low),
+        knock(panel.close),
+        knock(panel.volume),
+        panel.timeframe,
+        panel.instruments,
+        panel.source,
+    )
 
 
 def _pandas_resample(panel: BarPanel, target: Timeframe, j: int) -> pd.DataFrame:
@@ -40,8 +50,13 @@ def _pandas_resample(panel: BarPanel, target: Timeframe, j: int) -> pd.DataFrame
     df = pd.DataFrame({f: getattr(panel, f)[:, j] for f in fields}, index=idx)
     rule = {Timeframe.D1: "1D", Timeframe.H1: "1h", Timeframe.H4: "4h"}[target]
     out = df.resample(rule, label="left", closed="left").agg(
-        {"open": "first", "high": "max", "low": "min", "close": "last",
-         "volume": lambda s: s.sum(min_count=1)}
+        {
+            "open": "first",
+            "high": "max",
+            "low": "min",
+            "close": "last",
+            "volume": lambda s: s.sum(min_count=1),
+        }
     )
     return out
 

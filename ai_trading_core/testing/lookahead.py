@@ -72,13 +72,19 @@ def alter_after(panel: BarPanel, cut: int, *, seed: int = 0) -> BarPanel:
 
     def patched(orig: FloatArray, new: FloatArray) -> FloatArray:
         out = orig.copy()
-        out[cut + 1:] = np.where(np.isfinite(orig[cut + 1:]), new, np.nan)
+        out[cut + 1 :] = np.where(np.isfinite(orig[cut + 1 :]), new, np.nan)
         return out
 
     return BarPanel(
-        symbols=panel.symbols, timestamps=panel.timestamps.copy(), open=patched(panel.open, open_),
-        high=patched(panel.high, high), low=patched(panel.low, low), close=patched(panel.close, close),
-        volume=patched(panel.volume, volume), timeframe=panel.timeframe, instruments=panel.instruments,
+        symbols=panel.symbols,
+        timestamps=panel.timestamps.copy(),
+        open=patched(panel.open, open_),
+        high=patched(panel.high, high),
+        low=patched(panel.low, low),
+        close=patched(panel.close, close),
+        volume=patched(panel.volume, volume),
+        timeframe=panel.timeframe,
+        instruments=panel.instruments,
         source=f"{panel.source} altered after row {cut}",
     )
 
