@@ -10,9 +10,10 @@ import pandas as pd
 import pytest
 from ai_trading_analytics import BENCHMARK_METRICS, RETURN_METRICS, PerformanceCalculator
 from ai_trading_analytics.performance import json_number
+from scipy.stats import norm
+
 from ai_trading_core.enums import Timeframe
 from ai_trading_core.errors import ConfigError, DataError
-from scipy.stats import norm
 
 ep = pytest.importorskip("empyrical")
 
@@ -37,12 +38,14 @@ def test_hand_worked_four_bars() -> None:
     assert CALC.downside_deviation(R4) == pytest.approx(downside, rel=1e-12)
     assert CALC.sortino(R4) == pytest.approx(mean * 252 / downside, rel=1e-12)
     assert CALC.max_drawdown(R4) == pytest.approx(-0.05, abs=1e-15)
-    assert CALC.calmar(R4) == pytest.approx((1.055241 ** 63 - 1) / 0.05, rel=1e-12)
+    assert CALC.calmar(R4) == pytest.approx((1.055241**63 - 1) / 0.05, rel=1e-12)
     assert CALC.drawdown_durations(R4) == (3.0, 3.0)
     # sorted -0.05, -0.01, 0.02, 0.10; position 3 * 0.05 = 0.15 between the first two.
     assert CALC.var_historical(R4, 0.05) == pytest.approx(-0.05 + 0.15 * 0.04, abs=1e-15)
     assert CALC.cvar(R4, 0.05) == pytest.approx(-0.05, abs=1e-15)
-    assert CALC.var_parametric(R4, 0.05) == pytest.approx(mean - 1.6448536269514722 * math.sqrt(var), rel=1e-12)
+    assert CALC.var_parametric(R4, 0.05) == pytest.approx(
+        mean - 1.6448536269514722 * math.sqrt(var), rel=1e-12
+    )
 
 
 def test_hand_worked_drawdown_durations() -> None:
@@ -90,7 +93,9 @@ def test_matches_empyrical_column_by_column(seed: int) -> None:
         assert m["var_99_historical"][j] == pytest.approx(ep.value_at_risk(col, 0.01), rel=1e-10)
         assert m["cvar_95"][j] == pytest.approx(ep.conditional_value_at_risk(col, 0.05), rel=1e-10)
         assert m["cvar_99"][j] == pytest.approx(ep.conditional_value_at_risk(col, 0.01), rel=1e-10)
-        assert m["information_ratio"][j] == pytest.approx(ep.excess_sharpe(col, bench) * math.sqrt(252), rel=1e-10)
+        assert m["information_ratio"][j] == pytest.approx(
+            ep.excess_sharpe(col, bench) * math.sqrt(252), rel=1e-10
+        )
 
 
 def test_vectorised_matches_empyrical_on_dataframe() -> None:
@@ -115,7 +120,9 @@ def test_historical_var_and_cvar_match_numpy_for_every_length(t_len: int) -> Non
     r = _returns(t=t_len, n=5, seed=t_len)
     m = CALC.compute(r)
     for tail, key in ((0.05, "95"), (0.01, "99")):
-        np.testing.assert_allclose(m[f"var_{key}_historical"], np.percentile(r, 100 * tail, axis=0), rtol=1e-12)
+        np.testing.assert_allclose(
+            m[f"var_{key}_historical"], np.percentile(r, 100 * tail, axis=0), rtol=1e-12
+        )
         k = int((t_len - 1) * tail)
         expected = np.sort(r, axis=0)[: k + 1].mean(axis=0)
         np.testing.assert_allclose(m[f"cvar_{key}"], expected, rtol=1e-12)
@@ -187,8 +194,9 @@ def test_returns_from_equity() -> None:
     np.testing.assert_allclose(CALC.returns_from_equity(eq), [0.10, -0.10])
     np.testing.assert_allclose(CALC.returns_from_equity(eq, initial=100.0), [0.0, 0.10, -0.10])
     # Equity wiped out: afterwards nothing is left to gain or lose.
-    np.testing.assert_allclose(CALC.returns_from_equity(np.array([50.0, 0.0, 0.0, 10.0]), initial=100.0),
-                               [-0.5, -1.0, 0.0, 0.0])
+    np.testing.assert_allclose(
+        CALC.returns_from_equity(np.array([50.0, 0.0, 0.0, 10.0]), initial=100.0), [-0.5, -1.0, 0.0, 0.0]
+    )
     two_d = CALC.returns_from_equity(np.array([[100.0, 50.0], [101.0, 49.0]]))
     np.testing.assert_allclose(two_d, [[0.01, -0.02]])
 
@@ -199,7 +207,9 @@ def test_empty_series_has_defined_values() -> None:
     assert m["total_return"] == 0.0
     assert m["max_drawdown"] == 0.0
     assert m["max_drawdown_duration_bars"] == 0.0
-    assert all(math.isnan(m[k]) for k in ("cagr", "volatility", "sharpe", "sortino", "var_95_historical", "cvar_95"))
+    assert all(
+        math.isnan(m[k]) for k in ("cagr", "volatility", "sharpe", "sortino", "var_95_historical", "cvar_95")
+    )
 
 
 def test_one_bar() -> None:
@@ -208,7 +218,10 @@ def test_one_bar() -> None:
     assert m["cagr"] == pytest.approx(1.01**252 - 1)
     assert m["var_95_historical"] == pytest.approx(0.01)
     assert m["cvar_95"] == pytest.approx(0.01)
-    assert all(math.isnan(m[k]) for k in ("volatility", "sharpe", "sortino", "var_95_parametric", "information_ratio"))
+    assert all(
+        math.isnan(m[k])
+        for k in ("volatility", "sharpe", "sortino", "var_95_parametric", "information_ratio")
+    )
     assert math.isnan(m["calmar"])  # no drawdown
 
 
@@ -236,7 +249,9 @@ def test_all_losses() -> None:
 
 
 def test_json_number() -> None:
-    assert json_number(float("nan")) is None and json_number(float("inf")) is None and json_number(None) is None
+    assert (
+        json_number(float("nan")) is None and json_number(float("inf")) is None and json_number(None) is None
+    )
     assert json_number(np.float64(0.5)) == 0.5 and json_number(np.int64(3)) == 3
 
 

@@ -14,9 +14,13 @@ class AnalyticsParams(BaseModel):
         0.0, gt=-1.0, lt=1.0, description="annual risk-free rate as a fraction (0.02 = 2 %)"
     )
     periods_per_year: float | None = Field(
-        None, gt=0, description="bars per year for annualisation; default: from the run's timeframe (252 daily)"
+        None,
+        gt=0,
+        description="bars per year for annualisation; default: from the run's timeframe (252 daily)",
     )
     rolling_window: int | None = Field(
-        None, ge=2, description="bars in the tearsheet's rolling Sharpe window; default a quarter year (63 daily)"
+        None,
+        ge=2,
+        description="bars in the tearsheet's rolling Sharpe window; default a quarter year (63 daily)",
     )
     top_symbols: int = Field(10, ge=0, description="symbols shown in the terminal attribution table")

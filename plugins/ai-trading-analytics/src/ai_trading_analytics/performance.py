@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
+
 from ai_trading_core.errors import ConfigError, DataError
 
 if TYPE_CHECKING:
@@ -116,10 +117,13 @@ def _sample_std(x: FloatArray) -> FloatArray:
 _ROW_LOOP_MIN_COLUMNS = 64
 
 
-def _accumulate(ufunc: np.ufunc, x: npt.NDArray[Any], out: npt.NDArray[Any] | None = None) -> npt.NDArray[Any]:
+def _accumulate(
+    ufunc: np.ufunc, x: npt.NDArray[Any], out: npt.NDArray[Any] | None = None
+) -> npt.NDArray[Any]:
     """``ufunc.accumulate(x, axis=0)``, by rows when ``x`` is wide."""
     if x.shape[1] < _ROW_LOOP_MIN_COLUMNS or x.shape[0] < 2:
-        return ufunc.accumulate(x, axis=0, out=out)  # type: ignore[no-any-return]
+        acc: npt.NDArray[Any] = ufunc.accumulate(x, axis=0, out=out)
+        return acc
     res = x.copy() if out is None else out
     if out is not None and out is not x:
         res[...] = x
@@ -237,7 +241,9 @@ class PerformanceCalculator:
         excess = r - self.risk_free_per_bar if self.risk_free_rate else r
         if r.shape[0] < 2:
             return np.full(r.shape[1], np.nan)
-        return _safe_ratio(excess.mean(axis=0), _sample_std(excess)) * np.sqrt(self.periods_per_year)
+        ratio = _safe_ratio(excess.mean(axis=0), _sample_std(excess))
+        out: FloatArray = ratio * np.sqrt(self.periods_per_year)
+        return out
 
     def downside_deviation(self, returns: npt.ArrayLike) -> Metric:
         """Annualised downside deviation below the risk-free rate (fraction), empyrical's
@@ -297,7 +303,9 @@ class PerformanceCalculator:
     def _benchmark_2d(benchmark_returns: npt.ArrayLike, r: FloatArray) -> FloatArray:
         b, _ = _as_2d(benchmark_returns, "benchmark returns")
         if b.shape[0] != r.shape[0] or b.shape[1] not in (1, r.shape[1]):
-            raise DataError(f"benchmark returns of shape {b.shape} do not align with returns of shape {r.shape}")
+            raise DataError(
+                f"benchmark returns of shape {b.shape} do not align with returns of shape {r.shape}"
+            )
         _check_finite(b, "benchmark returns")
         return b
 
@@ -327,7 +335,8 @@ class PerformanceCalculator:
     def _max_drawdown(self, r: FloatArray) -> FloatArray:
         if r.shape[0] == 0:
             return np.zeros(r.shape[1])
-        return np.minimum(self._drawdowns(r).min(axis=0), 0.0)
+        out: FloatArray = np.minimum(self._drawdowns(r).min(axis=0), 0.0)
+        return out
 
     def drawdown_durations(self, returns: npt.ArrayLike) -> tuple[Metric, Metric]:
         """``(max_drawdown_duration, longest_drawdown)`` in bars.
@@ -338,8 +347,11 @@ class PerformanceCalculator:
         episode. Both 0 without a drawdown.
         """
         r, one_d = _as_2d(returns, "returns")
-        max_dd_dur, longest = self._durations(self._drawdowns(r)) if r.shape[0] else (
-            np.zeros(r.shape[1]), np.zeros(r.shape[1]))
+        max_dd_dur, longest = (
+            self._durations(self._drawdowns(r))
+            if r.shape[0]
+            else (np.zeros(r.shape[1]), np.zeros(r.shape[1]))
+        )
         return _out(max_dd_dur, one_d), _out(longest, one_d)
 
     @staticmethod
@@ -402,7 +414,9 @@ class PerformanceCalculator:
         return _cvar_from_sorted(_sorted_tail(r, (tail,)), r.shape[0], tail)
 
     # ------------------------------------------------------------------ everything at once
-    def compute(self, returns: npt.ArrayLike, benchmark_returns: npt.ArrayLike | None = None) -> dict[str, Metric]:
+    def compute(
+        self, returns: npt.ArrayLike, benchmark_returns: npt.ArrayLike | None = None
+    ) -> dict[str, Metric]:
         """Every metric in :data:`RETURN_METRICS` (and :data:`BENCHMARK_METRICS` when a
         benchmark is given), sharing intermediate arrays. Values are floats for a 1-D input and
         ``(N,)`` arrays for a 2-D input; each equals the corresponding single-metric method."""

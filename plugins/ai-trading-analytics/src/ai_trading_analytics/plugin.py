@@ -20,6 +20,8 @@ def _analytics(params: AnalyticsParams, ctx: BuildContext) -> AnalyticsReporter:
 @hookimpl
 def ai_trading_register_reporters(registry: ReporterRegistry) -> None:
     registry.register(
-        "analytics", _analytics, params=AnalyticsParams,
+        "analytics",
+        _analytics,
+        params=AnalyticsParams,
         description="performance metrics, strategy/symbol attribution and an offline HTML tearsheet",
     )

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
 from ai_trading_core.protocols import ReportSection
 from ai_trading_core.result import RunResult
 
@@ -50,7 +51,8 @@ class AnalyticsReporter:
         """Per-bar returns of the equity curve anchored at the initial cash (one per bar)."""
         calc = self.calculator(result)
         out: FloatArray = np.asarray(
-            calc.returns_from_equity(result.equity, initial=float(result.session.initial_cash)), dtype=np.float64
+            calc.returns_from_equity(result.equity, initial=float(result.session.initial_cash)),
+            dtype=np.float64,
         )
         return out
 
@@ -62,7 +64,9 @@ class AnalyticsReporter:
         if closes is None:
             return None
         calc = self.calculator(result)
-        out: FloatArray = np.asarray(calc.returns_from_equity(closes, initial=float(closes[0])), dtype=np.float64)
+        out: FloatArray = np.asarray(
+            calc.returns_from_equity(closes, initial=float(closes[0])), dtype=np.float64
+        )
         return out
 
     def metrics(self, result: RunResult) -> dict[str, Any]:
@@ -70,8 +74,13 @@ class AnalyticsReporter:
         rets = self.returns(result)
         bench = self.benchmark_returns(result)
         values: dict[str, Any] = {k: json_number(v) for k, v in calc.compute(rets, bench).items()}
-        for key in ("benchmark_total_return", "benchmark_cagr", "excess_return", "tracking_error",
-                    "information_ratio"):
+        for key in (
+            "benchmark_total_return",
+            "benchmark_cagr",
+            "excess_return",
+            "tracking_error",
+            "information_ratio",
+        ):
             values.setdefault(key, None)
         for key in ("max_drawdown_duration_bars", "longest_drawdown_bars"):
             values[key] = int(values[key] or 0)
@@ -81,14 +90,19 @@ class AnalyticsReporter:
         net = np.asarray(result.net_exposure, dtype=np.float64)
         positive = equity > 0
         n_bars = len(equity)
-        values["exposure"] = json_number(np.mean(gross[positive] / equity[positive])) if positive.any() else 0.0
-        values["net_exposure"] = json_number(np.mean(net[positive] / equity[positive])) if positive.any() else 0.0
+        values["exposure"] = (
+            json_number(np.mean(gross[positive] / equity[positive])) if positive.any() else 0.0
+        )
+        values["net_exposure"] = (
+            json_number(np.mean(net[positive] / equity[positive])) if positive.any() else 0.0
+        )
         values["time_in_market"] = float(np.mean(gross > 0)) if n_bars else 0.0
         notional = float(sum(f.notional for f in result.fills))
         mean_equity = float(equity.mean()) if n_bars else 0.0
         values["traded_notional"] = notional
         values["turnover"] = (
-            json_number(notional / mean_equity * calc.periods_per_year / n_bars) if n_bars and mean_equity > 0
+            json_number(notional / mean_equity * calc.periods_per_year / n_bars)
+            if n_bars and mean_equity > 0
             else 0.0
         )
         values.update({k: json_number(v) for k, v in trade_statistics(result.trades).as_dict().items()})
@@ -106,8 +120,11 @@ class AnalyticsReporter:
         return ReportSection(
             metrics=self.metrics(result),
             attribution=attribute(
-                result.trades, result.timestamps, float(result.session.initial_cash),
-                float(result.final_equity), ppy,
+                result.trades,
+                result.timestamps,
+                float(result.session.initial_cash),
+                float(result.final_equity),
+                ppy,
             ),
         )
 

@@ -27,7 +27,9 @@ def rolling_sharpe(returns: npt.ArrayLike, window: int, periods_per_year: float)
     return out
 
 
-def monthly_returns(timestamps_ns: npt.NDArray[np.int64], returns: npt.ArrayLike) -> tuple[list[int], FloatArray]:
+def monthly_returns(
+    timestamps_ns: npt.NDArray[np.int64], returns: npt.ArrayLike
+) -> tuple[list[int], FloatArray]:
     """Compounded return of each calendar month (UTC), as ``(years, table)`` where ``table``
     has one row per year and 12 columns (January..December), NaN for months without bars.
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ai_trading_core.protocols import ReportSection
 from rich.table import Table
+
+from ai_trading_core.protocols import ReportSection
 
 #: (label, metric key, format) in display order; format is pct, ratio, int, money or bars.
 METRIC_ROWS: tuple[tuple[str, str, str], ...] = (
@@ -61,16 +62,33 @@ def metrics_table(metrics: Mapping[str, Any]) -> Table:
     return table
 
 
+ATTRIBUTION_COLUMNS = ("Name", "P&L", "Contribution", "Trades", "Win rate", "Sharpe")
+
+
+def attribution_rows(
+    rows: Mapping[str, Mapping[str, Any]], limit: int | None = None
+) -> list[tuple[str, ...]]:
+    """Formatted cells per group (columns as :data:`ATTRIBUTION_COLUMNS`), largest |P&L| first."""
+    ordered = sorted(rows.items(), key=lambda kv: -abs(kv[1]["pnl"]))
+    return [
+        (
+            str(name),
+            fmt(row["pnl"], "money"),
+            fmt(row["return_contribution"], "pct"),
+            str(row["trades"]),
+            fmt(row["win_rate"], "pct"),
+            fmt(row["sharpe"], "ratio"),
+        )
+        for name, row in (ordered[:limit] if limit is not None else ordered)
+    ]
+
+
 def attribution_table(title: str, rows: Mapping[str, Mapping[str, Any]], limit: int | None = None) -> Table:
     table = Table(title=title, title_justify="left")
-    for head in ("Name", "P&L", "Contribution", "Trades", "Win rate", "Sharpe"):
+    for head in ATTRIBUTION_COLUMNS:
         table.add_column(head, justify="left" if head == "Name" else "right")
-    ordered = sorted(rows.items(), key=lambda kv: -abs(kv[1]["pnl"]))
-    for name, row in ordered[:limit] if limit is not None else ordered:
-        table.add_row(
-            str(name), fmt(row["pnl"], "money"), fmt(row["return_contribution"], "pct"), str(row["trades"]),
-            fmt(row["win_rate"], "pct"), fmt(row["sharpe"], "ratio"),
-        )
+    for cells in attribution_rows(rows, limit):
+        table.add_row(*cells)
     return table
 
 
@@ -83,5 +101,7 @@ def render_section(section: ReportSection, console: Any, top_symbols: int = 10) 
         console.print(attribution_table(f"Ensemble {ensemble}: members", members))
     if attribution.get("by_symbol") and top_symbols:
         rows = attribution["by_symbol"]
-        title = "Attribution by symbol" + (f" (top {top_symbols} by |P&L|)" if len(rows) > top_symbols else "")
+        title = "Attribution by symbol" + (
+            f" (top {top_symbols} by |P&L|)" if len(rows) > top_symbols else ""
+        )
         console.print(attribution_table(title, rows, limit=top_symbols))
