@@ -1,0 +1,602 @@
+"""The engine: one step per clock tick, the same code in backtest, paper and live.
+
+Per step (a cross-section of every subscribed symbol at one timestamp)::
+
+    broker events (fills, updates) -> history -> mark to market -> risk state updates
+    -> strategies -> combination -> sizer -> orders -> risk checks -> persist -> submit
+
+Components are called directly through their protocols; pluggy hooks are used only for
+observers (on changes, not per bar), the audit trail and the around-order hook. The
+decision path fails closed: an exception in a sizer, a risk check, storage or submission
+rejects the orders concerned and halts (or flattens, per ``run.on_error``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+from loguru import logger
+
+from .clock import Clock, SimulatedClock
+from .enums import AlertSeverity, OrderStatus, OrderType, RiskDecision, RiskState, RunMode, Side
+from .errors import AiTradingError, BrokerError, BrokerTimeout, InvalidOrderTransition, TradingHalted
+from .ledger import Portfolio
+from .market import FloatArray, History, MarketSlice, to_datetime
+from .models import Alert, AuditEvent, Fill, Instrument, Order, OrderUpdate, RiskEvent, RiskVerdict, Signal
+from .orders import OrderBook, transition
+from .plugins import PluginHost
+from .protocols import (
+    Broker,
+    BrokerContext,
+    PositionSizer,
+    RiskCheck,
+    RiskContext,
+    RiskStateRequest,
+    SizingContext,
+    Storage,
+    Strategy,
+)
+from .result import RunResult, Session
+
+_DAY_NS = 86_400 * 1_000_000_000
+_ESCALATION = {RiskState.ACTIVE: 0, RiskState.REDUCING: 1, RiskState.HALTED: 2}
+
+
+class _Series:
+    """A growable float64 array (amortised O(1) append, no Python float objects kept)."""
+
+    __slots__ = ("_buf", "n")
+
+    def __init__(self, capacity: int = 1024) -> None:
+        self._buf = np.empty(max(capacity, 16))
+        self.n = 0
+
+    def append(self, value: float) -> None:
+        if self.n == len(self._buf):
+            self._buf = np.concatenate([self._buf, np.empty(len(self._buf))])
+        self._buf[self.n] = value
+        self.n += 1
+
+    def array(self) -> FloatArray:
+        return self._buf[: self.n].copy()
+
+
+class AlertRouter:
+    """Sends alerts to the ``ai_trading_alert`` observers and the configured channels.
+    Created before the components so that they can be handed its :meth:`emit`."""
+
+    def __init__(self) -> None:
+        self.host: PluginHost | None = None
+        self.channels: list[Any] = []
+        self.sent: list[Alert] = []
+
+    def emit(self, alert: Alert) -> None:
+        self.sent.append(alert)
+        log = logger.warning if alert.severity is not AlertSeverity.INFO else logger.info
+        log("alert [{}] {}: {}", alert.severity.value, alert.source, alert.message)
+        if self.host is not None:
+            self.host.notify("ai_trading_alert", alert=alert)
+        for channel in self.channels:
+            try:
+                channel.send(alert)
+            except Exception as exc:  # noqa: BLE001 - a failing channel must not stop the others
+                logger.opt(exception=exc).error("alert channel {} failed", getattr(channel, "name", channel))
+
+
+@dataclass
+class EngineComponents:
+    strategies: list[tuple[Strategy, float]]
+    sizer: PositionSizer
+    broker: Broker
+    risk_checks: list[RiskCheck] = field(default_factory=list)
+    storage: Storage | None = None
+    sizer_name: str = "sizer"
+
+
+class Engine:
+    """Runs the pipeline one cross-section at a time. Build it, call :meth:`start`, then
+    :meth:`step` for every slice, then :meth:`finish`."""
+
+    def __init__(
+        self,
+        session: Session,
+        components: EngineComponents,
+        host: PluginHost,
+        instruments: Mapping[str, Instrument],
+        clock: Clock,
+        *,
+        on_error: str = "halt",
+        rebalance: str = "on_signal",
+        alerts: AlertRouter | None = None,
+        history_capacity: int | None = None,
+        expected_steps: int = 1024,
+    ) -> None:
+        self.session = session
+        self.c = components
+        self.host = host
+        self.symbols = session.symbols
+        n = len(self.symbols)
+        self.instruments = [instruments.get(s) or Instrument(symbol=s) for s in self.symbols]
+        self.clock = clock
+        self._sim_clock = clock if isinstance(clock, SimulatedClock) else None
+        self.on_error = on_error
+        self.every_bar = rebalance == "every_bar"
+        self.alerts = alerts or AlertRouter()
+        self.alerts.host = host
+        self.tf_ns = session.timeframe.seconds * 1_000_000_000
+
+        warmups = [getattr(s, "warmup", 0) for s, _ in components.strategies]
+        warmups += [getattr(components.sizer, "warmup", 0)] + [getattr(r, "warmup", 0) for r in components.risk_checks]
+        self.history = History(history_capacity or max(max(warmups, default=0) + 1, 2), n)
+
+        self.portfolio = Portfolio(self.symbols, session.initial_cash)
+        self.book = OrderBook()
+        self.state = RiskState.ACTIVE
+        self.risk_events: list[RiskEvent] = []
+        self.verdicts: list[RiskVerdict] = []
+        self.fills: list[Fill] = []
+        self._seen_exec: set[str] = set()
+        self._targets = {s.strategy_id: np.full(n, np.nan) for s, _ in components.strategies}
+        self._weights = np.array([w for _, w in components.strategies], dtype=float)
+        self._combined = np.full(n, np.nan)
+        self._pending = np.zeros(n)
+        self._timestamps: list[int] = []
+        self._equity = _Series(expected_steps)
+        self._cash = _Series(expected_steps)
+        self._gross = _Series(expected_steps)
+        self._net = _Series(expected_steps)
+        self.peak_equity = float(session.initial_cash)
+        self.day_start_equity = float(session.initial_cash)
+        self._day = -1
+        self._audit_seq = 0
+        self._order_seq = 0
+        self._id_tag = session.run_id if session.mode is RunMode.BACKTEST else session.config_hash[:32]
+        self.last_market: MarketSlice | None = None
+        self.halt_reason = ""
+        self._has = {
+            name: host.has_implementations(name)
+            for name in ("ai_trading_signal", "ai_trading_order", "ai_trading_fill", "ai_trading_risk_verdict")
+        }
+        self._audit_on = host.has_implementations("ai_trading_audit_event") or hasattr(components.storage, "record_audit")
+
+    # ================================================================== lifecycle
+    def start(self) -> None:
+        self.c.broker.connect(BrokerContext(
+            instruments={i.symbol: i for i in self.instruments}, symbols=self.symbols,
+            initial_cash=self.session.initial_cash, currency=self.session.currency,
+            timeframe=self.session.timeframe, clock=self.clock,
+        ))
+        for strategy, _ in self.c.strategies:
+            strategy.prepare(self.symbols, self.session.timeframe)
+        self._audit("session", "session", {
+            "event": "start", "mode": self.session.mode.value, "config_hash": self.session.config_hash,
+            "symbols": list(self.symbols), "initial_cash": str(self.session.initial_cash),
+            "plugins": [f"{p.name}=={p.version}" for p in self.session.plugins],
+        })
+        self.host.notify("ai_trading_session_start", session=self.session)
+
+    def step(self, m: MarketSlice) -> None:
+        """Process one cross-section."""
+        if self._sim_clock is not None:
+            self._sim_clock.set(m.timestamp)
+        self.last_market = m
+        self._apply_broker_events(self.c.broker.on_market(m))
+        if self.book.unknown_orders():
+            self._resolve_unknown()
+        self.history.push(m)
+        if self._sim_clock is not None:
+            self._sim_clock.set(m.timestamp + self.tf_ns)  # decisions happen at the bar's close
+
+        equity = self.portfolio.mark(m.close)
+        day = m.timestamp // _DAY_NS
+        if day != self._day:
+            self._day = day
+            self.day_start_equity = self._equity._buf[self._equity.n - 1] if self._equity.n else equity
+        self.peak_equity = max(self.peak_equity, equity)
+        gross, net = self.portfolio.exposures()
+        self._timestamps.append(m.timestamp)
+        self._equity.append(equity)
+        self._cash.append(self.portfolio.cash_f)
+        self._gross.append(gross)
+        self._net.append(net)
+
+        if self.c.risk_checks:
+            self._update_risk(m, equity)
+
+        combined = self._run_strategies(m)
+        if self.state is RiskState.HALTED:
+            return
+        changed = np.isfinite(combined)
+        if not self.every_bar:
+            changed &= combined != self._combined
+        if changed.any():
+            self._decide(m, combined, changed, equity)
+
+    def finish(self) -> RunResult:
+        if self.last_market is not None:
+            self._audit("session", "session", {"event": "finish", "equity": str(self.portfolio.equity_decimal())})
+        result = RunResult(
+            session=self.session,
+            timestamps=np.array(self._timestamps, dtype=np.int64),
+            equity=self._equity.array(), cash=self._cash.array(),
+            gross_exposure=self._gross.array(), net_exposure=self._net.array(),
+            final_cash=self.portfolio.cash, final_equity=self.portfolio.equity_decimal(),
+            final_positions=self.portfolio.positions(),
+            trades=self.portfolio.trades + self.portfolio.open_trades(),
+            orders=list(self.book), fills=self.fills, risk_events=self.risk_events, risk_verdicts=self.verdicts,
+            instruments={i.symbol: i for i in self.instruments},
+        )
+        self.host.notify("ai_trading_session_finish", session=self.session, result=result)
+        return result
+
+    def rearm(self, reason: str) -> None:
+        """Return to ACTIVE. Only ever explicit (API or CLI), never automatic."""
+        self._change_state(RiskState.ACTIVE, "operator", f"re-armed: {reason}", force=True)
+
+    # ================================================================== broker events
+    def _apply_broker_events(self, events: Any) -> None:
+        for upd in events.updates:
+            self._apply_update(upd)
+        for fill in events.fills:
+            self._apply_fill(fill)
+
+    def _apply_fill(self, fill: Fill) -> None:
+        if fill.execution_id in self._seen_exec:
+            logger.warning("duplicate fill {} ignored", fill.execution_id)
+            return
+        self._seen_exec.add(fill.execution_id)
+        order = self.book.get(fill.client_order_id)
+        if order is not None:
+            if not fill.strategy_id or not fill.correlation_id:
+                fill = fill.model_copy(update={"strategy_id": order.strategy_id, "correlation_id": order.correlation_id})
+            prev_value = (order.average_fill_price or Decimal(0)) * order.filled_quantity
+            order.filled_quantity += fill.quantity
+            order.average_fill_price = (prev_value + fill.notional) / order.filled_quantity
+            status = OrderStatus.FILLED if order.filled_quantity >= order.quantity else OrderStatus.PARTIALLY_FILLED
+            self._set_status(order, status)
+        i = self.portfolio.index[fill.symbol]
+        self._pending[i] -= float(fill.signed_quantity)
+        self.portfolio.apply_fill(fill)
+        self.fills.append(fill)
+        if self.c.storage is not None:
+            self.c.storage.record_fill(fill)
+        self._audit("fill", fill.correlation_id, fill.model_dump(mode="json"))
+        if self._has["ai_trading_fill"]:
+            self.host.notify("ai_trading_fill", fill=fill)
+
+    def _apply_update(self, upd: OrderUpdate) -> None:
+        order = self.book.get(upd.client_order_id)
+        if order is None:
+            logger.warning("update for unknown order {} ignored", upd.client_order_id)
+            return
+        if upd.broker_order_id:
+            order.broker_order_id = upd.broker_order_id
+        was_open = not order.status.is_terminal
+        try:
+            self._set_status(order, upd.status, upd.reason)
+        except InvalidOrderTransition as exc:
+            logger.error("{}", exc)
+            return
+        if was_open and order.status.is_terminal and order.status is not OrderStatus.FILLED:
+            i = self.portfolio.index[order.symbol]
+            self._pending[i] -= float(order.remaining_quantity * order.side.sign)
+
+    def _resolve_unknown(self) -> None:
+        for order in self.book.unknown_orders():
+            try:
+                upd = self.c.broker.lookup_order(order.client_order_id)
+            except BrokerError as exc:
+                logger.warning("lookup of {} failed: {}", order.client_order_id, exc)
+                continue
+            if upd is None:
+                # The broker never saw it: safe to declare it rejected, never to resend blindly.
+                upd = OrderUpdate(client_order_id=order.client_order_id, status=OrderStatus.REJECTED,
+                                  timestamp=self.clock.now(), reason="unknown to the broker after timeout")
+            self._apply_update(upd)
+
+    def _set_status(self, order: Order, status: OrderStatus, reason: str | None = None) -> None:
+        transition(order, status, reason=reason)
+        self.book.settle(order)
+        if self.c.storage is not None:
+            self.c.storage.record_order_update(order)
+        if self._has["ai_trading_order"]:
+            self.host.notify("ai_trading_order", order=order.model_copy())
+
+    # ================================================================== risk state
+    def _risk_context(self, m: MarketSlice, equity: float) -> RiskContext:
+        return RiskContext(
+            timestamp=m.timestamp, symbols=self.symbols, prices=self.portfolio.last_price,
+            positions=self.portfolio.qty_f + self._pending, equity=equity, cash=self.portfolio.cash_f,
+            peak_equity=self.peak_equity, day_start_equity=float(self.day_start_equity), history=self.history,
+            state=self.state, symbol_index=self.portfolio.index,
+        )
+
+    def _update_risk(self, m: MarketSlice, equity: float) -> None:
+        ctx = self._risk_context(m, equity)
+        for check in self.c.risk_checks:
+            try:
+                request: RiskStateRequest | None = check.update(ctx)
+            except Exception as exc:  # noqa: BLE001 - fail closed
+                self._fail_closed(f"risk check {check.name} failed in update: {type(exc).__name__}: {exc}", exc)
+                return
+            if request is not None and _ESCALATION[request.state] > _ESCALATION[self.state]:
+                self._change_state(request.state, check.name, request.reason, request.measured, request.limit)
+
+    def _change_state(
+        self, state: RiskState, source: str, reason: str, measured: float | None = None,
+        limit: float | None = None, *, force: bool = False,
+    ) -> None:
+        if state is self.state or (not force and _ESCALATION[state] < _ESCALATION[self.state]):
+            return
+        event = RiskEvent(timestamp=self.clock.now(), source=source, previous_state=self.state, state=state,
+                          reason=reason, measured=measured, limit=limit)
+        self.state = state
+        self.risk_events.append(event)
+        self._audit("risk_state", f"risk:{len(self.risk_events)}", event.model_dump(mode="json"))
+        self.host.notify("ai_trading_risk_state", event=event)
+        severity = AlertSeverity.INFO if state is RiskState.ACTIVE else (
+            AlertSeverity.CRITICAL if state is RiskState.HALTED else AlertSeverity.WARNING)
+        self.alerts.emit(Alert(severity=severity, source=source, message=f"risk state {state.value}: {reason}",
+                               timestamp=event.timestamp, key=f"risk-state:{state.value}"))
+        if state is RiskState.HALTED:
+            self.halt_reason = reason
+            self._cancel_open_orders(reason)
+
+    def _cancel_open_orders(self, reason: str) -> None:
+        for order in self.book.open_orders():
+            try:
+                upd = self.c.broker.cancel_order(order.client_order_id)
+            except Exception as exc:  # noqa: BLE001 - keep cancelling the rest
+                logger.error("cancel of {} failed: {}", order.client_order_id, exc)
+                continue
+            self._apply_update(upd.model_copy(update={"reason": upd.reason or reason}))
+
+    def _fail_closed(self, reason: str, exc: BaseException | None = None) -> None:
+        logger.opt(exception=exc).error("decision path failed closed: {}", reason)
+        if self.on_error == "flatten" and self.state is not RiskState.HALTED:
+            self._change_state(RiskState.REDUCING, "engine", reason)
+            self._flatten(reason)
+        else:
+            self._change_state(RiskState.HALTED, "engine", reason)
+
+    def _flatten(self, reason: str) -> None:
+        orders = []
+        for i, qty in enumerate(self.portfolio.quantities):
+            if qty != 0:
+                side = Side.SELL if qty > 0 else Side.BUY
+                orders.append(self._new_order(i, side, abs(qty), "engine", reduce_only=True, reason=f"flatten: {reason}"))
+        for order in orders:
+            self._submit(order)
+
+    # ================================================================== decisions
+    def _run_strategies(self, m: MarketSlice) -> FloatArray:
+        for strategy, _ in self.c.strategies:
+            out = strategy.on_slice(m, self.history)
+            target = self._targets[strategy.strategy_id]
+            np.copyto(target, out, where=np.isfinite(out))
+        if len(self.c.strategies) == 1:
+            return self._targets[self.c.strategies[0][0].strategy_id] * self._weights[0]
+        stack = np.vstack(list(self._targets.values())) * self._weights[:, None]
+        any_finite = np.isfinite(stack).any(axis=0)
+        combined = np.nansum(stack, axis=0)
+        combined[~any_finite] = np.nan
+        return combined
+
+    def _decide(self, m: MarketSlice, combined: FloatArray, changed: Any, equity: float) -> None:
+        ctx = SizingContext(
+            timestamp=m.timestamp, symbols=self.symbols, prices=self.portfolio.last_price, equity=equity,
+            cash=self.portfolio.cash_f, positions=self.portfolio.qty_f, history=self.history,
+            instruments=self.instruments, timeframe=self.session.timeframe, strategy_targets=self._targets,
+            performance=self.portfolio.performance,
+        )
+        try:
+            target_units = self.c.sizer.target_positions(combined, ctx)
+        except Exception as exc:  # noqa: BLE001 - fail closed
+            self._fail_closed(f"sizer {self.c.sizer_name} failed: {type(exc).__name__}: {exc}", exc)
+            return
+        acted = changed & np.isfinite(target_units)
+        idx = np.flatnonzero(acted)
+        self._combined[idx] = combined[idx]
+        if not len(idx):
+            return
+        delta = target_units - self.portfolio.qty_f - self._pending
+        orders: list[Order] = []
+        for i in idx.tolist():
+            inst = self.instruments[i]
+            qty = inst.round_quantity(abs(Decimal(repr(float(delta[i])))))
+            if qty <= 0 or qty < inst.min_quantity:
+                continue
+            side = Side.BUY if delta[i] > 0 else Side.SELL
+            strategy_id = self._responsible_strategy(i)
+            order = self._new_order(i, side, qty, strategy_id)
+            if self._audit_on:
+                self._audit("decision", order.correlation_id, self._decision_payload(m, i, combined, target_units, delta, equity))
+            if self._has["ai_trading_signal"]:
+                self.host.notify("ai_trading_signal", signal=Signal(
+                    strategy_id=strategy_id, symbol=self.symbols[i], timestamp=self.clock.now(),
+                    strength=float(np.clip(combined[i], -1, 1)), correlation_id=order.correlation_id,
+                ))
+            orders.append(order)
+        if orders:
+            self._process_orders(orders, m, equity)
+
+    def _responsible_strategy(self, i: int) -> str:
+        if len(self.c.strategies) == 1:
+            return self.c.strategies[0][0].strategy_id
+        best, best_w = "", -1.0
+        for (strategy, w) in self.c.strategies:
+            v = self._targets[strategy.strategy_id][i]
+            score = abs(w * v) if np.isfinite(v) else -1.0
+            if score > best_w:
+                best, best_w = strategy.strategy_id, score
+        return best
+
+    def _new_order(self, i: int, side: Side, qty: Decimal, strategy_id: str, *, reduce_only: bool = False,
+                   reason: str | None = None) -> Order:
+        self._order_seq += 1
+        ts = self.last_market.timestamp if self.last_market is not None else 0
+        digest = hashlib.sha256(f"{self._id_tag}|{ts}|{self.symbols[i]}|{self._order_seq}".encode()).hexdigest()
+        return Order(
+            client_order_id=f"ait-{digest[:24]}", symbol=self.symbols[i], side=side, quantity=qty,
+            order_type=OrderType.MARKET, strategy_id=strategy_id, correlation_id=f"dec-{digest[24:40]}",
+            created_at=self.clock.now(), reduce_only=reduce_only, reason=reason,
+        )
+
+    def _decision_payload(self, m: MarketSlice, i: int, combined: FloatArray, units: FloatArray, delta: FloatArray,
+                          equity: float) -> dict[str, Any]:
+        def f(x: float) -> float | None:
+            return float(x) if np.isfinite(x) else None
+
+        return {
+            "symbol": self.symbols[i],
+            "market": {"timestamp": to_datetime(m.timestamp).isoformat(), "open": f(m.open[i]), "high": f(m.high[i]),
+                       "low": f(m.low[i]), "close": f(m.close[i]), "volume": f(m.volume[i])},
+            "signal": {"targets": {k: f(v[i]) for k, v in self._targets.items()}, "combined": f(combined[i])},
+            "sizing": {"sizer": self.c.sizer_name, "equity": equity, "target_units": f(units[i]),
+                       "position": float(self.portfolio.qty_f[i]), "pending": float(self._pending[i]),
+                       "delta": f(delta[i])},
+        }
+
+    def _process_orders(self, orders: list[Order], m: MarketSlice, equity: float) -> None:
+        orders = self._gate_by_state(orders)
+        if self.c.risk_checks and orders:
+            ctx = self._risk_context(m, equity)
+            for check in self.c.risk_checks:
+                try:
+                    verdicts = list(check.check(orders, ctx))
+                    if len(verdicts) != len(orders):
+                        raise RuntimeError(f"returned {len(verdicts)} verdicts for {len(orders)} orders")
+                except Exception as exc:  # noqa: BLE001 - fail closed: nothing passes
+                    for order in orders:
+                        self._reject(order, f"risk check {check.name} failed")
+                    self._fail_closed(f"risk check {check.name} failed: {type(exc).__name__}: {exc}", exc)
+                    return
+                orders = self._apply_verdicts(check.name, orders, verdicts)
+                if not orders:
+                    return
+        for order in orders:
+            if self.state is RiskState.HALTED:
+                self._reject(order, f"trading halted: {self.halt_reason}")
+                continue
+            self._submit(order)
+
+    def _gate_by_state(self, orders: list[Order]) -> list[Order]:
+        if self.state is RiskState.ACTIVE:
+            return orders
+        allowed = []
+        for order in orders:
+            i = self.portfolio.index[order.symbol]
+            current = self.portfolio.quantities[i] + Decimal(repr(float(self._pending[i])))
+            signed = order.signed_quantity
+            reduces = current != 0 and (signed > 0) != (current > 0)
+            if self.state is RiskState.REDUCING and reduces:
+                if abs(signed) > abs(current):  # would flip: close only
+                    order.quantity = self.instruments[i].round_quantity(abs(current))
+                    order.reduce_only = True
+                if order.quantity > 0:
+                    allowed.append(order)
+                    continue
+            self._reject(order, f"risk state {self.state.value}: only {'risk-reducing orders' if self.state is RiskState.REDUCING else 'cancels'} allowed")
+        return allowed
+
+    def _apply_verdicts(self, check: str, orders: list[Order], verdicts: Sequence[RiskVerdict]) -> list[Order]:
+        kept = []
+        for order, verdict in zip(orders, verdicts, strict=True):
+            if not verdict.correlation_id:
+                verdict = verdict.model_copy(update={"correlation_id": order.correlation_id,
+                                                     "client_order_id": order.client_order_id})
+            self.verdicts.append(verdict)
+            if self._audit_on:
+                self._audit("risk_verdict", order.correlation_id, verdict.model_dump(mode="json"))
+            if self._has["ai_trading_risk_verdict"]:
+                self.host.notify("ai_trading_risk_verdict", verdict=verdict)
+            if verdict.decision is RiskDecision.REJECT:
+                self._reject(order, f"{check}: {verdict.reason}")
+            elif verdict.decision is RiskDecision.RESIZE:
+                approved = verdict.approved_quantity
+                if approved is None or approved <= 0:
+                    self._reject(order, f"{check}: resized to nothing: {verdict.reason}")
+                elif approved > order.quantity:
+                    self._reject(order, f"{check}: resize larger than request refused")
+                else:
+                    order.quantity = approved
+                    kept.append(order)
+            else:
+                kept.append(order)
+        return kept
+
+    def _reject(self, order: Order, reason: str) -> None:
+        if self.book.get(order.client_order_id) is None:
+            self.book.add(order)
+        transition(order, OrderStatus.REJECTED, reason=reason)
+        self.book.settle(order)
+        if self._audit_on:
+            self._audit("order", order.correlation_id, order.model_dump(mode="json"))
+        if self._has["ai_trading_order"]:
+            self.host.notify("ai_trading_order", order=order.model_copy())
+
+    def _submit(self, order: Order) -> None:
+        self.book.add(order)
+        # Persist before sending: an order that cannot be recorded is never sent.
+        try:
+            if self.c.storage is not None:
+                self.c.storage.record_order(order)
+            self._audit("order", order.correlation_id, order.model_dump(mode="json"))
+        except Exception as exc:  # noqa: BLE001 - fail closed
+            transition(order, OrderStatus.REJECTED, reason=f"not recorded: {exc}")
+            self.book.settle(order)
+            self._change_state(RiskState.HALTED, "storage", f"order could not be recorded: {exc}")
+            return
+        if self._has["ai_trading_order"]:
+            self.host.notify("ai_trading_order", order=order.model_copy())
+        i = self.portfolio.index[order.symbol]
+        self._pending[i] += float(order.signed_quantity)
+        try:
+            upd = self.host.hook.ai_trading_submit_order(order=order, broker=self.c.broker)
+        except BrokerTimeout as exc:
+            self._set_status(order, OrderStatus.SUBMITTED)
+            self._set_status(order, OrderStatus.UNKNOWN, f"no answer from broker: {exc}")
+            self.alerts.emit(Alert(severity=AlertSeverity.WARNING, source="broker", timestamp=self.clock.now(),
+                                   message=f"order {order.client_order_id} state unknown after timeout; will look it up",
+                                   key=f"unknown:{order.client_order_id}"))
+            return
+        except (TradingHalted, BrokerError) as exc:
+            self._pending[i] -= float(order.signed_quantity)
+            self._set_status(order, OrderStatus.REJECTED, str(exc))
+            if isinstance(exc, TradingHalted):
+                self._change_state(RiskState.HALTED, "kill-switch", str(exc))
+            return
+        except Exception as exc:  # noqa: BLE001 - fail closed
+            self._pending[i] -= float(order.signed_quantity)
+            self._set_status(order, OrderStatus.REJECTED, f"submission failed: {type(exc).__name__}: {exc}")
+            self._fail_closed(f"order submission failed: {type(exc).__name__}: {exc}", exc)
+            return
+        if order.status is OrderStatus.NEW:
+            self._set_status(order, OrderStatus.SUBMITTED)
+        if upd is not None:
+            self._audit("order_update", order.correlation_id, upd.model_dump(mode="json"))
+            self._apply_update(upd)
+
+    # ================================================================== audit
+    def _audit(self, kind: str, correlation_id: str, payload: dict[str, Any]) -> None:
+        if not self._audit_on:
+            return
+        self._audit_seq += 1
+        event = AuditEvent(sequence=self._audit_seq, run_id=self.session.run_id, kind=kind,
+                           correlation_id=correlation_id, timestamp=self.clock.now(), payload=payload)
+        self.host.hook.ai_trading_audit_event(event=event)
+        record = getattr(self.c.storage, "record_audit", None)
+        if record is not None:
+            record(event)
+
+
+def make_alert_callable(router: AlertRouter) -> Callable[[Alert], None]:
+    return router.emit
+
+
+__all__ = ["AlertRouter", "Engine", "EngineComponents", "AiTradingError"]

@@ -1,0 +1,92 @@
+"""The run document written by ``ai-trading run --json-out``; specified in
+``docs/run-document.md``. Plain JSON: Decimals as strings, timestamps ISO-8601 UTC, no NaN
+(missing values are null)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from .market import to_datetime
+from .protocols import ReportSection
+from .result import RunResult
+
+if TYPE_CHECKING:
+    from .config import AppConfig
+
+SCHEMA_VERSION = 1
+
+
+def json_safe(value: Any) -> Any:
+    """Replace NaN/inf floats by None, recursively."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    return value
+
+
+def _iso(ns: int) -> str:
+    return to_datetime(ns).isoformat().replace("+00:00", "Z")
+
+
+def build_run_document(result: RunResult, config: AppConfig | None, sections: Sequence[ReportSection] = ()) -> dict[str, Any]:
+    s = result.session
+    ts = result.timestamps
+    closed = [t for t in result.trades if not t.is_open]
+    metrics: dict[str, Any] = {
+        "initial_equity": float(s.initial_cash),
+        "final_equity": float(result.final_equity),
+        "total_return": result.total_return,
+        "trade_count": len(closed),
+        "open_trade_count": len(result.trades) - len(closed),
+        "order_count": len(result.orders),
+        "fill_count": len(result.fills),
+    }
+    attribution: dict[str, Any] = {}
+    extra: dict[str, Any] = {}
+    for section in sections:
+        metrics.update(section.metrics)
+        attribution.update(section.attribution)
+        extra.update(section.extra)
+    doc: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "run_id": s.run_id,
+        "name": s.name,
+        "mode": s.mode.value,
+        "plugins": [{"name": p.name, "distribution": p.distribution, "version": p.version} for p in s.plugins],
+        "config_hash": s.config_hash,
+        "config": config.redacted() if config is not None else None,
+        "timeframe": s.timeframe.value,
+        "symbols": list(s.symbols),
+        "currency": s.currency,
+        "start": _iso(int(ts[0])) if len(ts) else None,
+        "end": _iso(int(ts[-1])) if len(ts) else None,
+        "bars": int(len(ts)),
+        "initial_cash": str(s.initial_cash),
+        "final_cash": str(result.final_cash),
+        "final_equity": str(result.final_equity),
+        "final_positions": {k: str(v) for k, v in result.final_positions.items()},
+        "equity_curve": [[_iso(int(t)), float(e)] for t, e in zip(ts.tolist(), result.equity.tolist(), strict=True)],
+        "trades": [
+            {
+                "symbol": t.symbol, "side": t.side.value, "quantity": str(t.quantity),
+                "entry_time": t.entry_time.isoformat().replace("+00:00", "Z"), "entry_price": str(t.entry_price),
+                "exit_time": t.exit_time.isoformat().replace("+00:00", "Z") if t.exit_time else None,
+                "exit_price": str(t.exit_price) if t.exit_price is not None else None,
+                "pnl": str(t.pnl), "commission": str(t.commission), "strategy_id": t.strategy_id, "is_open": t.is_open,
+            }
+            for t in result.trades
+        ],
+        "orders": [o.model_dump(mode="json") for o in result.orders],
+        "metrics": metrics,
+        "risk_events": [e.model_dump(mode="json") for e in result.risk_events],
+        "risk_verdicts": [v.model_dump(mode="json") for v in result.risk_verdicts if v.decision.value != "approve"],
+        "attribution": attribution,
+        "strategies": result.extra.get("strategies", {}),
+    }
+    doc.update(extra)
+    return json_safe(doc)

@@ -1,0 +1,221 @@
+"""Builds the configured components and runs them: the one code path behind
+``ai-trading run`` for backtest, paper and live."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+from typing import Any
+
+from loguru import logger
+
+from .audit import JsonlAuditSink
+from .clock import Clock, SimulatedClock, WallClock
+from .config import AppConfig, ComponentConfig
+from .engine import AlertRouter, Engine, EngineComponents
+from .enums import RunMode
+from .errors import ConfigError, DataError
+from .feeds import ReplayFeed
+from .market import BarPanel, to_ns
+from .plugins import PluginHost, create_plugin_host
+from .protocols import ReportSection, Reporter
+from .registry import BuildContext, ComponentRegistry
+from .result import PluginInfo, RunResult, Session
+from .rundoc import build_run_document
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class RunOutcome:
+    result: RunResult
+    document: dict[str, Any]
+    sections: list[tuple[Reporter, ReportSection]] = field(default_factory=list)
+    audit_path: Path | None = None
+    engine: Engine | None = None
+
+
+def host_for_config(config: AppConfig, *, disable: tuple[str, ...] = (), env: dict[str, str] | None = None) -> PluginHost:
+    """Load plugins as the config asks: an explicit ``[plugins] load`` list, or every
+    installed plugin. Live mode refuses to autoload (no unlisted plugin may trade)."""
+    if config.run.mode is RunMode.LIVE and not config.plugins.load:
+        raise ConfigError("live mode requires an explicit [plugins] load = [...] list; autoloaded plugins may not trade")
+    host = create_plugin_host(only=config.plugins.load, disable=tuple(config.plugins.disable) + disable, env=env)
+    host.raise_for_registry_errors()
+    return host
+
+
+def validate_config(config: AppConfig, host: PluginHost) -> None:
+    """Check that every named component exists and its parameters validate."""
+    r = host.registries
+    checks: list[tuple[ComponentRegistry[Any], ComponentConfig]] = [(r.data_sources, config.data), (r.sizers, config.sizer),
+                                                                  (r.brokers, config.broker)]
+    checks += [(r.strategies, s) for s in config.strategies]
+    checks += [(r.risk_checks, c) for c in config.risk]
+    checks += [(r.reporters, c) for c in config.reporters]
+    checks += [(r.alert_channels, c) for c in config.alerts]
+    if config.storage:
+        checks.append((r.storage, config.storage))
+    if config.cache:
+        checks.append((r.caches, config.cache))
+    ids = [s.instance_id for s in config.strategies]
+    if len(set(ids)) != len(ids):
+        raise ConfigError(f"strategy ids must be unique, got {ids}; give each [[strategies]] an id")
+    for registry, cc in checks:
+        registry.get(cc.name).validate(cc.params, where=f"{registry.role.value} {cc.name!r}")
+
+
+def _bound(value: date | datetime | None, end: bool) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.astimezone(UTC)
+    return datetime.combine(value, time.max if end else time.min, tzinfo=UTC)
+
+
+def run_config(
+    config: AppConfig,
+    host: PluginHost | None = None,
+    *,
+    panel: BarPanel | None = None,
+    progress: Progress | None = None,
+    run_id: str | None = None,
+    clock: Clock | None = None,
+) -> RunOutcome:
+    """Run a config end to end and return the result and the run document.
+
+    :param panel: use these bars instead of loading the configured data source.
+    :param progress: called as ``progress(done, total)`` about a hundred times per run.
+    """
+    host = host or host_for_config(config)
+    validate_config(config, host)
+    run_id = run_id or uuid.uuid4().hex
+    mode = config.run.mode
+    alerts = AlertRouter()
+    sim_clock = clock or (WallClock() if mode is RunMode.LIVE else SimulatedClock())
+    r = host.registries
+
+    def ctx(cid: str) -> BuildContext:
+        return BuildContext(
+            component_id=cid, mode=mode, initial_cash=config.run.initial_cash, currency=config.run.currency,
+            state_dir=config.run.state_dir, credentials=config.credentials, clock=sim_clock, seed=config.run.seed,
+            alert=alerts.emit,
+        )
+
+    def build(registry: ComponentRegistry[Any], cc: ComponentConfig) -> Any:
+        return registry.get(cc.name).build(cc.params, ctx(cc.instance_id))
+
+    if panel is None:
+        source = build(r.data_sources, config.data)
+        panel = source.load(_bound(config.run.start, False), _bound(config.run.end, True))
+    elif config.run.start or config.run.end:
+        lo = to_ns(_bound(config.run.start, False)) if config.run.start else None
+        hi = to_ns(_bound(config.run.end, True)) if config.run.end else None
+        panel = panel.select(start=lo, end=hi)
+    if len(panel.timestamps) == 0:
+        raise DataError(f"no bars between {config.run.start} and {config.run.end} from data source {config.data.name!r}")
+
+    strategies = []
+    for sc in config.strategies:
+        strategy = build(r.strategies, sc)
+        strategy.strategy_id = sc.instance_id
+        strategies.append((strategy, sc.weight))
+    components = EngineComponents(
+        strategies=strategies, sizer=build(r.sizers, config.sizer), broker=build(r.brokers, config.broker),
+        risk_checks=[build(r.risk_checks, c) for c in config.risk],
+        storage=build(r.storage, config.storage) if config.storage else None, sizer_name=config.sizer.name,
+    )
+    reporters: list[Reporter] = [build(r.reporters, c) for c in config.reporters]
+    alerts.channels = [build(r.alert_channels, c) for c in config.alerts]
+    cache = build(r.caches, config.cache) if config.cache else None
+
+    session = Session(
+        run_id=run_id, mode=mode, config_hash=config.config_hash(), timeframe=panel.timeframe, symbols=panel.symbols,
+        initial_cash=config.run.initial_cash, currency=config.run.currency,
+        plugins=tuple(PluginInfo(p.name, p.distribution, p.version) for p in host.plugins),
+        strategies=tuple(s.strategy_id for s, _ in strategies), name=config.run.name,
+    )
+
+    # Components that observe hooks themselves (a cache publishing fills, a storage sink)
+    # are registered with this run's plugin manager for the run only.
+    registered: list[object] = []
+    for comp in [components.storage, cache, *components.risk_checks, *alerts.channels, *reporters]:
+        if comp is not None and any(callable(getattr(comp, n, None)) and hasattr(getattr(comp, n), "ai_trading_impl")
+                                    for n in dir(comp) if n.startswith("ai_trading_")):
+            host.pm.register(comp, name=f"component:{id(comp)}")
+            registered.append(comp)
+    audit_path = None
+    if config.audit.enabled:
+        audit_path = config.audit.path or (config.run.output_dir / run_id / "audit.jsonl")
+        sink = JsonlAuditSink(Path(audit_path))
+        host.pm.register(sink, name="audit-jsonl")
+        registered.append(sink)
+    bind = getattr(components.storage, "bind_run", None)
+    if bind is not None:
+        bind(run_id)
+
+    engine = Engine(session, components, host, panel.instruments, sim_clock, on_error=config.run.on_error,
+                    rebalance=config.run.rebalance, alerts=alerts, expected_steps=len(panel.timestamps))
+    try:
+        engine.start()
+        if mode is RunMode.BACKTEST:
+            _run_backtest(engine, panel, progress)
+        elif mode is RunMode.PAPER:
+            asyncio.run(_run_async(engine, ReplayFeed(panel, speed=config.run.replay_speed).stream(), len(panel.timestamps), progress))
+        else:
+            raise ConfigError("live mode needs a live data source and broker plugin (ai-trading-alpaca or ai-trading-ccxt)")
+        if config.run.close_at_end:
+            engine._flatten("end of run")
+        result = engine.finish()
+    finally:
+        for comp in registered:
+            close = getattr(comp, "close", None)
+            host.pm.unregister(comp)
+            if isinstance(comp, JsonlAuditSink) and close is not None:
+                close()
+        components.broker.close()
+    if config.run.benchmark:
+        if config.run.benchmark not in panel.symbols:
+            raise ConfigError(f"benchmark symbol {config.run.benchmark!r} is not in the data ({', '.join(panel.symbols)})")
+        result.benchmark = panel.close[:, panel.symbols.index(config.run.benchmark)].copy()
+    for strategy, _ in strategies:
+        extras = getattr(strategy, "run_extras", None)
+        if extras is not None:
+            result.extra.setdefault("strategies", {})[strategy.strategy_id] = extras()
+    sections = []
+    for reporter in reporters:
+        sections.append((reporter, reporter.report(result)))
+    document = build_run_document(result, config, [s for _, s in sections])
+    record_run = getattr(components.storage, "record_run", None)
+    if record_run is not None:
+        record_run(document)
+    if components.storage is not None:
+        components.storage.close()
+    logger.info("run {} finished: equity {}", run_id, result.final_equity)
+    return RunOutcome(result, document, sections, Path(audit_path) if audit_path else None, engine)
+
+
+def _run_backtest(engine: Engine, panel: BarPanel, progress: Progress | None) -> None:
+    total = len(panel.timestamps)
+    every = max(total // 100, 1)
+    o, h, lo, c, v, ts, syms = panel.open, panel.high, panel.low, panel.close, panel.volume, panel.timestamps, panel.symbols
+    from .market import MarketSlice
+
+    for i in range(total):
+        engine.step(MarketSlice(int(ts[i]), syms, o[i], h[i], lo[i], c[i], v[i]))
+        if progress is not None and (i % every == 0 or i == total - 1):
+            progress(i + 1, total)
+
+
+async def _run_async(engine: Engine, feed: Any, total: int, progress: Progress | None) -> None:
+    every = max(total // 100, 1)
+    i = 0
+    async for market in feed:
+        engine.step(market)
+        i += 1
+        if progress is not None and (i % every == 0 or i == total):
+            progress(i, total)

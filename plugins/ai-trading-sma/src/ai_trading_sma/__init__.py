@@ -1,0 +1,5 @@
+"""SMA crossover strategy."""
+
+from .strategy import SmaCrossover, SmaCrossoverParams
+
+__all__ = ["SmaCrossover", "SmaCrossoverParams"]

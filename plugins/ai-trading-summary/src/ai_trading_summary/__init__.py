@@ -1,0 +1,5 @@
+"""Basic run summary reporter."""
+
+from .reporter import SummaryReporter
+
+__all__ = ["SummaryReporter"]
