@@ -1,0 +1,231 @@
+"""The ``ai-trading`` command line.
+
+Errors that the framework raises on purpose (:class:`AiTradingError`) end with one line on
+stderr naming the problem and a non-zero exit code; never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from . import __version__
+from .errors import AiTradingError, ConfigError
+from .logs import add_json_log, configure_logging
+from .plugins import PluginHost, create_plugin_host
+
+err_console = Console(stderr=True)
+
+
+def _plugin_rows(host: PluginHost) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for p in host.plugins:
+        rows.append({
+            "name": p.name, "distribution": p.distribution, "version": p.version, "builtin": p.builtin,
+            "loaded": True, "roles": host.roles_of(p.name), "hooks": host.hooks_of(p.name),
+            "components": host.components_of(p.name),
+        })
+    for f in host.failures:
+        e = f.error
+        rows.append({
+            "name": e.entry_point, "distribution": e.distribution, "version": e.version, "builtin": False,
+            "loaded": False, "roles": [], "hooks": [], "components": {}, "error": e.reason,
+        })
+    return rows
+
+
+def build_cli(host: PluginHost) -> click.Group:
+    @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+    @click.version_option(__version__, prog_name="ai-trading")
+    @click.option("--disable-plugin", "disabled", multiple=True, metavar="NAME",
+                  help="Do not load this plugin (repeatable).")
+    @click.option("--log-level", default="WARNING", show_default=True, help="Level of the stderr log.")
+    @click.pass_context
+    def cli(ctx: click.Context, disabled: tuple[str, ...], log_level: str) -> None:
+        """ai-trading: an algorithmic trading framework where every feature is a plugin."""
+        configure_logging(log_level)
+        ctx.obj = {"disabled": disabled}
+
+    @cli.group()
+    def plugins() -> None:
+        """Inspect installed plugins."""
+
+    @plugins.command("list")
+    @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+    def plugins_list(as_json: bool) -> None:
+        """List plugins with distribution, version, roles and hooks; failures included."""
+        rows = _plugin_rows(host)
+        if as_json:
+            click.echo(json.dumps(rows, indent=2))
+            return
+        table = Table(title="ai-trading plugins")
+        for col in ("name", "distribution", "version", "roles", "components"):
+            table.add_column(col)
+        for r in rows:
+            comps = "; ".join(f"{k}: {', '.join(v)}" for k, v in r["components"].items())
+            if r["loaded"]:
+                table.add_row(r["name"], r["distribution"], r["version"], ", ".join(r["roles"]), comps)
+            else:
+                table.add_row(f"[red]{r['name']}[/red]", r["distribution"], r["version"], "[red]FAILED[/red]",
+                              f"[red]{r['error']}[/red]")
+        Console().print(table)
+
+    @cli.command()
+    @click.argument("config_path", type=click.Path(path_type=Path))
+    @click.pass_context
+    def validate(ctx: click.Context, config_path: Path) -> None:
+        """Check a config: every component exists and its parameters validate."""
+        from .config import load_config
+        from .runner import host_for_config, validate_config
+
+        config = load_config(config_path)
+        run_host = host_for_config(config, disable=ctx.obj["disabled"])
+        validate_config(config, run_host)
+        names = ", ".join(s.instance_id for s in config.strategies)
+        click.echo(f"{config_path}: OK ({config.run.mode.value}; data {config.data.name}; strategies {names}; "
+                   f"sizer {config.sizer.name}; {len(config.risk)} risk checks; broker {config.broker.name})")
+
+    @cli.command()
+    @click.argument("config_path", type=click.Path(path_type=Path))
+    @click.option("--json-out", type=click.Path(path_type=Path), help="Write the run document (JSON) here.")
+    @click.option("--report", "report_path", type=click.Path(path_type=Path),
+                  help="Write an HTML report here (reporters that support it).")
+    @click.option("--mode", type=click.Choice(["backtest", "paper", "live"]), help="Override run.mode.")
+    @click.option("--quiet", is_flag=True, help="No progress bar or summary.")
+    @click.pass_context
+    def run(ctx: click.Context, config_path: Path, json_out: Path | None, report_path: Path | None,
+            mode: str | None, quiet: bool) -> None:
+        """Run a config in backtest, paper or live mode."""
+        import uuid
+
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        from .config import load_config
+        from .runner import host_for_config, run_config
+
+        overrides = {"run": {"mode": mode}} if mode else None
+        config = load_config(config_path, overrides=overrides) if overrides is None else _with_mode(config_path, mode)
+        run_host = host_for_config(config, disable=ctx.obj["disabled"])
+        run_id = uuid.uuid4().hex
+        log_path = config.logging.json_path or (config.run.output_dir / run_id / "log.jsonl")
+        handler = add_json_log(Path(log_path), config.logging.level)
+        console = Console()
+        active = ", ".join(f"{p.name} {p.version}" for p in run_host.plugins if not p.builtin)
+        if not quiet:
+            err_console.print(f"[bold]ai-trading {__version__}[/bold] {config.run.mode.value} run {run_id[:12]} "
+                              f"— plugins: {active or 'none'}")
+        try:
+            if quiet:
+                outcome = run_config(config, run_host, run_id=run_id)
+            else:
+                with Progress(TextColumn("[progress.description]{task.description}"), BarColumn(),
+                              MofNCompleteColumn(), TimeElapsedColumn(), console=err_console, transient=True) as bar:
+                    task = bar.add_task("bars", total=None)
+
+                    def progress(done: int, total: int) -> None:
+                        bar.update(task, completed=done, total=total)
+
+                    outcome = run_config(config, run_host, run_id=run_id, progress=progress)
+        finally:
+            from loguru import logger
+
+            logger.remove(handler)
+        if json_out is not None:
+            json_out.parent.mkdir(parents=True, exist_ok=True)
+            json_out.write_text(json.dumps(outcome.document, indent=1, allow_nan=False))
+        if report_path is not None:
+            writers = [(r, s) for r, s in outcome.sections if hasattr(r, "write_report")]
+            if not writers:
+                raise ConfigError("--report needs a reporter that writes reports (e.g. [[reporters]] name = \"analytics\")")
+            for reporter, section in writers:
+                reporter.write_report(outcome.result, section, report_path)
+        if not quiet:
+            for reporter, section in outcome.sections:
+                reporter.render(outcome.result, section, console)
+            if not outcome.sections:
+                m = outcome.document["metrics"]
+                console.print(f"final equity {m['final_equity']:,.2f}, total return {m['total_return']:.2%}, "
+                              f"{m['trade_count']} closed trades")
+            if outcome.result.risk_events:
+                for e in outcome.result.risk_events:
+                    console.print(f"[yellow]risk event[/yellow] {e.timestamp:%Y-%m-%d} {e.source}: "
+                                  f"{e.previous_state.value} → {e.state.value} ({e.reason})")
+            where = [str(p) for p in (json_out, report_path, outcome.audit_path) if p is not None]
+            if where:
+                err_console.print("wrote " + ", ".join(where))
+
+    @cli.group()
+    def audit() -> None:
+        """Audit trail tools."""
+
+    @audit.command("verify")
+    @click.argument("path", type=click.Path(path_type=Path))
+    def audit_verify(path: Path) -> None:
+        """Verify the hash chain of a JSON-lines audit file."""
+        from .audit import verify_audit_file
+
+        result = verify_audit_file(path)
+        if not result.ok:
+            raise AuditChainBroken(f"{path}: {result.problem}")
+        click.echo(f"{path}: OK, {result.lines} events, hash chain intact")
+
+    for plugin_cmd_host in (host,):
+        plugin_cmd_host.hook.ai_trading_register_commands(cli=cli)
+    return cli
+
+
+class AuditChainBroken(AiTradingError):
+    exit_code = 3
+
+
+def _with_mode(config_path: Path, mode: str | None) -> Any:
+    import os
+
+    from .config import load_config
+
+    os.environ["AI_TRADING_RUN__MODE"] = mode or ""
+    try:
+        return load_config(config_path)
+    finally:
+        del os.environ["AI_TRADING_RUN__MODE"]
+
+
+def _disabled_from_argv(argv: list[str]) -> list[str]:
+    out = []
+    for i, arg in enumerate(argv):
+        if arg == "--disable-plugin" and i + 1 < len(argv):
+            out.append(argv[i + 1])
+        elif arg.startswith("--disable-plugin="):
+            out.append(arg.split("=", 1)[1])
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    configure_logging("ERROR")
+    try:
+        host = create_plugin_host(disable=_disabled_from_argv(argv))
+        cli = build_cli(host)
+        cli.main(args=argv, prog_name="ai-trading", standalone_mode=False)
+    except click.exceptions.Abort:
+        err_console.print("aborted")
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except AiTradingError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()
