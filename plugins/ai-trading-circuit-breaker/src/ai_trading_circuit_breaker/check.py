@@ -1,0 +1,120 @@
+"""The ``circuit_breaker`` risk check: feeds the engine's equity to a :class:`CircuitBreaker`
+every step and asks for its state while it is tripped."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ai_trading_core.enums import RiskDecision, RiskLevel, RiskState, RunMode
+from ai_trading_core.market import to_datetime
+from ai_trading_core.models import Order, RiskVerdict
+from ai_trading_core.protocols import RiskContext, RiskStateRequest
+from ai_trading_core.registry import BuildContext
+
+from .breaker import CircuitBreaker
+from .state_file import state_path
+
+
+class CircuitBreakerParams(BaseModel):
+    """Parameters of the ``circuit_breaker`` risk check."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    daily_loss_limit: float = Field(0.05, gt=0, le=1, description="fraction of day-start equity")
+    rapid_loss_limit: float = Field(0.02, gt=0, le=1, description="fraction of the trailing window's high")
+    rapid_loss_window: float = Field(900.0, gt=0, description="seconds")
+    daily_loss_action: Literal["reducing", "halted"] = "halted"
+    rapid_loss_action: Literal["reducing", "halted"] = "reducing"
+    persist: bool | None = Field(
+        None, description="keep the state in <state_dir>/circuit-breaker/<id>.json; default: not in backtests"
+    )
+
+
+class CircuitBreakerCheck:
+    """RiskCheck wrapping a :class:`CircuitBreaker`.
+
+    ``update`` feeds ``ctx.equity`` and ``ctx.equity - ctx.day_start_equity`` and returns a
+    :class:`RiskStateRequest` for the breaker's state on every step while it is tripped (the
+    engine only ever escalates). ``check`` approves everything while the breaker is ACTIVE:
+    gating by state is the engine's job. As a second line of defence, a tripped breaker rejects
+    every order in HALTED and every order that does not reduce a position in REDUCING.
+    """
+
+    __slots__ = ("name", "breaker")
+
+    def __init__(self, breaker: CircuitBreaker, name: str = "circuit_breaker") -> None:
+        self.name = name
+        self.breaker = breaker
+
+    def update(self, ctx: RiskContext) -> RiskStateRequest | None:
+        b = self.breaker
+        b.update_portfolio_value(ctx.equity, ctx.equity - ctx.day_start_equity, ctx.timestamp)
+        if not b.is_tripped():
+            return None
+        st = b.status()
+        return RiskStateRequest(st.state, st.reason, st.measured, st.limit)
+
+    def check(self, orders: Sequence[Order], ctx: RiskContext) -> Sequence[RiskVerdict]:
+        st = self.breaker.status()
+        when = to_datetime(ctx.timestamp)
+        verdicts = []
+        for order in orders:
+            if st.state is RiskState.ACTIVE:
+                decision, reason, level = RiskDecision.APPROVE, "circuit breaker armed", RiskLevel.LOW
+            elif st.state is RiskState.REDUCING and _reduces(order, ctx):
+                decision, reason, level = (
+                    RiskDecision.APPROVE,
+                    f"reduces a position while reducing: {st.reason}",
+                    RiskLevel.HIGH,
+                )
+            else:
+                decision, reason, level = (
+                    RiskDecision.REJECT,
+                    f"circuit breaker {st.state.value}: {st.reason}",
+                    RiskLevel.CRITICAL,
+                )
+            verdicts.append(
+                RiskVerdict(
+                    check=self.name,
+                    decision=decision,
+                    client_order_id=order.client_order_id,
+                    symbol=order.symbol,
+                    limit=st.limit,
+                    measured=st.measured,
+                    requested_quantity=order.quantity,
+                    approved_quantity=order.quantity if decision is RiskDecision.APPROVE else Decimal(0),
+                    reason=reason,
+                    level=level,
+                    timestamp=when,
+                    correlation_id=order.correlation_id,
+                )
+            )
+        return verdicts
+
+
+def _reduces(order: Order, ctx: RiskContext) -> bool:
+    """True when the order moves the position toward zero without crossing it."""
+    i = ctx.symbol_index.get(order.symbol)
+    if i is None:
+        return False
+    current = float(ctx.positions[i])
+    signed = float(order.signed_quantity)
+    return current != 0.0 and (signed > 0) != (current > 0) and abs(signed) <= abs(current) + 1e-12
+
+
+def build_circuit_breaker(params: CircuitBreakerParams, ctx: BuildContext) -> CircuitBreakerCheck:
+    persist = params.persist if params.persist is not None else ctx.mode is not RunMode.BACKTEST
+    breaker = CircuitBreaker(
+        params.daily_loss_limit,
+        params.rapid_loss_limit,
+        params.rapid_loss_window,
+        daily_loss_state=RiskState(params.daily_loss_action),
+        rapid_loss_state=RiskState(params.rapid_loss_action),
+        state_file=state_path(ctx.state_dir, ctx.component_id) if persist else None,
+        clock=ctx.clock,
+    )
+    return CircuitBreakerCheck(breaker, name=ctx.component_id or "circuit_breaker")
