@@ -48,7 +48,10 @@ class BuildContext:
     credentials: Mapping[str, SecretStr] = field(default_factory=dict)
     clock: Any = None  # ai_trading_core.clock.Clock
     seed: int = 0
-    alert: Callable[..., None] | None = None  # ai_trading_core.engine alert emitter
+    alert: Callable[..., None] | None = None  # AlertRouter.emit: takes one Alert
+    build: Callable[[str, str, Mapping[str, Any], str], Any] | None = None
+    """``build(role, name, params, component_id)`` builds another registered component
+    (role values as in :class:`~ai_trading_core.enums.Role`), e.g. an ensemble's members."""
 
     def secret(self, name: str) -> SecretStr:
         try:

@@ -17,7 +17,7 @@ from .audit import JsonlAuditSink
 from .clock import Clock, SimulatedClock, WallClock
 from .config import AppConfig, ComponentConfig
 from .engine import AlertRouter, Engine, EngineComponents
-from .enums import RunMode
+from .enums import Role, RunMode
 from .errors import ConfigError, DataError
 from .feeds import ReplayFeed
 from .market import BarPanel, to_ns
@@ -103,8 +103,12 @@ def run_config(
         return BuildContext(
             component_id=cid, mode=mode, initial_cash=config.run.initial_cash, currency=config.run.currency,
             state_dir=config.run.state_dir, credentials=config.credentials, clock=sim_clock, seed=config.run.seed,
-            alert=alerts.emit,
+            alert=alerts.emit, build=build_named,
         )
+
+    def build_named(role: str, name: str, params: Any, cid: str) -> Any:
+        registry = r.by_role()[Role(role)]
+        return registry.get(name).build(params, ctx(cid))
 
     def build(registry: ComponentRegistry[Any], cc: ComponentConfig) -> Any:
         return registry.get(cc.name).build(cc.params, ctx(cc.instance_id))
