@@ -19,11 +19,15 @@ def _run_example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, A
     monkeypatch.chdir(tmp_path)
     data = tomllib.loads(EXAMPLE.read_text())
     # a shorter period keeps the test quick; the full 1999-2018 run is the example itself
-    data["run"].update(start=date.fromisoformat("1999-01-01"), end=date.fromisoformat("2004-12-31"), state_dir=str(tmp_path))
+    data["run"].update(
+        start=date.fromisoformat("1999-01-01"), end=date.fromisoformat("2004-12-31"), state_dir=str(tmp_path)
+    )
     return run_config(config_from_dict(data)).document
 
 
-def test_ml_example_trades_and_documents_its_retraining(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_ml_example_trades_and_documents_its_retraining(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     doc = _run_example(tmp_path, monkeypatch)
     assert len(doc["trades"]) > 10
     retraining = doc["strategies"]["ml-logit"]["retraining"]
