@@ -55,9 +55,14 @@ def version_of(dist: str) -> str | None:
 
 
 def run_engine(
-    engine: str, fn: EngineFn, versions: dict[str, str | None], argv: list[str] | None = None
+    engine: str,
+    fn: EngineFn,
+    versions: dict[str, str | None],
+    argv: list[str] | None = None,
+    annotate: Callable[[bench_data.OHLCV], dict[str, Any]] | None = None,
 ) -> None:
-    """Command-line entry of an engine module: measure ``fn`` on a case, write JSON."""
+    """Command-line entry of an engine module: measure ``fn`` on a case, write JSON.
+    ``annotate(case)`` (untimed, after the runs) adds keys to the result."""
     parser = argparse.ArgumentParser(description=f"benchmark case runner for {engine}")
     parser.add_argument("--case", required=True, choices=sorted(bench_data.CASES))
     parser.add_argument("--repeats", type=int, default=3)
@@ -85,4 +90,6 @@ def run_engine(
         "peak_rss_mb": peak_rss_mb(),
         "versions": {"python": platform.python_version(), **versions},
     }
+    if annotate is not None:
+        result.update(annotate(case))
     args.out.write_text(json.dumps(result, indent=2))

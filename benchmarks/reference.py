@@ -17,11 +17,17 @@ Semantics (per symbol, each an independent sub-account):
 * ``final_equity`` = cash + units × last close, summed over symbols.
 * ``trades`` = number of entries (buy fills): closed round trips plus the one still open at
   the end, if any.
+
+``sizing="decision_close"`` is a variant for engines whose sizer must fix the quantity when
+the order is decided: ``floor(cash / close[t])`` units, still filled at ``open[t+1]`` (cash
+may then go slightly negative). The ai-trading kernel sizes this way until it can express an
+order for an amount of cash filled in whole units at the fill price.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -64,10 +70,19 @@ def long_state(close: FloatArray, fast: int = FAST, slow: int = SLOW) -> BoolArr
         return sma(close, fast) > sma(close, slow)  # NaN compares False: flat until defined
 
 
+Sizing = Literal["fill_open", "decision_close"]
+
+
 def run_reference(
-    open_: FloatArray, close: FloatArray, initial_cash: float, fast: int = FAST, slow: int = SLOW
+    open_: FloatArray,
+    close: FloatArray,
+    initial_cash: float,
+    fast: int = FAST,
+    slow: int = SLOW,
+    sizing: Sizing = "fill_open",
 ) -> BacktestOutcome:
-    """Backtest arrays of shape (T, N); ``initial_cash`` (currency) is split equally over N."""
+    """Backtest arrays of shape (T, N); ``initial_cash`` (currency) is split equally over N;
+    ``sizing`` picks the price that fixes the number of units (see the module docstring)."""
     if open_.ndim == 1:
         open_, close = open_[:, None], close[:, None]
     t, n = close.shape
@@ -88,6 +103,9 @@ def run_reference(
     cols, rows = np.nonzero(entries.T)
     rank = np.arange(len(cols)) - np.repeat(np.cumsum(n_entries) - n_entries, n_entries)
     entry_open[cols, rank] = open_[rows, cols]
+    size_price = entry_open if sizing == "fill_open" else np.full((n, k_max), np.nan)
+    if sizing == "decision_close":
+        size_price[cols, rank] = close[rows - 1, cols]
     n_exits = exits.sum(axis=0)
     cols, rows = np.nonzero(exits.T)
     rank = np.arange(len(cols)) - np.repeat(np.cumsum(n_exits) - n_exits, n_exits)
@@ -100,7 +118,7 @@ def run_reference(
         buy = entry_open[:, k]
         sell = exit_open[:, k]
         active = ~np.isnan(buy)
-        u = np.where(active, np.floor(cash / np.where(active, buy, 1.0)), 0.0)
+        u = np.where(active, np.floor(cash / np.where(active, size_price[:, k], 1.0)), 0.0)
         if np.any(active & (u < 1)):
             raise ValueError("a sub-account cannot afford one unit: the reference assumes every entry fills")
         cash = cash - np.where(active, u * np.nan_to_num(buy), 0.0)

@@ -32,7 +32,7 @@ REFERENCE = "numpy"
 @dataclass(frozen=True)
 class EngineSpec:
     """How to start one engine: ``module`` runs under ``python`` (the project's interpreter
-    when None) with ``args``; ``probe`` is a module whose import proves availability."""
+    when None) with ``args``; ``probe`` is Python code whose success proves availability."""
 
     name: str
     module: str
@@ -45,22 +45,22 @@ class EngineSpec:
 
 
 ENGINES: tuple[EngineSpec, ...] = (
-    EngineSpec(REFERENCE, "benchmarks.engines.numpy_reference", "numpy"),
+    EngineSpec(REFERENCE, "benchmarks.engines.numpy_reference", "import numpy"),
     EngineSpec(
         "ai-trading (block)",
         "benchmarks.engines.ai_trading_engine",
-        "ai_trading_core.runner",
+        "from benchmarks.engines.ai_trading_engine import require_block_mode; require_block_mode()",
         args=("--mode", "block"),
     ),
     EngineSpec(
         "ai-trading (per-bar)",
         "benchmarks.engines.ai_trading_engine",
-        "ai_trading_core.runner",
+        "import benchmarks.engines.ai_trading_engine",
         args=("--mode", "bar"),
     ),
-    EngineSpec("vectorbt", "benchmarks.peers.run_vectorbt", "vectorbt", PEERS_PYTHON),
-    EngineSpec("backtesting.py", "benchmarks.peers.run_backtesting", "backtesting", PEERS_PYTHON),
-    EngineSpec("backtrader", "benchmarks.peers.run_backtrader", "backtrader", PEERS_PYTHON),
+    EngineSpec("vectorbt", "benchmarks.peers.run_vectorbt", "import vectorbt", PEERS_PYTHON),
+    EngineSpec("backtesting.py", "benchmarks.peers.run_backtesting", "import backtesting", PEERS_PYTHON),
+    EngineSpec("backtrader", "benchmarks.peers.run_backtrader", "import backtrader", PEERS_PYTHON),
 )
 
 
@@ -77,7 +77,7 @@ def availability(spec: EngineSpec) -> str | None:
     if spec.python is not None and not spec.python.exists():
         return f"peers virtualenv missing ({spec.python.parent.parent.name}): run benchmarks/setup_peers.sh"
     proc = subprocess.run(
-        [spec.interpreter(), "-c", f"import {spec.probe}"],
+        [spec.interpreter(), "-c", spec.probe],
         cwd=ROOT,
         env=_env(),
         capture_output=True,
@@ -86,7 +86,7 @@ def availability(spec: EngineSpec) -> str | None:
     )
     if proc.returncode != 0:
         last = (proc.stderr.strip().splitlines() or ["import failed"])[-1]
-        return f"cannot import {spec.probe}: {last}"
+        return last
     return None
 
 
@@ -134,9 +134,18 @@ def check_agreement(results: list[dict[str, Any]]) -> None:
             r["agrees"] = None
             continue
         r["ratio_to_numpy"] = r["wall_time_s"] / ref["wall_time_s"]
-        rel = abs(r["final_equity"] - ref["final_equity"]) / abs(ref["final_equity"])
-        r["equity_rel_diff"] = rel
-        r["agrees"] = r["trades"] == ref["trades"] and rel <= REL_TOL
+        r["agrees"] = _agrees(r, ref["trades"], ref["final_equity"])
+        if "reference_trades" in r:
+            # An engine that cannot size at the fill price is checked against the reference's
+            # variant of its own sizing rule (computed by the engine process, untimed).
+            r["agrees_with_peers"] = r["agrees"]
+            r["agrees"] = _agrees(r, r["reference_trades"], r["reference_final_equity"])
+
+
+def _agrees(r: dict[str, Any], trades: int, equity: float) -> bool:
+    rel = abs(r["final_equity"] - equity) / abs(equity)
+    r["equity_rel_diff"] = rel
+    return bool(r["trades"] == trades and rel <= REL_TOL)
 
 
 def _time_of(results: list[dict[str, Any]], engine: str) -> float | None:
@@ -222,6 +231,8 @@ def render(report: dict[str, Any]) -> None:
                 table.add_row(r["engine"], r["status"], "", "", "", "", "", "", "")
                 continue
             agrees = {True: "yes", False: "NO", None: "-"}[r.get("agrees")]
+            if "sizing" in r:
+                agrees += " *"
             table.add_row(
                 r["engine"],
                 r["status"],
@@ -237,6 +248,11 @@ def render(report: dict[str, Any]) -> None:
         for r in section["results"]:
             if r["status"] != "ok":
                 console.print(f"  {r['engine']}: {r['status']}: {r['reason']}")
+            elif "sizing" in r:
+                console.print(
+                    f"  * {r['engine']}: checked against the reference with sizing={r['sizing']} "
+                    f"({r['reference_trades']:,} trades, equity {r['reference_final_equity']:,.2f})"
+                )
         for g in section["goals"]:
             mark = {True: "met", False: "NOT met", None: "not measured"}[g["met"]]
             console.print(
