@@ -37,7 +37,7 @@ reference = _benchmarks_module("reference")
 
 
 def naive_backtest(
-    open_: np.ndarray, close: np.ndarray, initial_cash: float, fast: int, slow: int
+    open_: np.ndarray, close: np.ndarray, initial_cash: float, fast: int, slow: int, sizing: str = "fill_open"
 ) -> tuple[int, float]:
     """The benchmark semantics written as a plain loop over bars, one symbol at a time."""
     n_bars, n_symbols = close.shape
@@ -48,7 +48,7 @@ def naive_backtest(
             if t > 0:  # fill the decision taken at the previous close at this bar's open
                 price = float(open_[t, j])
                 if want_long and units == 0:
-                    size = math.floor(cash / price)
+                    size = math.floor(cash / (price if sizing == "fill_open" else float(close[t - 1, j])))
                     if size >= 1:
                         cash -= size * price
                         units = float(size)
@@ -90,11 +90,14 @@ def test_hand_worked_example(close_6: float, trades: int, equity: float) -> None
     )
 
 
+@pytest.mark.parametrize("sizing", ["fill_open", "decision_close"])
 @pytest.mark.parametrize("seed", [0, 1, 2, 3])
-def test_reference_matches_naive_loop_on_random_walks(seed: int) -> None:
+def test_reference_matches_naive_loop_on_random_walks(seed: int, sizing: str) -> None:
     panel = random_walk_panel(n_bars=600, n_symbols=4, seed=seed, volatility=0.02)
-    out = reference.run_reference(panel.open, panel.close, 400_000.0)
-    trades, equity = naive_backtest(panel.open, panel.close, 400_000.0, reference.FAST, reference.SLOW)
+    out = reference.run_reference(panel.open, panel.close, 400_000.0, sizing=sizing)
+    trades, equity = naive_backtest(
+        panel.open, panel.close, 400_000.0, reference.FAST, reference.SLOW, sizing
+    )
     assert out.trades == trades
     assert out.trades > 10  # the data actually exercises entries and exits
     assert out.final_equity == pytest.approx(equity, rel=1e-12)
@@ -111,3 +114,31 @@ def test_no_entry_when_cash_cannot_buy_one_unit_is_an_error() -> None:
     close = np.linspace(100.0, 200.0, 40)
     with pytest.raises(ValueError, match="cannot afford one unit"):
         reference.run_reference(close, close, 50.0)
+
+
+def test_ai_trading_engine_matches_the_reference_on_a_small_panel() -> None:
+    """The full ai-trading pipeline on 3 symbols × 300 bars: exact trade count, equity to 1e-9.
+    The kernel sizes at the decision bar's close, so the matching reference variant is
+    ``sizing="decision_close"``; on the same data the fill-price rule gives another equity."""
+    pytest.importorskip("ai_trading_sim")
+    pytest.importorskip("ai_trading_sma")
+    data = _benchmarks_module("data")
+    engine = _benchmarks_module("engines.ai_trading_engine")
+    panel = random_walk_panel(n_bars=300, n_symbols=3, seed=11, volatility=0.02)
+    case = data.OHLCV(
+        panel.symbols,
+        panel.timestamps,
+        panel.open,
+        panel.high,
+        panel.low,
+        panel.close,
+        panel.volume,
+        initial_cash=300_000.0,
+    )
+    trades, equity = engine.run(case, "bar")
+    expected = reference.run_reference(case.open, case.close, case.initial_cash, sizing="decision_close")
+    assert expected.trades > 5
+    assert trades == expected.trades
+    assert equity == pytest.approx(expected.final_equity, rel=1e-9)
+    at_fill = reference.run_reference(case.open, case.close, case.initial_cash)
+    assert at_fill.trades == trades and at_fill.final_equity != pytest.approx(equity, rel=1e-9)
