@@ -1,0 +1,49 @@
+"""Per-step estimates shared by every order of the step: the return window, its mean and
+covariance, and the correlation clusters. Computed once per timestamp, never per order."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ai_trading_core.market import FloatArray, History
+
+from .measures import IntArray, correlation_clusters, correlation_from_covariance, simple_returns
+from .params import PortfolioLimitsParams
+
+
+@dataclass(frozen=True, slots=True)
+class RiskEstimates:
+    """``returns_t`` is (N, L): symbol-major so that one symbol's returns are contiguous.
+    ``mean`` (N,) and ``cov`` (N, N) are per-step simple-return moments (``cov`` with
+    ddof 1); ``labels`` (N,) the correlation cluster of each symbol."""
+
+    timestamp: int
+    n_obs: int
+    returns_t: FloatArray
+    mean: FloatArray | None = None
+    cov: FloatArray | None = None
+    labels: IntArray | None = None
+
+
+def estimate(
+    params: PortfolioLimitsParams, history: History, timestamp: int, n_symbols: int
+) -> RiskEstimates:
+    if not params.needs_returns:
+        return RiskEstimates(timestamp, 0, np.zeros((n_symbols, 0)))
+    close = history.close(params.lookback + 1)
+    returns = simple_returns(close)
+    n_obs = returns.shape[0]
+    returns_t = np.ascontiguousarray(returns.T)
+    if n_obs < max(params.min_observations, 2):
+        return RiskEstimates(timestamp, n_obs, returns_t)
+    mean = returns.mean(axis=0)
+    cov = None
+    labels = None
+    if params.needs_covariance:
+        centred = returns - mean
+        cov = (centred.T @ centred) / (n_obs - 1)
+        if params.correlation_threshold is not None:
+            labels = correlation_clusters(correlation_from_covariance(cov), params.correlation_threshold)
+    return RiskEstimates(timestamp, n_obs, returns_t, mean, cov, labels)

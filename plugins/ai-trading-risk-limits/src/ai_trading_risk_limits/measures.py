@@ -1,0 +1,107 @@
+"""Risk measures as plain functions of arrays: Value at Risk and Conditional VaR (historical
+and parametric), simple returns and correlation clusters.
+
+Sign convention: VaR and CVaR are **losses**, positive numbers in the unit of the input
+(a return series gives fractions, a P&L series gives currency). ``confidence`` is the
+probability level, e.g. 0.95 or 0.99.
+
+* Historical VaR at confidence ``c`` over ``n`` observations is ``-x_(k)``, the k-th smallest
+  observation with ``k = ceil(n (1 - c))`` (the inverted empirical distribution function,
+  numpy's ``method="inverted_cdf"``). Historical CVaR is ``-mean(x_(1), ..., x_(k))``: the
+  average of the ``k`` worst outcomes, the VaR observation included.
+* Parametric VaR assumes normal P&L with mean ``mu`` and standard deviation ``sigma``:
+  ``z_c sigma - mu`` with ``z_c = Phi^-1(c)``; parametric CVaR is
+  ``sigma phi(z_c) / (1 - c) - mu``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import numpy.typing as npt
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import connected_components
+from scipy.stats import norm
+
+from ai_trading_core.errors import RiskError
+from ai_trading_core.market import FloatArray
+
+IntArray = npt.NDArray[np.int64]
+
+
+def tail_count(n: int, confidence: float) -> int:
+    """Number of observations in the tail: ``ceil(n (1 - confidence))``, at least 1.
+
+    A tolerance absorbs binary rounding (100 × (1 - 0.95) is 5.000000000000004, not 6)."""
+    if not 0.0 < confidence < 1.0:
+        raise RiskError(f"confidence must be in (0, 1), got {confidence!r}")
+    if n < 1:
+        raise RiskError("VaR needs at least one observation")
+    return max(1, math.ceil(n * (1.0 - confidence) - 1e-9))
+
+
+def historical_var(pnl: FloatArray, confidence: float) -> float:
+    """Historical VaR of a P&L or return sample (loss, positive)."""
+    x = np.asarray(pnl, dtype=float)
+    k = tail_count(len(x), confidence)
+    return float(-np.partition(x, k - 1)[k - 1])
+
+
+def historical_cvar(pnl: FloatArray, confidence: float) -> float:
+    """Historical CVaR (expected shortfall): mean loss of the ``k`` worst observations."""
+    x = np.asarray(pnl, dtype=float)
+    k = tail_count(len(x), confidence)
+    return float(-np.partition(x, k - 1)[:k].mean())
+
+
+def normal_quantile(confidence: float) -> float:
+    """``z_c = Phi^-1(c)``."""
+    if not 0.0 < confidence < 1.0:
+        raise RiskError(f"confidence must be in (0, 1), got {confidence!r}")
+    return float(norm.ppf(confidence))
+
+
+def normal_cvar_factor(confidence: float) -> float:
+    """``phi(z_c) / (1 - c)``: parametric CVaR per unit of standard deviation."""
+    z = normal_quantile(confidence)
+    return float(norm.pdf(z) / (1.0 - confidence))
+
+
+def parametric_var(mu: float, sigma: float, confidence: float) -> float:
+    """Normal VaR: ``z_c sigma - mu``."""
+    return normal_quantile(confidence) * sigma - mu
+
+
+def parametric_cvar(mu: float, sigma: float, confidence: float) -> float:
+    """Normal CVaR: ``sigma phi(z_c) / (1 - c) - mu``."""
+    return normal_cvar_factor(confidence) * sigma - mu
+
+
+def simple_returns(close: FloatArray) -> FloatArray:
+    """Per-step simple returns of a (T, N) close window, shape (T-1, N). A return that needs
+    a missing price is 0: a symbol without bars contributes no risk estimate (and no P&L)."""
+    c = np.asarray(close, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = c[1:] / c[:-1] - 1.0
+    r[~np.isfinite(r)] = 0.0
+    return r
+
+
+def correlation_clusters(corr: FloatArray, threshold: float) -> IntArray:
+    """Cluster labels (N,): symbols linked by a chain of pairwise correlations >= ``threshold``
+    share a label (connected components of the graph with an edge for every such pair).
+    NaN correlations (a constant series) link nothing."""
+    c = np.asarray(corr, dtype=float)
+    adj = np.nan_to_num(c, nan=-np.inf) >= threshold
+    np.fill_diagonal(adj, False)
+    _, labels = connected_components(csr_matrix(adj), directed=False)
+    return labels.astype(np.int64)
+
+
+def correlation_from_covariance(cov: FloatArray) -> FloatArray:
+    sd = np.sqrt(np.diag(cov))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        corr = cov / np.outer(sd, sd)
+    corr[~np.isfinite(corr)] = np.nan
+    return corr
