@@ -118,7 +118,7 @@ def build_cli(host: PluginHost) -> click.Group:
         console = Console()
         active = ", ".join(f"{p.name} {p.version}" for p in run_host.plugins if not p.builtin)
         if not quiet:
-            err_console.print(f"[bold]ai-trading {__version__}[/bold] {config.run.mode.value} run {run_id[:12]} "
+            console.print(f"[bold]ai-trading {__version__}[/bold] {config.run.mode.value} run {run_id[:12]} "
                               f"— plugins: {active or 'none'}")
         try:
             if quiet:

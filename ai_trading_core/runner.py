@@ -17,7 +17,7 @@ from .audit import JsonlAuditSink
 from .clock import Clock, SimulatedClock, WallClock
 from .config import AppConfig, ComponentConfig
 from .engine import AlertRouter, Engine, EngineComponents
-from .enums import Role, RunMode
+from .enums import Role, RunMode, Timeframe
 from .errors import ConfigError, DataError
 from .feeds import ReplayFeed
 from .market import BarPanel, to_ns
@@ -98,10 +98,11 @@ def run_config(
     alerts = AlertRouter()
     sim_clock = clock or (WallClock() if mode is RunMode.LIVE else SimulatedClock())
     r = host.registries
+    timeframe = {"value": panel.timeframe if panel is not None else Timeframe.D1}
 
     def ctx(cid: str) -> BuildContext:
         return BuildContext(
-            component_id=cid, mode=mode, initial_cash=config.run.initial_cash, currency=config.run.currency,
+            component_id=cid, mode=mode, timeframe=timeframe["value"], initial_cash=config.run.initial_cash, currency=config.run.currency,
             state_dir=config.run.state_dir, credentials=config.credentials, clock=sim_clock, seed=config.run.seed,
             alert=alerts.emit, build=build_named,
         )
@@ -120,6 +121,7 @@ def run_config(
         lo = to_ns(_bound(config.run.start, False)) if config.run.start else None
         hi = to_ns(_bound(config.run.end, True)) if config.run.end else None
         panel = panel.select(start=lo, end=hi)
+    timeframe["value"] = panel.timeframe
     if len(panel.timestamps) == 0:
         raise DataError(f"no bars between {config.run.start} and {config.run.end} from data source {config.data.name!r}")
 
