@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from datetime import datetime
 from decimal import ROUND_FLOOR, Decimal
 
 from ai_trading_core.enums import RiskDecision, RiskLevel
@@ -85,7 +86,7 @@ class PortfolioLimits:
         when = to_datetime(ctx.timestamp)
         return [self._decide(book, order, ctx, when) for order in orders]
 
-    def _decide(self, book: RiskBook, order: Order, ctx: RiskContext, when: object) -> RiskVerdict:
+    def _decide(self, book: RiskBook, order: Order, ctx: RiskContext, when: datetime) -> RiskVerdict:
         j = ctx.symbol_index.get(order.symbol)
         qty = order.quantity
         if j is None:
@@ -149,7 +150,7 @@ class PortfolioLimits:
         self,
         book: RiskBook,
         order: Order,
-        when: object,
+        when: datetime,
         j: int,
         s: int,
         n: int,
@@ -158,9 +159,8 @@ class PortfolioLimits:
         why: str,
     ) -> RiskVerdict:
         q = min(lot * n, order.quantity)
-        text = f"{binding.name} {binding.measured:.6g} > limit {binding.limit:.6g} with {order.quantity} {order.side.value}"
-        if why:
-            text = f"{binding.name} {binding.measured:.6g} > limit {binding.limit:.6g}: {why}"
+        text = f"{binding.name} {binding.measured:.6g} > limit {binding.limit:.6g}"
+        text += f": {why}" if why else f" with {order.side.value} {order.quantity}"
         if q <= 0:
             return self._verdict(
                 order,
@@ -179,7 +179,7 @@ class PortfolioLimits:
     def _verdict(
         self,
         order: Order,
-        when: object,
+        when: datetime,
         decision: RiskDecision,
         approved: Decimal,
         measure: Measure | None,

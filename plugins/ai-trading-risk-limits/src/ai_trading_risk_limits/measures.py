@@ -20,9 +20,9 @@ import math
 
 import numpy as np
 import numpy.typing as npt
-from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import connected_components
-from scipy.stats import norm
+from scipy.sparse import csr_matrix  # type: ignore[import-untyped]
+from scipy.sparse.csgraph import connected_components  # type: ignore[import-untyped]
+from scipy.stats import norm  # type: ignore[import-untyped]
 
 from ai_trading_core.errors import RiskError
 from ai_trading_core.market import FloatArray
@@ -85,7 +85,8 @@ def simple_returns(close: FloatArray) -> FloatArray:
     with np.errstate(divide="ignore", invalid="ignore"):
         r = c[1:] / c[:-1] - 1.0
     r[~np.isfinite(r)] = 0.0
-    return r
+    out: FloatArray = r
+    return out
 
 
 def correlation_clusters(corr: FloatArray, threshold: float) -> IntArray:
@@ -96,7 +97,8 @@ def correlation_clusters(corr: FloatArray, threshold: float) -> IntArray:
     adj = np.nan_to_num(c, nan=-np.inf) >= threshold
     np.fill_diagonal(adj, False)
     _, labels = connected_components(csr_matrix(adj), directed=False)
-    return labels.astype(np.int64)
+    out: IntArray = np.asarray(labels, dtype=np.int64)
+    return out
 
 
 def correlation_from_covariance(cov: FloatArray) -> FloatArray:
@@ -104,4 +106,5 @@ def correlation_from_covariance(cov: FloatArray) -> FloatArray:
     with np.errstate(divide="ignore", invalid="ignore"):
         corr = cov / np.outer(sd, sd)
     corr[~np.isfinite(corr)] = np.nan
-    return corr
+    out: FloatArray = corr
+    return out

@@ -11,6 +11,10 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 VarMethod = Literal["historical", "parametric"]
 
 
+def _historical_only() -> list[VarMethod]:
+    return ["historical"]
+
+
 class PortfolioLimitsParams(BaseModel):
     """Pre-trade portfolio limits, each evaluated with the candidate order included."""
 
@@ -41,7 +45,7 @@ class PortfolioLimitsParams(BaseModel):
     )
     cvar_confidence: float = Field(0.975, gt=0, lt=1, description="probability level of the CVaR limit")
     var_methods: list[VarMethod] = Field(
-        default_factory=lambda: ["historical"],
+        default_factory=_historical_only,
         min_length=1,
         description="each VaR/CVaR limit is checked with every method listed",
     )
@@ -59,7 +63,7 @@ class PortfolioLimitsParams(BaseModel):
     estimate_every: int = Field(1, ge=1, description="re-estimate covariances every this many steps")
     lot_sizes: dict[str, Decimal] = Field(
         default_factory=dict,
-        description="quantity increment per symbol (units); default: the requested quantity's last decimal place",
+        description="quantity increment per symbol (units); default: the last decimal place of the request",
     )
 
     @model_validator(mode="after")
