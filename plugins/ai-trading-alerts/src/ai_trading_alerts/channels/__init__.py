@@ -1,0 +1,1 @@
+"""Alert transports: log, webhook, e-mail."""
