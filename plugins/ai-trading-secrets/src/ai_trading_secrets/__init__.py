@@ -1,0 +1,21 @@
+"""Credentials encrypted at rest for ai-trading: a secrets file of Fernet tokens, keys from
+the environment or a 0600 key file, rotation with MultiFernet, and the ``ai-trading
+secrets`` commands."""
+
+from .credentials import credentials_from_environment, load_credentials, with_credentials, with_secrets_file
+from .keys import KeyRing, generate_key, parse_keys, read_key_file, resolve_keys, write_key_file
+from .store import SecretsFile
+
+__all__ = [
+    "KeyRing",
+    "SecretsFile",
+    "credentials_from_environment",
+    "generate_key",
+    "load_credentials",
+    "parse_keys",
+    "read_key_file",
+    "resolve_keys",
+    "with_credentials",
+    "with_secrets_file",
+    "write_key_file",
+]
