@@ -18,10 +18,11 @@ A limit is breached when the measured value is **greater** than the limit.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
+from ai_trading_core.market import FloatArray
 from ai_trading_core.protocols import RiskContext
 
 from .estimates import RiskEstimates
@@ -29,8 +30,7 @@ from .measures import normal_cvar_factor, normal_quantile, tail_count
 from .params import PortfolioLimitsParams
 
 
-@dataclass(frozen=True, slots=True)
-class Measure:
+class Measure(NamedTuple):
     """One limit's figure: ``name``, measured value and limit (same unit)."""
 
     name: str
@@ -91,6 +91,9 @@ class LimitSet:
 class RiskBook:
     """Positions, exposures and risk sums of one step, updated order by order.
 
+    Per-symbol scalars are kept in Python lists: the per-order arithmetic is scalar and
+    NumPy scalars are several times slower than floats there.
+
     :param ctx: the engine's risk context (positions in units, prices in currency).
     :param est: the step's estimates (returns, covariance, clusters).
     """
@@ -111,9 +114,12 @@ class RiskBook:
         "mean",
         "cluster_gross",
         "labels",
+        "kth",
         "hist_k",
         "measurable",
         "drawdown",
+        "cov_diag",
+        "mu",
     )
 
     def __init__(self, limits: LimitSet, ctx: RiskContext, est: RiskEstimates) -> None:
@@ -122,44 +128,64 @@ class RiskBook:
         p = limits.params
         self.equity = float(ctx.equity)
         self.peak = float(ctx.peak_equity)
-        self.prices = np.asarray(ctx.prices, dtype=float)
-        self.pos = np.array(ctx.positions, dtype=float)
-        val = self.pos * self.prices
-        val[self.pos == 0.0] = 0.0  # no position: value 0 even where no price is known yet
-        self.val = val
-        self.gross = float(np.abs(val).sum())
+        prices = np.asarray(ctx.prices, dtype=float)
+        pos = np.asarray(ctx.positions, dtype=float)
+        val = pos * prices
+        val[pos == 0.0] = 0.0  # no position: value 0 even where no price is known yet
+        absval = np.abs(val)
+        self.prices: list[float] = prices.tolist()
+        self.pos: list[float] = pos.tolist()
+        self.val: list[float] = val.tolist()
+        self.gross = float(absval.sum())
         self.net = float(val.sum())
         self.drawdown = 1.0 - self.equity / self.peak if self.peak > 0 else 0.0
-        self.measurable = (
-            not limits.var_levels
-            and p.correlation_threshold is None
-            or (est.n_obs >= p.min_observations and (est.cov is not None or not p.needs_covariance))
+        needs_history = bool(limits.var_levels) or p.correlation_threshold is not None
+        self.measurable = not needs_history or (
+            est.n_obs >= p.min_observations and (est.cov is not None or not p.needs_covariance)
         )
-        self.pnl = est.returns_t.T @ val if limits.hist and self.measurable else None
-        self.hist_k = (
-            [tail_count(est.n_obs, c) for _, c, _, _ in limits.var_levels] if self.pnl is not None else []
-        )
+        self.pnl: FloatArray | None = None
+        self.hist_k: list[int] = []
+        self.kth: list[int] = []
+        if limits.hist and self.measurable:
+            self.pnl = est.returns_t.T @ val
+            self.hist_k = [tail_count(est.n_obs, c) for _, c, _, _ in limits.var_levels]
+            self.kth = sorted({k - 1 for k in self.hist_k})
+        self.u: FloatArray | None = None
+        self.var = 0.0
+        self.mean = 0.0
+        self.cov_diag: list[float] = []
+        self.mu: list[float] = []
         if limits.param and self.measurable and est.cov is not None:
             self.u = est.cov @ val
             self.var = float(val @ self.u)
-            self.mean = float(est.mean @ val) if limits.include_mean and est.mean is not None else 0.0
-        else:
-            self.u = None
-            self.var = 0.0
-            self.mean = 0.0
-        self.labels = est.labels if p.max_cluster_weight is not None and self.measurable else None
-        self.cluster_gross = (
-            np.bincount(self.labels, weights=np.abs(val)) if self.labels is not None else None
-        )
+            self.cov_diag = np.diag(est.cov).tolist()
+            if limits.include_mean and est.mean is not None:
+                self.mean = float(est.mean @ val)
+                self.mu = est.mean.tolist()
+        self.labels: list[int] | None = None
+        self.cluster_gross: list[float] | None = None
+        if p.max_cluster_weight is not None and self.measurable and est.labels is not None:
+            self.labels = est.labels.tolist()
+            self.cluster_gross = np.bincount(est.labels, weights=absval).tolist()
+
+    def copy(self) -> RiskBook:
+        """An independent copy (the mutable sums are copied, the estimates shared)."""
+        new = object.__new__(RiskBook)
+        for name in RiskBook.__slots__:
+            setattr(new, name, getattr(self, name))
+        new.pos = list(self.pos)
+        new.val = list(self.val)
+        if self.cluster_gross is not None:
+            new.cluster_gross = list(self.cluster_gross)
+        return new  # pnl and u are replaced, never mutated in place, by apply()
 
     # ------------------------------------------------------------------ figures
     def measures(self, j: int, d: float) -> list[Measure]:
         """Every enabled limit's figure with ``d`` units of symbol ``j`` added."""
         p = self.limits.params
         e = self.equity
-        price = self.prices[j]
         old = self.val[j]
-        new = (self.pos[j] + d) * price
+        new = (self.pos[j] + d) * self.prices[j]
         dv = new - old
         out: list[Measure] = []
         if p.max_drawdown is not None:
@@ -180,31 +206,28 @@ class RiskBook:
                 cg = self.cluster_gross[self.labels[j]] - abs(old) + abs(new)
                 out.append(Measure("cluster_weight", cg / e, p.max_cluster_weight))
         levels = self.limits.var_levels
-        if levels:
-            if not self.measurable:
-                out.extend(Measure(f"{name}_history", math.nan, lim) for name, _, lim, _ in levels)
-                return out
-            if self.pnl is not None:
-                pnl = self.pnl + dv * self.est.returns_t[j] if dv else self.pnl
-                part = np.partition(pnl, sorted({k - 1 for k in self.hist_k}))
-                for (name, _, lim, is_cvar), k in zip(levels, self.hist_k, strict=True):
-                    loss = -part[:k].mean() if is_cvar else -part[k - 1]
-                    out.append(Measure(f"{name}_historical", float(loss) / e, lim))
-            if self.u is not None:
-                cov = self.est.cov
-                assert cov is not None
-                var = self.var + 2.0 * dv * self.u[j] + dv * dv * cov[j, j]
-                sd = math.sqrt(var) if var > 0 else 0.0
-                mean = self.mean
-                if self.limits.include_mean and self.est.mean is not None:
-                    mean += dv * self.est.mean[j]
-                for (name, _, lim, _), z in zip(levels, self.limits.z, strict=True):
-                    out.append(Measure(f"{name}_parametric", (z * sd - mean) / e, lim))
+        if not levels:
+            return out
+        if not self.measurable:
+            out.extend(Measure(f"{name}_history", math.nan, lim) for name, _, lim, _ in levels)
+            return out
+        if self.pnl is not None:
+            pnl = self.pnl + dv * self.est.returns_t[j] if dv else self.pnl.copy()
+            pnl.partition(self.kth)
+            for (name, _, lim, is_cvar), k in zip(levels, self.hist_k, strict=True):
+                loss = -math.fsum(pnl[:k].tolist()) / k if is_cvar else -float(pnl[k - 1])
+                out.append(Measure(name + "_historical", loss / e, lim))
+        if self.u is not None:
+            var = self.var + 2.0 * dv * float(self.u[j]) + dv * dv * self.cov_diag[j]
+            sd = math.sqrt(var) if var > 0 else 0.0
+            mean = self.mean + dv * self.mu[j] if self.mu else 0.0
+            for (name, _, lim, _), z in zip(levels, self.limits.z, strict=True):
+                out.append(Measure(name + "_parametric", (z * sd - mean) / e, lim))
         return out
 
     def first_breach(self, j: int, d: float) -> Measure | None:
         for m in self.measures(j, d):
-            if m.breached:
+            if not m.measured <= m.limit:
                 return m
         return None
 
@@ -235,26 +258,53 @@ class RiskBook:
             return x_lo - x0, x_hi - x0
         return x0 - x_hi, x0 - x_lo
 
+    def excess(self, j: int, d: float) -> float:
+        """``max(measured / limit) - 1`` over the enabled limits (> 0: some limit is breached;
+        an unmeasurable figure counts as an infinite breach)."""
+        worst = -math.inf
+        for m in self.measures(j, d):
+            if m[1] != m[1]:  # NaN
+                return math.inf
+            r = m[1] / m[2]  # every limit is > 0
+            if r > worst:
+                worst = r
+        return worst - 1.0
+
     def largest_feasible(self, j: int, s: int, n_req: int, lot: float, n_floor: int) -> int:
         """Largest number of lots ``n`` in ``(n_floor, n_req)`` whose order keeps every limit,
-        or ``n_floor`` when there is none. ``n_req`` lots are known to breach a limit."""
+        or ``n_floor`` when there is none. ``n_req`` lots are known to breach a limit.
+
+        The linear limits give the range in closed form; inside it, the boundary of the
+        non-linear ones (VaR, CVaR) is found by regula falsi on the lot count (exact in a few
+        steps where the figure is piecewise linear in the quantity, as historical VaR is),
+        falling back to bisection whenever a step fails to halve the bracket."""
         lo_q, hi_q = self.linear_interval(j, s)
         eps = 1e-9
         n_lo = max(n_floor + 1, math.ceil(lo_q / lot - eps) if math.isfinite(lo_q) else n_floor + 1)
         n_hi = min(n_req - 1, math.floor(hi_q / lot + eps) if math.isfinite(hi_q) else n_req - 1)
         if n_lo > n_hi:
             return n_floor
-        if self.first_breach(j, s * n_hi * lot) is None:
+        g_bad = self.excess(j, s * n_hi * lot)
+        if g_bad <= 0:
             return n_hi
-        if self.first_breach(j, s * n_lo * lot) is not None:
+        g_good = self.excess(j, s * n_lo * lot)
+        if g_good > 0:
             return n_floor
         good, bad = n_lo, n_hi
+        interpolate = True
         while bad - good > 1:
-            mid = (good + bad) // 2
-            if self.first_breach(j, s * mid * lot) is None:
-                good = mid
+            width = bad - good
+            if interpolate and math.isfinite(g_bad) and g_bad > g_good:
+                mid = good + int((bad - good) * (-g_good) / (g_bad - g_good))
+                mid = min(max(mid, good + 1), bad - 1)
             else:
-                bad = mid
+                mid = (good + bad) // 2
+            g = self.excess(j, s * mid * lot)
+            if g <= 0:
+                good, g_good = mid, g
+            else:
+                bad, g_bad = mid, g
+            interpolate = (bad - good) * 2 <= width
         return good
 
     # ------------------------------------------------------------------ updates
@@ -262,21 +312,20 @@ class RiskBook:
         """Include an approved order of ``d`` units of symbol ``j`` in the book."""
         if d == 0.0:
             return
-        price = self.prices[j]
         old = self.val[j]
-        self.pos[j] += d
-        new = self.pos[j] * price
+        x = self.pos[j] + d
+        new = x * self.prices[j]
         dv = new - old
+        self.pos[j] = x
         self.val[j] = new
         self.gross += abs(new) - abs(old)
         self.net += dv
         if self.pnl is not None:
             self.pnl = self.pnl + dv * self.est.returns_t[j]
         if self.u is not None and self.est.cov is not None:
-            cov = self.est.cov
-            self.var += 2.0 * dv * self.u[j] + dv * dv * cov[j, j]
-            self.u = self.u + dv * cov[:, j]
-            if self.limits.include_mean and self.est.mean is not None:
-                self.mean += dv * self.est.mean[j]
+            self.var += 2.0 * dv * float(self.u[j]) + dv * dv * self.cov_diag[j]
+            self.u = self.u + dv * self.est.cov[j]  # row j = column j: C is symmetric, rows contiguous
+            if self.mu:
+                self.mean += dv * self.mu[j]
         if self.cluster_gross is not None and self.labels is not None:
             self.cluster_gross[self.labels[j]] += abs(new) - abs(old)

@@ -23,6 +23,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from decimal import ROUND_FLOOR, Decimal
 
+import numpy as np
+
 from ai_trading_core.enums import RiskDecision, RiskLevel
 from ai_trading_core.market import to_datetime
 from ai_trading_core.models import Order, RiskVerdict
@@ -52,6 +54,7 @@ class PortfolioLimits:
         self.limits = LimitSet(params)
         self.warmup = params.lookback + 1 if params.needs_returns else 0
         self._est: RiskEstimates | None = None
+        self._base: tuple[tuple[object, ...], RiskBook] | None = None
         self._steps_since = 0
         self._lots = {s: Decimal(v) for s, v in params.lot_sizes.items()}
 
@@ -72,7 +75,21 @@ class PortfolioLimits:
         return est
 
     def book(self, ctx: RiskContext) -> RiskBook:
-        return RiskBook(self.limits, ctx, self.estimates(ctx))
+        """A fresh pro-forma book of ``ctx``. The base book (P&L series, covariance products)
+        is built once per portfolio state and copied for each ``check`` call."""
+        est = self.estimates(ctx)
+        key = (
+            ctx.timestamp,
+            float(ctx.equity),
+            float(ctx.peak_equity),
+            np.asarray(ctx.positions, dtype=float).tobytes(),
+            np.asarray(ctx.prices, dtype=float).tobytes(),
+        )
+        base = self._base
+        if base is None or base[0] != key or base[1].est is not est:
+            base = (key, RiskBook(self.limits, ctx, est))
+            self._base = base
+        return base[1].copy()
 
     def update(self, ctx: RiskContext) -> RiskStateRequest | None:
         self.estimates(ctx)
@@ -130,9 +147,9 @@ class PortfolioLimits:
             m = Measure("drawdown", book.drawdown, p.max_drawdown)
             return self._partial(book, order, when, j, s, n_floor, lot_d, m, "only reducing orders pass")
 
-        breach = book.first_breach(j, s * q_req)
+        figures = book.measures(j, s * q_req)
+        breach = _first_breach(figures)
         if breach is None:
-            figures = book.measures(j, s * q_req)
             book.apply(j, s * q_req)
             used = _most_used(figures)
             level = RiskLevel.MEDIUM if used is not None and used.utilisation > 0.8 else RiskLevel.LOW
@@ -188,8 +205,7 @@ class PortfolioLimits:
     ) -> RiskVerdict:
         if measure is not None and decision is RiskDecision.APPROVE:
             reason = f"{reason}; most used: {measure.name} {measure.measured:.6g} of {measure.limit:.6g}"
-        # model_construct: every field is built here from validated values; this is the hot path
-        return RiskVerdict.model_construct(
+        return RiskVerdict(
             check=self.name,
             decision=decision,
             client_order_id=order.client_order_id,
@@ -205,11 +221,20 @@ class PortfolioLimits:
         )
 
 
+def _first_breach(figures: list[Measure]) -> Measure | None:
+    for m in figures:
+        if not m.measured <= m.limit:
+            return m
+    return None
+
+
 def _most_used(figures: list[Measure]) -> Measure | None:
     best = None
+    ratio = -math.inf
     for m in figures:
-        if best is None or m.utilisation > best.utilisation:
-            best = m
+        r = m[1] / m[2]
+        if r > ratio:
+            best, ratio = m, r
     return best
 
 

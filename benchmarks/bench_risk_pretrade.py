@@ -1,0 +1,182 @@
+"""Pre-trade risk check latency per order (run by hand; never asserted in tests).
+
+    python benchmarks/bench_risk_pretrade.py [--symbols 500] [--lookback 250] [--repeats 7]
+
+A 500-symbol universe with 500 open positions (random long/short weights, gross about 1.0),
+``portfolio_limits`` with **every limit on** (gross, net, leverage, drawdown, position weight,
+VaR 95 and 99 and CVaR, each both historical and parametric, correlation clusters) plus the
+``circuit_breaker`` check. Prints one JSON document:
+
+* ``per_order_batch_us``: median time per order when a step checks a batch of 500 orders
+  (one per position; every order sees the ones approved before it);
+* ``per_order_single_us``: median time of a ``check`` call with one order (the per-step book
+  of exposures and P&L series is rebuilt on each call);
+* ``per_order_resize_us``: median time per order for a batch where every order has to be
+  resized (bisection on the VaR limits);
+* ``estimate_ms``: the once-per-step estimation (returns, covariance, clusters);
+* ``circuit_breaker_per_order_us``: the circuit breaker's ``check`` per order.
+
+The goal for the per-order figures is <= 50 µs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import time
+from collections.abc import Callable
+from decimal import Decimal
+
+import numpy as np
+from ai_trading_circuit_breaker import CircuitBreaker, CircuitBreakerCheck
+from ai_trading_risk_limits import PortfolioLimits, PortfolioLimitsParams, RiskMonitor
+
+from ai_trading_core.enums import RiskState, Side
+from ai_trading_core.market import History
+from ai_trading_core.models import Order, utc
+from ai_trading_core.protocols import RiskContext
+from ai_trading_core.testing import random_walk_panel
+
+
+def median_time(fn: Callable[[], object], repeats: int) -> float:
+    """Median wall time of ``fn`` over ``repeats`` runs, seconds (the machine is shared: the
+    median resists the runs that another process slowed down)."""
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--symbols", type=int, default=500)
+    ap.add_argument("--lookback", type=int, default=250)
+    ap.add_argument("--repeats", type=int, default=15)
+    args = ap.parse_args()
+    n, lookback = args.symbols, args.lookback
+
+    panel = random_walk_panel(lookback + 1, n, seed=11)
+    history = History(lookback + 1, n)
+    for i in range(lookback + 1):
+        history.push(panel.slice_at(i))
+    rng = np.random.default_rng(5)
+    prices = panel.close[-1].copy()
+    equity = 10_000_000.0
+    weights = rng.uniform(-1, 1, n)
+    weights /= np.abs(weights).sum()  # gross 1.0
+    positions = np.round(weights * equity / prices, 4)
+    ctx = RiskContext(
+        timestamp=int(panel.timestamps[-1]),
+        symbols=panel.symbols,
+        prices=prices,
+        positions=positions,
+        equity=equity,
+        cash=equity,
+        peak_equity=equity * 1.05,
+        day_start_equity=equity,
+        history=history,
+        state=RiskState.ACTIVE,
+        symbol_index={s: i for i, s in enumerate(panel.symbols)},
+    )
+    methods: list[str] = ["historical", "parametric"]
+    loose = PortfolioLimitsParams(
+        max_gross_exposure=3.0,
+        max_net_exposure=2.0,
+        max_leverage=3.0,
+        max_drawdown=0.5,
+        max_position_weight=0.2,
+        var_95=0.5,
+        var_99=0.5,
+        cvar=0.5,
+        var_methods=methods,
+        lookback=lookback,  # type: ignore[arg-type]
+        correlation_threshold=0.5,
+        max_cluster_weight=2.0,
+    )
+    # VaR and CVaR limits 0.5 % above the portfolio's current figures: the added orders must be resized
+    now = RiskMonitor(loose).update(ctx).var
+    tight = loose.model_copy(
+        update={
+            "var_95": 1.005 * max(now["var_95_historical"], now["var_95_parametric"]),
+            "var_99": 1.005 * max(now["var_99_historical"], now["var_99_parametric"]),
+            "cvar": 1.005 * max(now["cvar_97.5_historical"], now["cvar_97.5_parametric"]),
+        }
+    )
+
+    def orders_for(k: int) -> list[Order]:
+        out = []
+        for i in range(k):
+            side = Side.BUY if positions[i] >= 0 else Side.SELL  # adds to every position
+            out.append(
+                Order(
+                    client_order_id=f"o{i}",
+                    symbol=panel.symbols[i],
+                    side=side,
+                    quantity=Decimal(f"{abs(positions[i]) * 0.1 + 0.0001:.4f}"),
+                    correlation_id=f"c{i}",
+                    created_at=utc(2020, 1, 1),
+                )
+            )
+        return out
+
+    batch = orders_for(n)
+    single = batch[:1]
+    check = PortfolioLimits(loose)
+    check.update(ctx)
+    verdicts = check.check(batch, ctx)
+    decisions = {d: sum(v.decision.value == d for v in verdicts) for d in ("approve", "resize", "reject")}
+
+    per_batch = median_time(lambda: check.check(batch, ctx), args.repeats) / n
+    per_single = median_time(lambda: [check.check(single, ctx) for _ in range(100)], args.repeats) / 100
+
+    tight_check = PortfolioLimits(tight)
+    tight_check.update(ctx)
+    resize_batch = batch[:100]
+    tight_verdicts = tight_check.check(resize_batch, ctx)
+    tight_decisions = {
+        d: sum(v.decision.value == d for v in tight_verdicts) for d in ("approve", "resize", "reject")
+    }
+    per_resize = median_time(lambda: tight_check.check(resize_batch, ctx), args.repeats) / len(resize_batch)
+
+    def estimate_once() -> None:
+        fresh = PortfolioLimits(loose)
+        fresh.estimates(ctx)
+
+    est = median_time(estimate_once, args.repeats)
+
+    breaker = CircuitBreakerCheck(CircuitBreaker())
+    breaker.update(ctx)
+    cb = median_time(lambda: breaker.check(batch, ctx), args.repeats) / n
+
+    print(
+        json.dumps(
+            {
+                "benchmark": "risk_pretrade",
+                "symbols": n,
+                "open_positions": int(np.count_nonzero(positions)),
+                "lookback": lookback,
+                "limits": "gross, net, leverage, drawdown, position weight, VaR 95/99 and CVaR (historical and "
+                "parametric), correlation clusters",
+                "per_order_batch_us": round(per_batch * 1e6, 2),
+                "per_order_single_us": round(per_single * 1e6, 2),
+                "per_order_resize_us": round(per_resize * 1e6, 2),
+                "estimate_ms": round(est * 1e3, 2),
+                "circuit_breaker_per_order_us": round(cb * 1e6, 2),
+                "batch_decisions": decisions,
+                "resize_batch_decisions": tight_decisions,
+                "goal_us": 50,
+                "python": platform.python_version(),
+                "numpy": np.__version__,
+                "machine": platform.machine(),
+            },
+            indent=2,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
