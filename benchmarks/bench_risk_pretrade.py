@@ -159,7 +159,8 @@ def main() -> None:
                 "symbols": n,
                 "open_positions": int(np.count_nonzero(positions)),
                 "lookback": lookback,
-                "limits": "gross, net, leverage, drawdown, position weight, VaR 95/99 and CVaR (historical and "
+                "limits": "gross, net, leverage, drawdown, position weight, VaR 95/99 and CVaR "
+                "(historical and "
                 "parametric), correlation clusters",
                 "per_order_batch_us": round(per_batch * 1e6, 2),
                 "per_order_single_us": round(per_single * 1e6, 2),
