@@ -1,0 +1,341 @@
+"""The ``alpaca`` broker: the kernel's ``Broker`` protocol over alpaca-py's ``TradingClient``.
+
+Guarantees (see the package README for the failure table):
+
+* exactly one order at Alpaca per intent: every order carries the engine's deterministic
+  client order id; a lost answer raises ``BrokerTimeout`` (the engine marks the order
+  UNKNOWN and calls :meth:`lookup_order`), a 422 "client_order_id must be unique" is looked
+  up and returned as the existing order's state; nothing is ever resent blindly;
+* every fill applied once: fills come from the trade_updates stream (de-duplicated by
+  ``execution_id``) and from REST polling of open orders; both are reconciled on the
+  order's cumulative filled quantity, which can never be applied twice;
+* trading refused until reconciled: positions and open orders are compared with the
+  account at :meth:`connect` and every ``reconcile_every_s``; a mismatch makes
+  :meth:`submit_order` raise ``NotReconciled`` (a ``TradingHalted``) and alerts.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from alpaca.trading.client import TradingClient
+from alpaca.trading.enums import QueryOrderStatus
+from alpaca.trading.requests import GetOrdersRequest
+from loguru import logger
+from pydantic import SecretStr
+
+from ai_trading_core.enums import AlertSeverity, OrderStatus, Side
+from ai_trading_core.errors import BrokerError
+from ai_trading_core.market import MarketSlice
+from ai_trading_core.models import Alert, Fill, Order, OrderUpdate
+from ai_trading_core.protocols import BrokerContext, BrokerEvents
+
+from . import parsing
+from .config import AlpacaBrokerParams
+from .errors import DuplicateClientOrderId, NotReconciled, OrderNotFound
+from .providers import AlpacaCaller, RequestPacer, harden
+from .streaming import TradeUpdatesListener
+
+_ZERO = Decimal(0)
+
+
+@dataclass
+class _Tracked:
+    """What the broker knows about one of its orders."""
+
+    symbol: str
+    side: Side
+    broker_id: str | None = None
+    applied_qty: Decimal = _ZERO  # cumulative quantity already reported as fills
+    applied_notional: Decimal = _ZERO
+    status: OrderStatus = OrderStatus.SUBMITTED
+    done: bool = False  # terminal at Alpaca and every fill applied: no more polling
+
+
+class AlpacaBroker:
+    """Alpaca paper or live account. Nothing touches the network before :meth:`connect`."""
+
+    name = "alpaca"
+
+    def __init__(
+        self,
+        params: AlpacaBrokerParams,
+        api_key: SecretStr,
+        secret_key: SecretStr,
+        *,
+        alert: Callable[[Alert], None] | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.params = params
+        self._key = api_key
+        self._secret = secret_key
+        self._alert = alert
+        self._sleep = sleep
+        self._call = AlpacaCaller(RequestPacer(params.max_requests_per_minute, monotonic, sleep),
+                                  params.max_rate_limit_retries, params.rate_limit_wait_s, sleep)
+        self._client: TradingClient | None = None
+        self._listener: TradeUpdatesListener | None = None
+        self._clock: Any = None
+        self._symbols: tuple[str, ...] = ()
+        self._orders: dict[str, _Tracked] = {}
+        self._seen_exec: set[str] = set()
+        self._expected: dict[str, Decimal] = {}
+        self._last_reconcile_ns: int | None = None
+        self._seen_connections = 0
+        self.mismatch: str | None = None
+        self.reconciliations = 0
+
+    def __repr__(self) -> str:  # never show keys
+        return f"AlpacaBroker(paper={self.params.paper}, base_url={self.params.base_url!r})"
+
+    # ------------------------------------------------------------------ lifecycle
+    def connect(self, ctx: BrokerContext) -> None:
+        self._clock = ctx.clock
+        self._symbols = ctx.symbols
+        client = TradingClient(self._key.get_secret_value(), self._secret.get_secret_value(), paper=self.params.paper,
+                               raw_data=True, url_override=self.params.base_url)
+        self._client = harden(client, self.params.request_timeout_s)
+        self._start_open_orders()
+        self.reconcile()
+        if self.params.stream:
+            self._listener = TradeUpdatesListener(
+                self._key.get_secret_value(), self._secret.get_secret_value(), self.params.paper,
+                self.params.stream_url, self.params.stale_after_s,
+            )
+            self._listener.start()
+
+    def close(self) -> None:
+        if self._listener is not None:
+            self._listener.stop()
+            self._listener = None
+        if self._client is not None:
+            self._client._session.close()
+            self._client = None
+
+    # ------------------------------------------------------------------ orders
+    def submit_order(self, order: Order) -> OrderUpdate:
+        if self.mismatch is not None:
+            raise NotReconciled(f"alpaca: trading refused until the account is reconciled: {self.mismatch}")
+        known = self._orders.get(order.client_order_id)
+        if known is not None:  # idempotent: a known id is looked up, never resent
+            found = self.lookup_order(order.client_order_id)
+            if found is not None:
+                return found
+        self._orders[order.client_order_id] = _Tracked(order.symbol, order.side)
+        request = parsing.order_request(order, self.params.extended_hours)
+        try:
+            raw = self._call(f"submit {order.client_order_id}", self._rest().submit_order, request)
+        except DuplicateClientOrderId:
+            found = self.lookup_order(order.client_order_id)
+            if found is None:
+                raise BrokerError(f"alpaca: {order.client_order_id} reported as existing but not found") from None
+            return found
+        return self._track(raw)
+
+    def lookup_order(self, client_order_id: str) -> OrderUpdate | None:
+        try:
+            raw = self._call(f"lookup {client_order_id}", self._rest().get_order_by_client_id, client_order_id)
+        except OrderNotFound:
+            return None
+        return self._track(raw)
+
+    def cancel_order(self, client_order_id: str) -> OrderUpdate:
+        current = self.lookup_order(client_order_id)
+        if current is None:
+            return OrderUpdate(client_order_id=client_order_id, status=OrderStatus.REJECTED, timestamp=self._now(),
+                               reason="unknown to alpaca")
+        if current.status.is_terminal:
+            return current
+        try:
+            self._call(f"cancel {client_order_id}", self._rest().cancel_order_by_id, current.broker_order_id)
+        except BrokerError as exc:
+            # 422 "order is not cancelable" (filled meanwhile) and friends: report what it is now.
+            logger.warning("{}", exc)
+            after = self.lookup_order(client_order_id)
+            return after if after is not None else current
+        return OrderUpdate(client_order_id=client_order_id, status=OrderStatus.CANCEL_PENDING,
+                           timestamp=self._now(), broker_order_id=current.broker_order_id)
+
+    def positions(self) -> Mapping[str, Decimal]:
+        raw = self._call("positions", self._rest().get_all_positions)
+        out: dict[str, Decimal] = {}
+        for p in raw:
+            qty = parsing.decimal(p["qty"], f"position {p.get('symbol')} qty")
+            out[str(p["symbol"])] = -abs(qty) if str(p.get("side")) == "short" else qty
+        return out
+
+    # ------------------------------------------------------------------ events
+    def on_market(self, market: MarketSlice) -> BrokerEvents:
+        events = BrokerEvents()
+        if self._listener is not None:
+            for data in self._listener.drain():
+                self._apply_stream_event(data, events)
+        self._poll_open_orders(events)
+        reconnected = self._listener is not None and self._listener.connections > self._seen_connections
+        if reconnected and self._listener is not None:
+            self._seen_connections = self._listener.connections
+        due = self._last_reconcile_ns is None or (
+            self._now_ns() - self._last_reconcile_ns >= self.params.reconcile_every_s * 1e9)
+        if due or reconnected:
+            self.reconcile(events)
+        return events
+
+    def _apply_stream_event(self, data: dict[str, Any], events: BrokerEvents) -> None:
+        raw_order = data.get("order") or {}
+        coid = str(raw_order.get("client_order_id", ""))
+        tracked = self._orders.get(coid)
+        if tracked is None:
+            logger.warning("alpaca trade update for an order this run did not place: {}", coid)
+            return
+        event = str(data.get("event"))
+        if event in ("fill", "partial_fill"):
+            exec_id = str(data.get("execution_id") or "")
+            if not exec_id or exec_id in self._seen_exec:
+                return
+            self._seen_exec.add(exec_id)
+            cumulative = parsing.decimal(raw_order.get("filled_qty"), "filled_qty")
+            qty = min(parsing.decimal(data.get("qty"), "qty"), cumulative - tracked.applied_qty)
+            if qty <= 0:  # already applied from a REST poll
+                return
+            price = parsing.decimal(data.get("price"), "price")
+            stamp = parsing.timestamp(data["timestamp"]) if data.get("timestamp") else self._now()
+            self._emit_fill(events, tracked, coid, exec_id, qty, price, stamp)
+        update = parsing.order_update(raw_order, self._now())
+        if update.status is not OrderStatus.FILLED or tracked.applied_qty >= (update.filled_quantity or _ZERO):
+            self._emit_update(events, tracked, update)
+
+    def _poll_open_orders(self, events: BrokerEvents) -> None:
+        for coid, tracked in list(self._orders.items()):
+            if tracked.done:
+                continue
+            try:
+                raw = self._call(f"poll {coid}", self._rest().get_order_by_client_id, coid)
+            except OrderNotFound:
+                continue
+            except BrokerError as exc:
+                logger.warning("{}", exc)
+                continue
+            self._catch_up(raw, tracked, events)
+            update = parsing.order_update(raw, self._now())
+            self._emit_update(events, tracked, update)
+            tracked.done = update.status.is_terminal
+
+    def _catch_up(self, raw: dict[str, Any], tracked: _Tracked, events: BrokerEvents) -> None:
+        """Fills the stream did not deliver (a gap during a reconnect), from the order's
+        cumulative quantity and average price."""
+        filled = raw.get("filled_qty")
+        cumulative = parsing.decimal(filled, "filled_qty") if filled not in (None, "") else _ZERO
+        if cumulative <= tracked.applied_qty:
+            return
+        avg = parsing.decimal(raw.get("filled_avg_price"), "filled_avg_price")
+        qty = cumulative - tracked.applied_qty
+        price = ((avg * cumulative - tracked.applied_notional) / qty).quantize(Decimal("1e-9")).normalize()
+        stamp = parsing.timestamp(raw["filled_at"]) if raw.get("filled_at") else self._now()
+        self._emit_fill(events, tracked, str(raw["client_order_id"]), f"{raw['id']}:cum:{cumulative}", qty, price, stamp)
+
+    def _emit_fill(self, events: BrokerEvents, tracked: _Tracked, coid: str, exec_id: str, qty: Decimal,
+                   price: Decimal, stamp: datetime) -> None:
+        tracked.applied_qty += qty
+        tracked.applied_notional += qty * price
+        self._expected[tracked.symbol] = self._expected.get(tracked.symbol, _ZERO) + (
+            qty if tracked.side is Side.BUY else -qty)
+        events.fills.append(Fill(execution_id=exec_id, client_order_id=coid, symbol=tracked.symbol,
+                                 side=tracked.side, quantity=qty, price=price, timestamp=stamp, venue="alpaca"))
+
+    def _emit_update(self, events: BrokerEvents, tracked: _Tracked, update: OrderUpdate) -> None:
+        if update.broker_order_id:
+            tracked.broker_id = update.broker_order_id
+        # Fills drive PARTIALLY_FILLED / FILLED in the engine; only report other changes.
+        if update.status in (OrderStatus.PARTIALLY_FILLED, OrderStatus.FILLED) or update.status is tracked.status:
+            tracked.status = update.status
+            return
+        tracked.status = update.status
+        events.updates.append(update)
+
+    def _track(self, raw: dict[str, Any]) -> OrderUpdate:
+        coid = str(raw["client_order_id"])
+        tracked = self._orders.get(coid)
+        if tracked is None:
+            tracked = self._orders[coid] = _Tracked(str(raw.get("symbol")), parsing.side(raw))
+        update = parsing.order_update(raw, self._now())
+        tracked.broker_id = update.broker_order_id
+        if update.status in (OrderStatus.PARTIALLY_FILLED, OrderStatus.FILLED):
+            # Fills arrive through on_market; acknowledge the order here.
+            return update.model_copy(update={"status": OrderStatus.ACCEPTED})
+        tracked.status = update.status
+        return update
+
+    # ------------------------------------------------------------------ reconciliation
+    def reconcile(self, events: BrokerEvents | None = None) -> bool:
+        """Compare the account's positions in this run's symbols with the fills reported to
+        the engine, and its open orders with the orders this run placed. Returns True when
+        they agree; otherwise refuses trading (until a later reconciliation agrees) and alerts."""
+        self._last_reconcile_ns = self._now_ns()
+        self.reconciliations += 1
+        problems = self._position_problems()
+        if problems and events is not None:
+            # A fill may have landed between the order poll and the position read: catch up
+            # once more before calling it a mismatch.
+            self._poll_open_orders(events)
+            problems = self._position_problems()
+        return self._conclude(problems)
+
+    def _position_problems(self) -> list[str]:
+        account = self.positions()
+        problems = []
+        for symbol in sorted(set(self._symbols) | set(self._expected)):
+            have = account.get(symbol, _ZERO)
+            want = self._expected.get(symbol, _ZERO)
+            if have != want:
+                problems.append(f"{symbol}: account {have}, expected {want}")
+        return problems
+
+    def _conclude(self, problems: list[str]) -> bool:
+        raw = self._call("open orders", self._rest().get_orders, GetOrdersRequest(status=QueryOrderStatus.OPEN))
+        foreign = [str(o.get("client_order_id")) for o in raw or [] if str(o.get("client_order_id")) not in self._orders]
+        if foreign:
+            problems.append(f"{len(foreign)} open order(s) at the account not placed by this run: {', '.join(foreign[:5])}")
+        if problems:
+            self._refuse("; ".join(problems))
+            return False
+        if self.mismatch is not None:
+            logger.info("alpaca account reconciled again")
+        self.mismatch = None
+        return True
+
+    def _start_open_orders(self) -> None:
+        raw = self._call("open orders", self._rest().get_orders, GetOrdersRequest(status=QueryOrderStatus.OPEN))
+        if not raw:
+            return
+        if self.params.on_start_open_orders == "refuse":
+            return  # reconcile() reports them and refuses trading
+        for o in raw:
+            logger.warning("alpaca: cancelling open order {} found on start", o.get("client_order_id"))
+            self._call(f"cancel {o.get('client_order_id')}", self._rest().cancel_order_by_id, str(o["id"]))
+
+    def _refuse(self, reason: str) -> None:
+        first = self.mismatch is None
+        self.mismatch = reason
+        logger.error("alpaca: trading refused: {}", reason)
+        if first and self._alert is not None:
+            self._alert(Alert(severity=AlertSeverity.CRITICAL, source="alpaca", timestamp=self._now(),
+                              message=f"account does not reconcile: {reason}", key="alpaca:reconcile"))
+
+    # ------------------------------------------------------------------ helpers
+    def _rest(self) -> TradingClient:
+        if self._client is None:
+            raise BrokerError("alpaca broker used before connect()")
+        return self._client
+
+    def _now(self) -> datetime:
+        now: datetime = self._clock.now()
+        return now
+
+    def _now_ns(self) -> int:
+        return int(self._clock.now_ns())

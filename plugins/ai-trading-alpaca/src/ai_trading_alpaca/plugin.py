@@ -1,0 +1,37 @@
+"""Registers the ``alpaca`` broker and the ``alpaca_bars`` data source."""
+
+from __future__ import annotations
+
+from ai_trading_core import hookimpl
+from ai_trading_core.registry import BrokerRegistry, BuildContext, DataSourceRegistry
+
+from .config import AlpacaBarsParams, AlpacaBrokerParams, resolve_credentials
+from .data import AlpacaBarsSource
+from .execution import AlpacaBroker
+
+
+def _broker(params: AlpacaBrokerParams, ctx: BuildContext) -> AlpacaBroker:
+    key, secret = resolve_credentials(params, ctx)
+    return AlpacaBroker(params, key, secret, alert=ctx.alert)
+
+
+def _bars(params: AlpacaBarsParams, ctx: BuildContext) -> AlpacaBarsSource:
+    key, secret = resolve_credentials(params, ctx)
+    return AlpacaBarsSource(params, key, secret)
+
+
+@hookimpl
+def ai_trading_register_brokers(registry: BrokerRegistry) -> None:
+    registry.register(
+        "alpaca", _broker, params=AlpacaBrokerParams,
+        description="Alpaca paper/live account: client order ids, lookup after timeouts, fills de-duplicated, "
+                    "positions reconciled",
+    )
+
+
+@hookimpl
+def ai_trading_register_data_sources(registry: DataSourceRegistry) -> None:
+    registry.register(
+        "alpaca_bars", _bars, params=AlpacaBarsParams,
+        description="Alpaca historical stock bars (adjustment raw/split/dividend/all)",
+    )
