@@ -35,6 +35,8 @@ class FakeAlpacaServer:
     duplicate_fills: bool = False
     silent_handshake: bool = False
     hang_s: float = 3.0
+    bars_page_size: int = 10_000
+    bar_requests: int = 0
     order_posts: int = 0
     ws_connections: int = 0
     url: str = ""
@@ -212,7 +214,8 @@ class FakeAlpacaServer:
 
     async def _bars(self, request: web.Request) -> web.Response:
         symbols = request.query["symbols"].split(",")
-        limit = int(request.query.get("limit", "10000"))
+        self.bar_requests += 1
+        limit = min(int(request.query.get("limit", "10000")), self.bars_page_size)
         token = int(request.query.get("page_token", "0") or 0)
         # Page across symbols in order, `limit` bars per page, as Alpaca does.
         flat = [(s, b) for s in symbols for b in self.bars.get(s, [])]
