@@ -120,6 +120,7 @@ class RiskBook:
         "drawdown",
         "cov_diag",
         "mu",
+        "n_tail",
     )
 
     def __init__(self, limits: LimitSet, ctx: RiskContext, est: RiskEstimates) -> None:
@@ -162,6 +163,11 @@ class RiskBook:
             if limits.include_mean and est.mean is not None:
                 self.mean = float(est.mean @ val)
                 self.mu = est.mean.tolist()
+        n_levels = len(limits.var_levels)
+        if not self.measurable:
+            self.n_tail = n_levels  # one NaN figure per level
+        else:
+            self.n_tail = n_levels * ((self.pnl is not None) + (self.u is not None))
         self.labels: list[int] | None = None
         self.cluster_gross: list[float] | None = None
         if p.max_cluster_weight is not None and self.measurable and est.labels is not None:
@@ -180,14 +186,17 @@ class RiskBook:
         return new  # pnl and u are replaced, never mutated in place, by apply()
 
     # ------------------------------------------------------------------ figures
-    def measures(self, j: int, d: float) -> list[Measure]:
-        """Every enabled limit's figure with ``d`` units of symbol ``j`` added."""
+    def measures(self, j: int, d: float, linear: bool = True) -> list[Measure]:
+        """Every enabled limit's figure with ``d`` units of symbol ``j`` added; only the VaR and
+        CVaR figures with ``linear=False``."""
         p = self.limits.params
         e = self.equity
         old = self.val[j]
         new = (self.pos[j] + d) * self.prices[j]
         dv = new - old
         out: list[Measure] = []
+        if not linear:
+            return self._tail_measures(j, dv, out)
         if p.max_drawdown is not None:
             out.append(Measure("drawdown", self.drawdown, p.max_drawdown))
         gross = (self.gross - abs(old) + abs(new)) / e
@@ -205,6 +214,10 @@ class RiskBook:
             else:
                 cg = self.cluster_gross[self.labels[j]] - abs(old) + abs(new)
                 out.append(Measure("cluster_weight", cg / e, p.max_cluster_weight))
+        return self._tail_measures(j, dv, out)
+
+    def _tail_measures(self, j: int, dv: float, out: list[Measure]) -> list[Measure]:
+        e = self.equity
         levels = self.limits.var_levels
         if not levels:
             return out
@@ -258,11 +271,11 @@ class RiskBook:
             return x_lo - x0, x_hi - x0
         return x0 - x_hi, x0 - x_lo
 
-    def excess(self, j: int, d: float) -> float:
+    def excess(self, j: int, d: float, linear: bool = True) -> float:
         """``max(measured / limit) - 1`` over the enabled limits (> 0: some limit is breached;
         an unmeasurable figure counts as an infinite breach)."""
         worst = -math.inf
-        for m in self.measures(j, d):
+        for m in self.measures(j, d, linear):
             if m[1] != m[1]:  # NaN
                 return math.inf
             r = m[1] / m[2]  # every limit is > 0
@@ -270,27 +283,36 @@ class RiskBook:
                 worst = r
         return worst - 1.0
 
-    def largest_feasible(self, j: int, s: int, n_req: int, lot: float, n_floor: int) -> int:
+    def largest_feasible(
+        self, j: int, s: int, n_req: int, lot: float, n_floor: int, g_req: float | None = None
+    ) -> int:
         """Largest number of lots ``n`` in ``(n_floor, n_req)`` whose order keeps every limit,
-        or ``n_floor`` when there is none. ``n_req`` lots are known to breach a limit.
+        or ``n_floor`` when there is none. ``n_req`` lots are known to breach a limit;
+        ``g_req`` is the request's VaR/CVaR excess (see :meth:`excess`) when already known.
 
         The linear limits give the range in closed form; inside it, the boundary of the
         non-linear ones (VaR, CVaR) is found by regula falsi on the lot count (exact in a few
         steps where the figure is piecewise linear in the quantity, as historical VaR is),
-        falling back to bisection whenever a step fails to halve the bracket."""
+        falling back to bisection whenever a step fails to halve the bracket. Inside the
+        linear range only the VaR and CVaR figures are computed; the caller re-checks the
+        answer against every limit."""
         lo_q, hi_q = self.linear_interval(j, s)
         eps = 1e-9
         n_lo = max(n_floor + 1, math.ceil(lo_q / lot - eps) if math.isfinite(lo_q) else n_floor + 1)
         n_hi = min(n_req - 1, math.floor(hi_q / lot + eps) if math.isfinite(hi_q) else n_req - 1)
         if n_lo > n_hi:
             return n_floor
-        g_bad = self.excess(j, s * n_hi * lot)
-        if g_bad <= 0:
-            return n_hi
-        g_good = self.excess(j, s * n_lo * lot)
+        if n_hi == n_req - 1 and g_req is not None and g_req > 0:
+            bad, g_bad = n_req, g_req  # the request's own figures bracket from above
+        else:
+            g_bad = self.excess(j, s * n_hi * lot, linear=False)
+            if g_bad <= 0:
+                return n_hi
+            bad = n_hi
+        g_good = self.excess(j, s * n_lo * lot, linear=False)
         if g_good > 0:
             return n_floor
-        good, bad = n_lo, n_hi
+        good = n_lo
         interpolate = True
         while bad - good > 1:
             width = bad - good
@@ -299,7 +321,7 @@ class RiskBook:
                 mid = min(max(mid, good + 1), bad - 1)
             else:
                 mid = (good + bad) // 2
-            g = self.excess(j, s * mid * lot)
+            g = self.excess(j, s * mid * lot, linear=False)
             if g <= 0:
                 good, g_good = mid, g
             else:

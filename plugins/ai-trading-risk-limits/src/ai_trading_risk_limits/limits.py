@@ -155,7 +155,8 @@ class PortfolioLimits:
             level = RiskLevel.MEDIUM if used is not None and used.utilisation > 0.8 else RiskLevel.LOW
             return self._verdict(order, when, RiskDecision.APPROVE, qty, used, "within every limit", level)
 
-        n = book.largest_feasible(j, s, n_req, lot, n_floor) if n_req > 0 else 0
+        g_req = _tail_excess(figures, len(figures) - book.n_tail)
+        n = book.largest_feasible(j, s, n_req, lot, n_floor, g_req) if n_req > 0 else 0
         if n > n_floor:
             q = lot_d * n
             after = book.first_breach(j, s * float(q))
@@ -219,6 +220,15 @@ class PortfolioLimits:
             timestamp=when,
             correlation_id=order.correlation_id,
         )
+
+
+def _tail_excess(figures: list[Measure], start: int) -> float | None:
+    """``max(measured / limit) - 1`` over the VaR/CVaR figures (the last ones of the list);
+    None when there are none."""
+    tail = figures[start:]
+    if not tail:
+        return None
+    return max(math.inf if m[1] != m[1] else m[1] / m[2] for m in tail) - 1.0
 
 
 def _first_breach(figures: list[Measure]) -> Measure | None:
