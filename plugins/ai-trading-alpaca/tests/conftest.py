@@ -101,15 +101,38 @@ class FakeAlpacaServer:
     # ---------------------------------------------------------------- order model
     def _new_order(self, body: dict[str, Any]) -> dict[str, Any]:
         return {
-            "id": str(uuid.uuid4()), "client_order_id": body["client_order_id"], "created_at": STAMP,
-            "updated_at": STAMP, "submitted_at": STAMP, "filled_at": None, "expired_at": None, "canceled_at": None,
-            "failed_at": None, "replaced_at": None, "replaced_by": None, "replaces": None,
-            "asset_id": "b0b6dd9d-8b9b-48a9-ba46-b9d54906e415", "symbol": body["symbol"], "asset_class": "us_equity",
-            "notional": None, "qty": str(body["qty"]), "filled_qty": "0", "filled_avg_price": None,
-            "order_class": "simple", "order_type": body["type"], "type": body["type"], "side": body["side"],
-            "time_in_force": body["time_in_force"], "limit_price": body.get("limit_price"),
-            "stop_price": body.get("stop_price"), "status": "new", "extended_hours": False, "legs": None,
-            "trail_percent": None, "trail_price": None, "hwm": None,
+            "id": str(uuid.uuid4()),
+            "client_order_id": body["client_order_id"],
+            "created_at": STAMP,
+            "updated_at": STAMP,
+            "submitted_at": STAMP,
+            "filled_at": None,
+            "expired_at": None,
+            "canceled_at": None,
+            "failed_at": None,
+            "replaced_at": None,
+            "replaced_by": None,
+            "replaces": None,
+            "asset_id": "b0b6dd9d-8b9b-48a9-ba46-b9d54906e415",
+            "symbol": body["symbol"],
+            "asset_class": "us_equity",
+            "notional": None,
+            "qty": str(body["qty"]),
+            "filled_qty": "0",
+            "filled_avg_price": None,
+            "order_class": "simple",
+            "order_type": body["type"],
+            "type": body["type"],
+            "side": body["side"],
+            "time_in_force": body["time_in_force"],
+            "limit_price": body.get("limit_price"),
+            "stop_price": body.get("stop_price"),
+            "status": "new",
+            "extended_hours": False,
+            "legs": None,
+            "trail_percent": None,
+            "trail_price": None,
+            "hwm": None,
         }
 
     async def fill(self, client_order_id: str, qty: str, price: str, *, send: bool = True) -> None:
@@ -126,10 +149,18 @@ class FakeAlpacaServer:
         order["filled_at"] = STAMP
         sign = 1 if order["side"] == "buy" else -1
         self.positions[order["symbol"]] = self.positions.get(order["symbol"], Decimal(0)) + sign * q
-        event = {"stream": "trade_updates", "data": {
-            "event": "fill" if done else "partial_fill", "execution_id": str(uuid.uuid4()), "order": dict(order),
-            "timestamp": STAMP, "position_qty": str(self.positions[order["symbol"]]), "price": price, "qty": qty,
-        }}
+        event = {
+            "stream": "trade_updates",
+            "data": {
+                "event": "fill" if done else "partial_fill",
+                "execution_id": str(uuid.uuid4()),
+                "order": dict(order),
+                "timestamp": STAMP,
+                "position_qty": str(self.positions[order["symbol"]]),
+                "price": price,
+                "qty": qty,
+            },
+        }
         if send:
             for _ in range(2 if self.duplicate_fills else 1):
                 await self.broadcast(event)
@@ -164,7 +195,10 @@ class FakeAlpacaServer:
         self.orders[coid] = order
         if self.auto_fill and body["type"] == "market":
             asyncio.get_running_loop().call_soon(
-                lambda: asyncio.ensure_future(self.fill(coid, str(body["qty"]), str(self.prices[body["symbol"]]))))
+                lambda: asyncio.ensure_future(
+                    self.fill(coid, str(body["qty"]), str(self.prices[body["symbol"]]))
+                )
+            )
         if fault == "accept_then_504":
             return self._error(504, 50400000, "gateway timeout")
         if fault == "accept_then_500":
@@ -180,7 +214,11 @@ class FakeAlpacaServer:
     async def _list_orders(self, request: web.Request) -> web.Response:
         status = request.query.get("status", "open")
         open_states = {"new", "accepted", "partially_filled", "pending_new", "pending_cancel"}
-        out = [o for o in self.orders.values() if status == "all" or (o["status"] in open_states) == (status == "open")]
+        out = [
+            o
+            for o in self.orders.values()
+            if status == "all" or (o["status"] in open_states) == (status == "open")
+        ]
         return web.json_response(out)
 
     async def _by_client_id(self, request: web.Request) -> web.Response:
@@ -203,14 +241,30 @@ class FakeAlpacaServer:
         out = []
         for symbol, qty in self.positions.items():
             if qty != 0:
-                out.append({"asset_id": "b0b6dd9d-8b9b-48a9-ba46-b9d54906e415", "symbol": symbol, "exchange": "NASDAQ",
-                            "asset_class": "us_equity", "avg_entry_price": "100", "qty": str(abs(qty)),
-                            "side": "long" if qty > 0 else "short", "cost_basis": str(abs(qty) * 100)})
+                out.append(
+                    {
+                        "asset_id": "b0b6dd9d-8b9b-48a9-ba46-b9d54906e415",
+                        "symbol": symbol,
+                        "exchange": "NASDAQ",
+                        "asset_class": "us_equity",
+                        "avg_entry_price": "100",
+                        "qty": str(abs(qty)),
+                        "side": "long" if qty > 0 else "short",
+                        "cost_basis": str(abs(qty) * 100),
+                    }
+                )
         return web.json_response(out)
 
     async def _account(self, request: web.Request) -> web.Response:
-        return web.json_response({"id": str(uuid.uuid4()), "account_number": "PA0000000", "status": "ACTIVE",
-                                  "currency": "USD", "cash": "100000"})
+        return web.json_response(
+            {
+                "id": str(uuid.uuid4()),
+                "account_number": "PA0000000",
+                "status": "ACTIVE",
+                "currency": "USD",
+                "cash": "100000",
+            }
+        )
 
     async def _bars(self, request: web.Request) -> web.Response:
         symbols = request.query["symbols"].split(",")
@@ -219,7 +273,7 @@ class FakeAlpacaServer:
         token = int(request.query.get("page_token", "0") or 0)
         # Page across symbols in order, `limit` bars per page, as Alpaca does.
         flat = [(s, b) for s in symbols for b in self.bars.get(s, [])]
-        page = flat[token: token + limit]
+        page = flat[token : token + limit]
         out: dict[str, list[dict[str, Any]]] = {}
         for s, b in page:
             out.setdefault(s, []).append(b)
@@ -237,8 +291,14 @@ class FakeAlpacaServer:
             if data.get("action") == "authenticate":
                 if self.silent_handshake:
                     continue
-                await ws.send_str(json.dumps({"stream": "authorization",
-                                              "data": {"status": "authorized", "action": "authenticate"}}))
+                await ws.send_str(
+                    json.dumps(
+                        {
+                            "stream": "authorization",
+                            "data": {"status": "authorized", "action": "authenticate"},
+                        }
+                    )
+                )
             elif data.get("action") == "listen":
                 await ws.send_str(json.dumps({"stream": "listening", "data": {"streams": ["trade_updates"]}}))
                 self._sockets.append(ws)

@@ -32,24 +32,42 @@ def market() -> MarketSlice:
 
 
 def order(coid: str = "ait-1", qty: str = "10", side: Side = Side.BUY, symbol: str = "AAPL") -> Order:
-    return Order(client_order_id=coid, symbol=symbol, side=side, quantity=Decimal(qty), created_at=utc(2024, 1, 2))
+    return Order(
+        client_order_id=coid, symbol=symbol, side=side, quantity=Decimal(qty), created_at=utc(2024, 1, 2)
+    )
 
 
 class Harness:
     def __init__(self, server: Any, **params: Any) -> None:
         self.sleeps: list[float] = []
         self.alerts: list[Alert] = []
-        defaults: dict[str, Any] = {"base_url": server.url, "stream_url": server.stream_url, "request_timeout_s": 0.5,
-                                    "stale_after_s": 1.0}
+        defaults: dict[str, Any] = {
+            "base_url": server.url,
+            "stream_url": server.stream_url,
+            "request_timeout_s": 0.5,
+            "stale_after_s": 1.0,
+        }
         defaults.update(params)
-        self.broker = AlpacaBroker(AlpacaBrokerParams(**defaults), SecretStr("PKTEST"), SecretStr("s3cr3t-value"),
-                                   alert=self.alerts.append, sleep=self.sleeps.append)
+        self.broker = AlpacaBroker(
+            AlpacaBrokerParams(**defaults),
+            SecretStr("PKTEST"),
+            SecretStr("s3cr3t-value"),
+            alert=self.alerts.append,
+            sleep=self.sleeps.append,
+        )
         self.clock = SimulatedClock(0)
 
     def connect(self) -> AlpacaBroker:
-        self.broker.connect(BrokerContext(instruments={s: Instrument(symbol=s) for s in SYMBOLS}, symbols=SYMBOLS,
-                                          initial_cash=Decimal(100_000), currency="USD", timeframe=Timeframe.D1,
-                                          clock=self.clock))
+        self.broker.connect(
+            BrokerContext(
+                instruments={s: Instrument(symbol=s) for s in SYMBOLS},
+                symbols=SYMBOLS,
+                initial_cash=Decimal(100_000),
+                currency="USD",
+                timeframe=Timeframe.D1,
+                clock=self.clock,
+            )
+        )
         return self.broker
 
     def collect(self, until: Any, timeout: float = 5.0) -> BrokerEvents:
@@ -73,8 +91,12 @@ def rest_only(alpaca_server: Any) -> Iterator[Harness]:
     h.broker.close()
 
 
-@pytest.mark.parametrize("fault", ["accept_then_504", "accept_then_500", "accept_then_drop", "accept_then_hang"])
-def test_alpaca_lost_answer_is_unknown_and_found_by_lookup(alpaca_server: Any, rest_only: Harness, fault: str) -> None:
+@pytest.mark.parametrize(
+    "fault", ["accept_then_504", "accept_then_500", "accept_then_drop", "accept_then_hang"]
+)
+def test_alpaca_lost_answer_is_unknown_and_found_by_lookup(
+    alpaca_server: Any, rest_only: Harness, fault: str
+) -> None:
     alpaca_server.order_faults.append(fault)
     alpaca_server.hang_s = 2.0
     with pytest.raises(BrokerTimeout):
@@ -86,7 +108,9 @@ def test_alpaca_lost_answer_is_unknown_and_found_by_lookup(alpaca_server: Any, r
     assert list(alpaca_server.orders) == ["ait-1"]
 
 
-def test_alpaca_429_is_retried_with_backoff_and_places_one_order(alpaca_server: Any, rest_only: Harness) -> None:
+def test_alpaca_429_is_retried_with_backoff_and_places_one_order(
+    alpaca_server: Any, rest_only: Harness
+) -> None:
     alpaca_server.order_faults += ["429", "429"]
     upd = rest_only.broker.submit_order(order())
     assert upd.status is OrderStatus.ACCEPTED
@@ -94,7 +118,9 @@ def test_alpaca_429_is_retried_with_backoff_and_places_one_order(alpaca_server: 
     assert rest_only.sleeps == [1.0, 2.0]  # no Retry-After: doubling from rate_limit_wait_s
 
 
-def test_alpaca_500_before_accepting_is_unknown_then_rejected_by_lookup(alpaca_server: Any, rest_only: Harness) -> None:
+def test_alpaca_500_before_accepting_is_unknown_then_rejected_by_lookup(
+    alpaca_server: Any, rest_only: Harness
+) -> None:
     alpaca_server.order_faults.append("500")
     with pytest.raises(BrokerTimeout):
         rest_only.broker.submit_order(order())
@@ -133,8 +159,10 @@ def test_alpaca_duplicate_fill_event_applied_once(alpaca_server: Any) -> None:
         events = h.collect(lambda ev: sum(f.quantity for f in ev.fills) >= 10)
         time.sleep(0.2)
         events.fills += h.broker.on_market(market()).fills
-        assert [(f.quantity, f.price) for f in events.fills] == [(Decimal(4), Decimal("187.23")),
-                                                                 (Decimal(6), Decimal("187.25"))]
+        assert [(f.quantity, f.price) for f in events.fills] == [
+            (Decimal(4), Decimal("187.23")),
+            (Decimal(6), Decimal("187.25")),
+        ]
         assert len({f.execution_id for f in events.fills}) == 2
         assert h.broker.mismatch is None and h.broker.reconcile()
     finally:

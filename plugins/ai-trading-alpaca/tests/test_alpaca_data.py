@@ -8,23 +8,33 @@ from typing import Any
 
 import numpy as np
 import pytest
-from pydantic import SecretStr
-
 from ai_trading_alpaca.config import AlpacaBarsParams
 from ai_trading_alpaca.data import AlpacaBarsSource
 from ai_trading_alpaca.feeds import StaleFeedDetector
+from pydantic import SecretStr
+
 from ai_trading_core.errors import DataError
 from ai_trading_core.market import to_datetime
 
 
 def _bar(day: int, close: float) -> dict[str, Any]:
-    return {"t": f"2024-01-{day:02d}T05:00:00Z", "o": close - 1, "h": close + 1, "l": close - 2, "c": close,
-            "v": 1000 + day, "n": 10, "vw": close}
+    return {
+        "t": f"2024-01-{day:02d}T05:00:00Z",
+        "o": close - 1,
+        "h": close + 1,
+        "l": close - 2,
+        "c": close,
+        "v": 1000 + day,
+        "n": 10,
+        "vw": close,
+    }
 
 
 def test_alpaca_bars_panel_with_gaps_and_pages(alpaca_server: Any) -> None:
-    alpaca_server.bars = {"AAPL": [_bar(d, 100.0 + d) for d in range(2, 12)],
-                          "MSFT": [_bar(d, 300.0 + d) for d in range(2, 12) if d != 5]}
+    alpaca_server.bars = {
+        "AAPL": [_bar(d, 100.0 + d) for d in range(2, 12)],
+        "MSFT": [_bar(d, 300.0 + d) for d in range(2, 12) if d != 5],
+    }
     alpaca_server.bars_page_size = 4
     params = AlpacaBarsParams(symbols=["AAPL", "MSFT"], base_url=alpaca_server.url, request_timeout_s=2.0)
     panel = AlpacaBarsSource(params, SecretStr("k"), SecretStr("s")).load()

@@ -20,18 +20,34 @@ def test_alpaca_paper_run_through_the_engine(alpaca_server: Any, tmp_path: Any) 
     alpaca_server.duplicate_fills = True
     alpaca_server.prices = {s: Decimal("100") for s in panel.symbols}
     alpaca_server.order_faults += ["accept_then_504"]
-    config = config_from_dict({
-        "run": {"mode": "paper", "initial_cash": "100000", "state_dir": str(tmp_path / "state"),
-                "output_dir": str(tmp_path / "out")},
-        "plugins": {"load": ["sma", "alpaca"]},
-        "data": {"name": "alpaca_bars", "params": {"symbols": list(panel.symbols), "api_key": "PKTEST", "secret_key": "secret"}},
-        "strategies": [{"name": "sma_crossover", "id": "sma", "params": {"fast": 3, "slow": 8}}],
-        "sizer": {"name": "fixed_quantity", "params": {"quantity": 10}},
-        "broker": {"name": "alpaca", "params": {
-            "base_url": alpaca_server.url, "stream_url": alpaca_server.stream_url, "request_timeout_s": 1.0,
-            "api_key": "PKTEST", "secret_key": "secret"}},
-        "audit": {"enabled": False},
-    })
+    config = config_from_dict(
+        {
+            "run": {
+                "mode": "paper",
+                "initial_cash": "100000",
+                "state_dir": str(tmp_path / "state"),
+                "output_dir": str(tmp_path / "out"),
+            },
+            "plugins": {"load": ["sma", "alpaca"]},
+            "data": {
+                "name": "alpaca_bars",
+                "params": {"symbols": list(panel.symbols), "api_key": "PKTEST", "secret_key": "secret"},
+            },
+            "strategies": [{"name": "sma_crossover", "id": "sma", "params": {"fast": 3, "slow": 8}}],
+            "sizer": {"name": "fixed_quantity", "params": {"quantity": 10}},
+            "broker": {
+                "name": "alpaca",
+                "params": {
+                    "base_url": alpaca_server.url,
+                    "stream_url": alpaca_server.stream_url,
+                    "request_timeout_s": 1.0,
+                    "api_key": "PKTEST",
+                    "secret_key": "secret",
+                },
+            },
+            "audit": {"enabled": False},
+        }
+    )
     outcome = run_config(config, panel=panel)
     result = outcome.result
     sent = [o for o in result.orders if o.status is not OrderStatus.REJECTED]

@@ -73,18 +73,23 @@ class AlpacaBarsParams(AlpacaCredentialsParams):
 
 
 def resolve_credentials(
-    params: AlpacaCredentialsParams, ctx: BuildContext | None, env: Mapping[str, str] | None = None,
+    params: AlpacaCredentialsParams,
+    ctx: BuildContext | None,
+    env: Mapping[str, str] | None = None,
 ) -> tuple[SecretStr, SecretStr]:
     """The API key and secret, from params, then run credentials, then the environment."""
     env = os.environ if env is None else env
     key, secret = params.api_key, params.secret_key
     creds = ctx.credentials if ctx is not None else {}
     key = key or creds.get(CREDENTIAL_KEY) or (SecretStr(env[ENV_KEY]) if env.get(ENV_KEY) else None)
-    secret = secret or creds.get(CREDENTIAL_SECRET) or (SecretStr(env[ENV_SECRET]) if env.get(ENV_SECRET) else None)
+    secret = (
+        secret
+        or creds.get(CREDENTIAL_SECRET)
+        or (SecretStr(env[ENV_SECRET]) if env.get(ENV_SECRET) else None)
+    )
     if key is None or secret is None:
         raise ConfigError(
             f"alpaca: API key and secret are not configured (params api_key/secret_key, "
             f"[credentials] {CREDENTIAL_KEY}/{CREDENTIAL_SECRET}, or {ENV_KEY}/{ENV_SECRET})"
         )
     return key, secret
-

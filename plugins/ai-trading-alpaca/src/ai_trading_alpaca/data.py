@@ -26,9 +26,12 @@ from .parsing import timestamp
 from .providers import harden
 
 _TIMEFRAMES = {
-    Timeframe.M1: TimeFrame(1, TimeFrameUnit.Minute), Timeframe.M5: TimeFrame(5, TimeFrameUnit.Minute),
-    Timeframe.M15: TimeFrame(15, TimeFrameUnit.Minute), Timeframe.M30: TimeFrame(30, TimeFrameUnit.Minute),
-    Timeframe.H1: TimeFrame(1, TimeFrameUnit.Hour), Timeframe.H4: TimeFrame(4, TimeFrameUnit.Hour),
+    Timeframe.M1: TimeFrame(1, TimeFrameUnit.Minute),
+    Timeframe.M5: TimeFrame(5, TimeFrameUnit.Minute),
+    Timeframe.M15: TimeFrame(15, TimeFrameUnit.Minute),
+    Timeframe.M30: TimeFrame(30, TimeFrameUnit.Minute),
+    Timeframe.H1: TimeFrame(1, TimeFrameUnit.Hour),
+    Timeframe.H4: TimeFrame(4, TimeFrameUnit.Hour),
     Timeframe.D1: TimeFrame(1, TimeFrameUnit.Day),
 }
 _FIELDS = (("o", "open"), ("h", "high"), ("l", "low"), ("c", "close"), ("v", "volume"))
@@ -43,13 +46,20 @@ class AlpacaBarsSource:
         self._key, self._secret = api_key, secret_key
 
     def _client(self) -> StockHistoricalDataClient:
-        client = StockHistoricalDataClient(self._key.get_secret_value(), self._secret.get_secret_value(),
-                                           raw_data=True, url_override=self.params.base_url)
+        client = StockHistoricalDataClient(
+            self._key.get_secret_value(),
+            self._secret.get_secret_value(),
+            raw_data=True,
+            url_override=self.params.base_url,
+        )
         return harden(client, self.params.request_timeout_s)
 
     def load(self, start: datetime | None = None, end: datetime | None = None) -> BarPanel:
         request = StockBarsRequest(
-            symbol_or_symbols=list(self.params.symbols), timeframe=_TIMEFRAMES[self.timeframe], start=start, end=end,
+            symbol_or_symbols=list(self.params.symbols),
+            timeframe=_TIMEFRAMES[self.timeframe],
+            start=start,
+            end=end,
             adjustment=Adjustment(self.params.adjustment),
             feed=DataFeed(self.params.feed) if self.params.feed else None,
         )
@@ -57,13 +67,17 @@ class AlpacaBarsSource:
         try:
             raw = client.get_stock_bars(request)
         except Exception as exc:  # noqa: BLE001 - translated to the framework's error
-            raise DataError(f"alpaca bars for {', '.join(self.params.symbols)}: {type(exc).__name__}: {exc}") from exc
+            raise DataError(
+                f"alpaca bars for {', '.join(self.params.symbols)}: {type(exc).__name__}: {exc}"
+            ) from exc
         finally:
             client._session.close()
         return bars_to_panel(raw, tuple(self.params.symbols), self.timeframe)
 
 
-def bars_to_panel(raw: dict[str, list[dict[str, Any]]], symbols: tuple[str, ...], timeframe: Timeframe) -> BarPanel:
+def bars_to_panel(
+    raw: dict[str, list[dict[str, Any]]], symbols: tuple[str, ...], timeframe: Timeframe
+) -> BarPanel:
     """A (T, N) panel from Alpaca's ``{"SYM": [{"t", "o", "h", "l", "c", "v"}, ...]}``;
     a symbol without a bar at a timestamp gets NaN there."""
     rows: dict[str, dict[int, dict[str, Any]]] = {}
@@ -89,5 +103,11 @@ def bars_to_panel(raw: dict[str, list[dict[str, Any]]], symbols: tuple[str, ...]
                 if name != "volume" and not value > 0:
                     raise DataError(f"alpaca: {symbol} bar at {bar['t']}: non-positive {name} {value}")
                 arrays[name][index[ns], j] = value
-    return BarPanel(symbols=symbols, timestamps=stamps, timeframe=timeframe,
-                    instruments={s: Instrument(symbol=s) for s in symbols}, source="alpaca", **arrays)
+    return BarPanel(
+        symbols=symbols,
+        timestamps=stamps,
+        timeframe=timeframe,
+        instruments={s: Instrument(symbol=s) for s in symbols},
+        source="alpaca",
+        **arrays,
+    )

@@ -77,8 +77,12 @@ class AlpacaBroker:
         self._secret = secret_key
         self._alert = alert
         self._sleep = sleep
-        self._call = AlpacaCaller(RequestPacer(params.max_requests_per_minute, monotonic, sleep),
-                                  params.max_rate_limit_retries, params.rate_limit_wait_s, sleep)
+        self._call = AlpacaCaller(
+            RequestPacer(params.max_requests_per_minute, monotonic, sleep),
+            params.max_rate_limit_retries,
+            params.rate_limit_wait_s,
+            sleep,
+        )
         self._client: TradingClient | None = None
         self._listener: TradeUpdatesListener | None = None
         self._clock: Any = None
@@ -98,15 +102,23 @@ class AlpacaBroker:
     def connect(self, ctx: BrokerContext) -> None:
         self._clock = ctx.clock
         self._symbols = ctx.symbols
-        client = TradingClient(self._key.get_secret_value(), self._secret.get_secret_value(), paper=self.params.paper,
-                               raw_data=True, url_override=self.params.base_url)
+        client = TradingClient(
+            self._key.get_secret_value(),
+            self._secret.get_secret_value(),
+            paper=self.params.paper,
+            raw_data=True,
+            url_override=self.params.base_url,
+        )
         self._client = harden(client, self.params.request_timeout_s)
         self._start_open_orders()
         self.reconcile()
         if self.params.stream:
             self._listener = TradeUpdatesListener(
-                self._key.get_secret_value(), self._secret.get_secret_value(), self.params.paper,
-                self.params.stream_url, self.params.stale_after_s,
+                self._key.get_secret_value(),
+                self._secret.get_secret_value(),
+                self.params.paper,
+                self.params.stream_url,
+                self.params.stale_after_s,
             )
             self._listener.start()
 
@@ -134,13 +146,17 @@ class AlpacaBroker:
         except DuplicateClientOrderId:
             found = self.lookup_order(order.client_order_id)
             if found is None:
-                raise BrokerError(f"alpaca: {order.client_order_id} reported as existing but not found") from None
+                raise BrokerError(
+                    f"alpaca: {order.client_order_id} reported as existing but not found"
+                ) from None
             return found
         return self._track(raw)
 
     def lookup_order(self, client_order_id: str) -> OrderUpdate | None:
         try:
-            raw = self._call(f"lookup {client_order_id}", self._rest().get_order_by_client_id, client_order_id)
+            raw = self._call(
+                f"lookup {client_order_id}", self._rest().get_order_by_client_id, client_order_id
+            )
         except OrderNotFound:
             return None
         return self._track(raw)
@@ -148,8 +164,12 @@ class AlpacaBroker:
     def cancel_order(self, client_order_id: str) -> OrderUpdate:
         current = self.lookup_order(client_order_id)
         if current is None:
-            return OrderUpdate(client_order_id=client_order_id, status=OrderStatus.REJECTED, timestamp=self._now(),
-                               reason="unknown to alpaca")
+            return OrderUpdate(
+                client_order_id=client_order_id,
+                status=OrderStatus.REJECTED,
+                timestamp=self._now(),
+                reason="unknown to alpaca",
+            )
         if current.status.is_terminal:
             return current
         try:
@@ -159,8 +179,12 @@ class AlpacaBroker:
             logger.warning("{}", exc)
             after = self.lookup_order(client_order_id)
             return after if after is not None else current
-        return OrderUpdate(client_order_id=client_order_id, status=OrderStatus.CANCEL_PENDING,
-                           timestamp=self._now(), broker_order_id=current.broker_order_id)
+        return OrderUpdate(
+            client_order_id=client_order_id,
+            status=OrderStatus.CANCEL_PENDING,
+            timestamp=self._now(),
+            broker_order_id=current.broker_order_id,
+        )
 
     def positions(self) -> Mapping[str, Decimal]:
         raw = self._call("positions", self._rest().get_all_positions)
@@ -181,7 +205,8 @@ class AlpacaBroker:
         if reconnected and self._listener is not None:
             self._seen_connections = self._listener.connections
         due = self._last_reconcile_ns is None or (
-            self._now_ns() - self._last_reconcile_ns >= self.params.reconcile_every_s * 1e9)
+            self._now_ns() - self._last_reconcile_ns >= self.params.reconcile_every_s * 1e9
+        )
         if due or reconnected:
             self.reconcile(events)
         return events
@@ -207,7 +232,9 @@ class AlpacaBroker:
             stamp = parsing.timestamp(data["timestamp"]) if data.get("timestamp") else self._now()
             self._emit_fill(events, tracked, coid, exec_id, qty, price, stamp)
         update = parsing.order_update(raw_order, self._now())
-        if update.status is not OrderStatus.FILLED or tracked.applied_qty >= (update.filled_quantity or _ZERO):
+        if update.status is not OrderStatus.FILLED or tracked.applied_qty >= (
+            update.filled_quantity or _ZERO
+        ):
             self._emit_update(events, tracked, update)
 
     def _poll_open_orders(self, events: BrokerEvents) -> None:
@@ -237,22 +264,46 @@ class AlpacaBroker:
         qty = cumulative - tracked.applied_qty
         price = ((avg * cumulative - tracked.applied_notional) / qty).quantize(Decimal("1e-9")).normalize()
         stamp = parsing.timestamp(raw["filled_at"]) if raw.get("filled_at") else self._now()
-        self._emit_fill(events, tracked, str(raw["client_order_id"]), f"{raw['id']}:cum:{cumulative}", qty, price, stamp)
+        self._emit_fill(
+            events, tracked, str(raw["client_order_id"]), f"{raw['id']}:cum:{cumulative}", qty, price, stamp
+        )
 
-    def _emit_fill(self, events: BrokerEvents, tracked: _Tracked, coid: str, exec_id: str, qty: Decimal,
-                   price: Decimal, stamp: datetime) -> None:
+    def _emit_fill(
+        self,
+        events: BrokerEvents,
+        tracked: _Tracked,
+        coid: str,
+        exec_id: str,
+        qty: Decimal,
+        price: Decimal,
+        stamp: datetime,
+    ) -> None:
         tracked.applied_qty += qty
         tracked.applied_notional += qty * price
         self._expected[tracked.symbol] = self._expected.get(tracked.symbol, _ZERO) + (
-            qty if tracked.side is Side.BUY else -qty)
-        events.fills.append(Fill(execution_id=exec_id, client_order_id=coid, symbol=tracked.symbol,
-                                 side=tracked.side, quantity=qty, price=price, timestamp=stamp, venue="alpaca"))
+            qty if tracked.side is Side.BUY else -qty
+        )
+        events.fills.append(
+            Fill(
+                execution_id=exec_id,
+                client_order_id=coid,
+                symbol=tracked.symbol,
+                side=tracked.side,
+                quantity=qty,
+                price=price,
+                timestamp=stamp,
+                venue="alpaca",
+            )
+        )
 
     def _emit_update(self, events: BrokerEvents, tracked: _Tracked, update: OrderUpdate) -> None:
         if update.broker_order_id:
             tracked.broker_id = update.broker_order_id
         # Fills drive PARTIALLY_FILLED / FILLED in the engine; only report other changes.
-        if update.status in (OrderStatus.PARTIALLY_FILLED, OrderStatus.FILLED) or update.status is tracked.status:
+        if (
+            update.status in (OrderStatus.PARTIALLY_FILLED, OrderStatus.FILLED)
+            or update.status is tracked.status
+        ):
             tracked.status = update.status
             return
         tracked.status = update.status
@@ -297,10 +348,18 @@ class AlpacaBroker:
         return problems
 
     def _conclude(self, problems: list[str]) -> bool:
-        raw = self._call("open orders", self._rest().get_orders, GetOrdersRequest(status=QueryOrderStatus.OPEN))
-        foreign = [str(o.get("client_order_id")) for o in raw or [] if str(o.get("client_order_id")) not in self._orders]
+        raw = self._call(
+            "open orders", self._rest().get_orders, GetOrdersRequest(status=QueryOrderStatus.OPEN)
+        )
+        foreign = [
+            str(o.get("client_order_id"))
+            for o in raw or []
+            if str(o.get("client_order_id")) not in self._orders
+        ]
         if foreign:
-            problems.append(f"{len(foreign)} open order(s) at the account not placed by this run: {', '.join(foreign[:5])}")
+            problems.append(
+                f"{len(foreign)} open order(s) not placed by this run: {', '.join(foreign[:5])}"
+            )
         if problems:
             self._refuse("; ".join(problems))
             return False
@@ -310,7 +369,9 @@ class AlpacaBroker:
         return True
 
     def _start_open_orders(self) -> None:
-        raw = self._call("open orders", self._rest().get_orders, GetOrdersRequest(status=QueryOrderStatus.OPEN))
+        raw = self._call(
+            "open orders", self._rest().get_orders, GetOrdersRequest(status=QueryOrderStatus.OPEN)
+        )
         if not raw:
             return
         if self.params.on_start_open_orders == "refuse":
@@ -324,8 +385,15 @@ class AlpacaBroker:
         self.mismatch = reason
         logger.error("alpaca: trading refused: {}", reason)
         if first and self._alert is not None:
-            self._alert(Alert(severity=AlertSeverity.CRITICAL, source="alpaca", timestamp=self._now(),
-                              message=f"account does not reconcile: {reason}", key="alpaca:reconcile"))
+            self._alert(
+                Alert(
+                    severity=AlertSeverity.CRITICAL,
+                    source="alpaca",
+                    timestamp=self._now(),
+                    message=f"account does not reconcile: {reason}",
+                    key="alpaca:reconcile",
+                )
+            )
 
     # ------------------------------------------------------------------ helpers
     def _rest(self) -> TradingClient:

@@ -33,8 +33,12 @@ class StaleFeedDetector:
     def is_stale(self) -> bool:
         return self.silence_s() > self.stale_after_s
 
-    async def watch(self, on_stale: Callable[[], Awaitable[None]], poll_s: float | None = None,
-                    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+    async def watch(
+        self,
+        on_stale: Callable[[], Awaitable[None]],
+        poll_s: float | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
         """Call ``on_stale`` each time the feed has been silent too long (then restart the
         silence count). Runs until cancelled."""
         poll = poll_s if poll_s is not None else self.stale_after_s / 4

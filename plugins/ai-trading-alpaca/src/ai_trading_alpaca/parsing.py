@@ -44,8 +44,12 @@ STATUS = {
 }
 """Alpaca order status -> framework order status."""
 
-_TIF = {TimeInForce.DAY: AlpacaTif.DAY, TimeInForce.GTC: AlpacaTif.GTC, TimeInForce.IOC: AlpacaTif.IOC,
-        TimeInForce.FOK: AlpacaTif.FOK}
+_TIF = {
+    TimeInForce.DAY: AlpacaTif.DAY,
+    TimeInForce.GTC: AlpacaTif.GTC,
+    TimeInForce.IOC: AlpacaTif.IOC,
+    TimeInForce.FOK: AlpacaTif.FOK,
+}
 
 
 def decimal(value: Any, field: str) -> Decimal:
@@ -69,9 +73,11 @@ def timestamp(value: Any) -> datetime:
 def order_request(order: Order, extended_hours: bool = False) -> OrderRequest:
     """The alpaca-py request for an order; always carries the client order id."""
     common: dict[str, Any] = {
-        "symbol": order.symbol, "qty": str(order.quantity),
+        "symbol": order.symbol,
+        "qty": str(order.quantity),
         "side": AlpacaSide.BUY if order.side is Side.BUY else AlpacaSide.SELL,
-        "time_in_force": _TIF[order.time_in_force], "client_order_id": order.client_order_id,
+        "time_in_force": _TIF[order.time_in_force],
+        "client_order_id": order.client_order_id,
         "extended_hours": extended_hours or None,
     }
     if order.order_type is OrderType.MARKET:
@@ -80,7 +86,9 @@ def order_request(order: Order, extended_hours: bool = False) -> OrderRequest:
         return LimitOrderRequest(limit_price=str(order.limit_price), **common)
     if order.order_type is OrderType.STOP:
         return StopOrderRequest(stop_price=str(order.stop_price), **common)
-    return StopLimitOrderRequest(limit_price=str(order.limit_price), stop_price=str(order.stop_price), **common)
+    return StopLimitOrderRequest(
+        limit_price=str(order.limit_price), stop_price=str(order.stop_price), **common
+    )
 
 
 def order_update(raw: dict[str, Any], at: datetime) -> OrderUpdate:
@@ -91,10 +99,14 @@ def order_update(raw: dict[str, Any], at: datetime) -> OrderUpdate:
     filled = raw.get("filled_qty")
     stamp = raw.get("updated_at") or raw.get("submitted_at")
     return OrderUpdate(
-        client_order_id=str(raw["client_order_id"]), status=status,
-        timestamp=timestamp(stamp) if stamp else at, broker_order_id=str(raw["id"]),
+        client_order_id=str(raw["client_order_id"]),
+        status=status,
+        timestamp=timestamp(stamp) if stamp else at,
+        broker_order_id=str(raw["id"]),
         filled_quantity=decimal(filled, "filled_qty") if filled not in (None, "") else None,
-        reason=f"alpaca status {raw.get('status')}" if status in (OrderStatus.REJECTED, OrderStatus.EXPIRED) else None,
+        reason=f"alpaca status {raw.get('status')}"
+        if status in (OrderStatus.REJECTED, OrderStatus.EXPIRED)
+        else None,
     )
 
 

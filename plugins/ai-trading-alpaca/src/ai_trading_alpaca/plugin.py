@@ -23,15 +23,19 @@ def _bars(params: AlpacaBarsParams, ctx: BuildContext) -> AlpacaBarsSource:
 @hookimpl
 def ai_trading_register_brokers(registry: BrokerRegistry) -> None:
     registry.register(
-        "alpaca", _broker, params=AlpacaBrokerParams,
-        description="Alpaca paper/live account: client order ids, lookup after timeouts, fills de-duplicated, "
-                    "positions reconciled",
+        "alpaca",
+        _broker,
+        params=AlpacaBrokerParams,
+        description="Alpaca paper/live account: client order ids, lookup after timeouts, fills once, "
+        "positions reconciled",
     )
 
 
 @hookimpl
 def ai_trading_register_data_sources(registry: DataSourceRegistry) -> None:
     registry.register(
-        "alpaca_bars", _bars, params=AlpacaBarsParams,
+        "alpaca_bars",
+        _bars,
+        params=AlpacaBarsParams,
         description="Alpaca historical stock bars (adjustment raw/split/dividend/all)",
     )

@@ -57,8 +57,12 @@ class RequestPacer:
     (a token bucket refilled continuously). ``monotonic`` and ``sleep`` are injected so tests
     need no real waiting; they measure elapsed seconds, not the trading clock."""
 
-    def __init__(self, per_minute: int, monotonic: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        per_minute: int,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.capacity = float(per_minute)
         self.rate = per_minute / 60.0  # tokens per second
         self._tokens = self.capacity
@@ -88,8 +92,13 @@ class AlpacaCaller:
     (honouring ``Retry-After``). A 429 means the request was not processed, so retrying
     even an order submission cannot place it twice (and its client order id guards anyway)."""
 
-    def __init__(self, pacer: RequestPacer, max_retries: int, wait_s: float,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        pacer: RequestPacer,
+        max_retries: int,
+        wait_s: float,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.pacer = pacer
         self.max_retries = max_retries
         self.wait_s = wait_s

@@ -22,7 +22,9 @@ class TradeUpdatesListener:
     which the socket is closed so that alpaca-py reconnects; every reconnect is counted so the
     broker can reconcile over REST (events sent during a gap are lost)."""
 
-    def __init__(self, api_key: str, secret_key: str, paper: bool, url: str | None, stale_after_s: float) -> None:
+    def __init__(
+        self, api_key: str, secret_key: str, paper: bool, url: str | None, stale_after_s: float
+    ) -> None:
         self._args = (api_key, secret_key, paper, url)
         self.events: queue.Queue[dict[str, Any]] = queue.Queue()
         self.stale_after_s = stale_after_s
@@ -37,10 +39,19 @@ class TradeUpdatesListener:
         # Pings every few seconds, and an open timeout: alpaca-py's defaults (10 s / 180 s, no
         # bound on the handshake) let a dead socket look alive for minutes.
         ping = max(self.stale_after_s / 3, 0.5)
-        stream = TradingStream(key, secret, paper=paper, raw_data=True, url_override=url, websocket_params={
-            "ping_interval": ping, "ping_timeout": self.stale_after_s, "open_timeout": self.stale_after_s,
-            "max_queue": 1024,
-        })
+        stream = TradingStream(
+            key,
+            secret,
+            paper=paper,
+            raw_data=True,
+            url_override=url,
+            websocket_params={
+                "ping_interval": ping,
+                "ping_timeout": self.stale_after_s,
+                "open_timeout": self.stale_after_s,
+                "max_queue": 1024,
+            },
+        )
         stream._reconnect_min_backoff = 0.2
         stream._reconnect_max_backoff = max(self.stale_after_s, 1.0)
         stream.subscribe_trade_updates(self._on_update)
@@ -70,7 +81,9 @@ class TradeUpdatesListener:
     async def _on_stale(self) -> None:
         stream = self._stream
         if stream is not None and stream._ws is not None:
-            logger.warning("alpaca trade_updates socket silent for {:.1f} s: reconnecting", self.stale_after_s)
+            logger.warning(
+                "alpaca trade_updates socket silent for {:.1f} s: reconnecting", self.stale_after_s
+            )
             await stream.close()
 
     def drain(self) -> list[dict[str, Any]]:
