@@ -175,20 +175,34 @@ class Registries:
         }
 
 
-_SECRET_WORDS = ("secret", "password", "token", "key", "credential")
+_SECRET_WORDS = ("secret", "password", "passphrase", "token", "key", "credential")
+# Errors raised while parsing a value as a non-string type: a secret (a string) never causes
+# them, so echoing the offending input helps without risking a leak.
+_ECHO_TYPES = frozenset({
+    "int_parsing", "int_type", "float_parsing", "float_type", "bool_parsing", "bool_type", "decimal_parsing",
+    "decimal_type", "literal_error", "enum", "date_parsing", "datetime_parsing", "date_from_datetime_parsing",
+    "greater_than", "greater_than_equal", "less_than", "less_than_equal", "int_from_float",
+})
 
 
 def format_validation_error(exc: ValidationError) -> str:
-    """One line per problem, ``location: message (got value)``. Values of fields whose name
-    suggests a secret are never echoed."""
+    """One line per problem, ``location: message (got value)``. The offending value is only
+    echoed for numeric, boolean, date and choice errors on fields not named like a secret:
+    a secret's value never reaches an error message."""
     parts = []
     for err in exc.errors(include_url=False):
         loc = ".".join(str(p) for p in err["loc"]) or "(root)"
         msg = err["msg"]
         got = ""
-        if err["type"] != "missing" and not any(w in loc.lower() for w in _SECRET_WORDS):
+        if err["type"] in _ECHO_TYPES and not any(w in loc.lower() for w in _SECRET_WORDS):
             value = err.get("input")
             if isinstance(value, str | int | float | bool) and len(repr(value)) <= 40:
                 got = f" (got {value!r})"
         parts.append(f"{loc}: {msg}{got}")
     return "; ".join(parts)
+
+
+def redacted_params(spec: ComponentSpec[Any], params: Mapping[str, Any]) -> dict[str, Any]:
+    """A component's parameters as JSON, validated by its model so that ``SecretStr`` fields
+    come out masked."""
+    return spec.params_model.model_validate(dict(params)).model_dump(mode="json")

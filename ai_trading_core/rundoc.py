@@ -33,7 +33,12 @@ def _iso(ns: int) -> str:
     return to_datetime(ns).isoformat().replace("+00:00", "Z")
 
 
-def build_run_document(result: RunResult, config: AppConfig | None, sections: Sequence[ReportSection] = ()) -> dict[str, Any]:
+def build_run_document(
+    result: RunResult, config: AppConfig | None, sections: Sequence[ReportSection] = (),
+    config_doc: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """``config_doc`` is the redacted config to embed (see ``runner.redacted_config``);
+    without it ``config.redacted()`` is used, which masks credentials only."""
     s = result.session
     ts = result.timestamps
     closed = [t for t in result.trades if not t.is_open]
@@ -59,7 +64,7 @@ def build_run_document(result: RunResult, config: AppConfig | None, sections: Se
         "mode": s.mode.value,
         "plugins": [{"name": p.name, "distribution": p.distribution, "version": p.version} for p in s.plugins],
         "config_hash": s.config_hash,
-        "config": config.redacted() if config is not None else None,
+        "config": config_doc if config_doc is not None else (config.redacted() if config is not None else None),
         "timeframe": s.timeframe.value,
         "symbols": list(s.symbols),
         "currency": s.currency,

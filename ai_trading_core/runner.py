@@ -23,7 +23,7 @@ from .feeds import ReplayFeed
 from .market import BarPanel, to_ns
 from .plugins import PluginHost, create_plugin_host
 from .protocols import ReportSection, Reporter
-from .registry import BuildContext, ComponentRegistry
+from .registry import BuildContext, ComponentRegistry, redacted_params
 from .result import PluginInfo, RunResult, Session
 from .rundoc import build_run_document
 
@@ -67,6 +67,28 @@ def validate_config(config: AppConfig, host: PluginHost) -> None:
         raise ConfigError(f"strategy ids must be unique, got {ids}; give each [[strategies]] an id")
     for registry, cc in checks:
         registry.get(cc.name).validate(cc.params, where=f"{registry.role.value} {cc.name!r}")
+
+
+def redacted_config(config: AppConfig, host: PluginHost) -> dict[str, Any]:
+    """The config as JSON with credentials and every component's ``SecretStr`` parameters
+    masked (each component's own parameter model knows which fields are secret)."""
+    doc = config.redacted()
+    r = host.registries
+
+    def mask(registry: ComponentRegistry[Any], section: dict[str, Any]) -> None:
+        section["params"] = redacted_params(registry.get(section["name"]), section.get("params") or {})
+
+    mask(r.data_sources, doc["data"])
+    mask(r.sizers, doc["sizer"])
+    mask(r.brokers, doc["broker"])
+    for key, registry in (("strategies", r.strategies), ("risk", r.risk_checks), ("reporters", r.reporters),
+                          ("alerts", r.alert_channels)):
+        for section in doc[key]:
+            mask(registry, section)
+    for key, registry in (("storage", r.storage), ("cache", r.caches)):
+        if doc.get(key):
+            mask(registry, doc[key])
+    return doc
 
 
 def _bound(value: date | datetime | None, end: bool) -> datetime | None:
@@ -195,7 +217,7 @@ def run_config(
     sections = []
     for reporter in reporters:
         sections.append((reporter, reporter.report(result)))
-    document = build_run_document(result, config, [s for _, s in sections])
+    document = build_run_document(result, config, [s for _, s in sections], redacted_config(config, host))
     record_run = getattr(components.storage, "record_run", None)
     if record_run is not None:
         record_run(document)
