@@ -1,0 +1,68 @@
+"""Registers the ``health`` component as a risk check: the role the engine calls on every
+step, which is what liveness needs. It approves every order. The object carries the session
+hooks below; the runner registers it with the run's plugin manager for the run only."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from ai_trading_core import hookimpl
+from ai_trading_core.clock import SimulatedClock
+from ai_trading_core.enums import RiskDecision
+from ai_trading_core.market import to_datetime
+from ai_trading_core.models import RiskVerdict
+
+from .monitor import HealthMonitor
+from .params import HealthParams
+from .probes import directory_writable, sql_select_one
+
+if TYPE_CHECKING:
+    from ai_trading_core.models import Order
+    from ai_trading_core.protocols import RiskContext
+    from ai_trading_core.registry import BuildContext, RiskCheckRegistry
+    from ai_trading_core.result import RunResult, Session
+
+
+class HealthComponent(HealthMonitor):
+    name = "health"
+
+    @hookimpl
+    def ai_trading_session_start(self, session: Session) -> None:
+        self.started(float(session.timeframe.seconds))
+
+    @hookimpl
+    def ai_trading_session_finish(self, session: Session, result: RunResult) -> None:
+        self.finished()
+
+    def update(self, ctx: RiskContext) -> None:
+        self.tick(ctx.timestamp)
+
+    def check(self, orders: Sequence[Order], ctx: RiskContext) -> list[RiskVerdict]:
+        ts = to_datetime(ctx.timestamp)
+        return [
+            RiskVerdict(
+                check=self.name,
+                decision=RiskDecision.APPROVE,
+                client_order_id=o.client_order_id,
+                symbol=o.symbol,
+                reason="health monitor: no limit",
+                timestamp=ts,
+            )
+            for o in orders
+        ]
+
+
+def build_health(params: HealthParams, ctx: BuildContext) -> HealthComponent:
+    probe = sql_select_one(params.storage_url) if params.storage_url else directory_writable(ctx.state_dir)
+    return HealthComponent(params, ctx.clock if ctx.clock is not None else SimulatedClock(), probe)
+
+
+@hookimpl
+def ai_trading_register_risk_checks(registry: RiskCheckRegistry) -> None:
+    registry.register(
+        "health",
+        build_health,
+        params=HealthParams,
+        description="/livez (loop ticking) and /readyz (data fresh, broker reconciled, storage reachable)",
+    )
