@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from ai_trading_dashboard import DashboardServer, StorageRunSource, create_app
 from ai_trading_dashboard.pages import PAGES
 
