@@ -214,8 +214,10 @@ def render() -> str:
         "|---|---|---|---|",
     ]
     for name, field in AppConfig.model_fields.items():
-        out.append(f"| [`{name}`](#{name}) | {cell(type_name(field.annotation))} | {default_text(field)} | "
-                   f"{TOP_NOTES.get(name, '')} |")
+        out.append(
+            f"| [`{name}`](#{name}) | {cell(type_name(field.annotation))} | {default_text(field)} | "
+            f"{TOP_NOTES.get(name, '')} |"
+        )
     out.append("")
     for name, field in AppConfig.model_fields.items():
         model, is_list = nested_model(field.annotation)
@@ -250,7 +252,7 @@ TAIL = [
     "```",
     "",
     "A nested table given whole in the environment is JSON, for example",
-    "`AI_TRADING_BROKER='{\"name\": \"sim\", \"params\": {\"slippage_bps\": 5}}'`.",
+    '`AI_TRADING_BROKER=\'{"name": "sim", "params": {"slippage_bps": 5}}\'`.',
     "`ai-trading run --mode paper` is a shortcut for `AI_TRADING_RUN__MODE`.",
     "",
     "## The `.env` file",
@@ -270,7 +272,7 @@ TAIL = [
     "`[credentials]` maps names to secrets. They are `pydantic.SecretStr`: printed as",
     "`**********`, excluded from `config_hash`, replaced by `**********` in the run document's",
     "`config`, and never echoed by validation errors. Components read them through their build",
-    "context, `ctx.secret(\"alpaca_key_id\")`, which raises `ConfigError` naming the missing",
+    'context, `ctx.secret("alpaca_key_id")`, which raises `ConfigError` naming the missing',
     "credential and the variable that would set it. Prefer the environment or `.env` to writing",
     "secrets in the TOML file.",
     "",

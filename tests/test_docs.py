@@ -23,7 +23,9 @@ FENCE = re.compile(r"^```(\w*)[^\n]*\n(.*?)^```", re.S | re.M)
 
 
 def spec_names() -> set[str]:
-    return {name for name, obj in vars(hookspecs).items() if callable(obj) and hasattr(obj, "ai_trading_spec")}
+    return {
+        name for name, obj in vars(hookspecs).items() if callable(obj) and hasattr(obj, "ai_trading_spec")
+    }
 
 
 def hook_sections() -> dict[str, str]:
@@ -134,7 +136,7 @@ def tutorial_files() -> dict[str, str]:
     for _lang, body in FENCE.findall(text):
         m = FILE_MARK.match(body)
         if m:
-            files[m.group(1)] = body[m.end():]
+            files[m.group(1)] = body[m.end() :]
     return files
 
 
@@ -151,7 +153,11 @@ def test_tutorial_plugin_passes_its_tests(tmp_path: Path) -> None:
     env["PYTHONPATH"] = str(tmp_path / "src") + os.pathsep + env.get("PYTHONPATH", "")
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--import-mode=importlib", "tests"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
     assert " passed" in proc.stdout

@@ -26,8 +26,12 @@ def clean_env(**extra: str) -> dict[str, str]:
 
 
 def render(tmp_path: Path, feature: str, role: str) -> Path:
-    out = cookiecutter(str(TEMPLATE), no_input=True, output_dir=str(tmp_path),
-                       extra_context={"feature": feature, "role": role, "description": f"Template check ({role})."})
+    out = cookiecutter(
+        str(TEMPLATE),
+        no_input=True,
+        output_dir=str(tmp_path),
+        extra_context={"feature": feature, "role": role, "description": f"Template check ({role})."},
+    )
     return Path(out)
 
 
@@ -42,7 +46,11 @@ def test_rendered_plugin_passes_its_tests(tmp_path: Path, role: str) -> None:
     assert "{{" not in pyproject and "{%" not in (project / "src" / package / "component.py").read_text()
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"],
-        cwd=project, env=clean_env(PYTHONPATH=str(project / "src")), capture_output=True, text=True, timeout=300,
+        cwd=project,
+        env=clean_env(PYTHONPATH=str(project / "src")),
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
     contract_tests = {"strategy": 4, "data_source": 2, "broker": 4, "sizer": 4, "risk_check": 3}[role]
@@ -63,19 +71,23 @@ def installed_plugin(tmp_path: Path) -> Iterator[Path]:
     uninstalled afterwards whatever happens."""
     project = render(tmp_path, "template-installed", "strategy")
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
-    proc = subprocess.run([*pip, "install", "--no-deps", "-e", str(project)], capture_output=True, text=True,
-                          timeout=300)
+    proc = subprocess.run(
+        [*pip, "install", "--no-deps", "-e", str(project)], capture_output=True, text=True, timeout=300
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     try:
         yield project
     finally:
-        subprocess.run([*pip, "uninstall", "-y", "ai-trading-template-installed"], capture_output=True, timeout=300)
+        subprocess.run(
+            [*pip, "uninstall", "-y", "ai-trading-template-installed"], capture_output=True, timeout=300
+        )
 
 
 def test_installed_plugin_is_listed_and_backtests(installed_plugin: Path, tmp_path: Path) -> None:
     cli = [sys.executable, "-m", "ai_trading_core.cli"]
-    listed = subprocess.run([*cli, "plugins", "list", "--json"], capture_output=True, text=True, env=clean_env(),
-                            timeout=300)
+    listed = subprocess.run(
+        [*cli, "plugins", "list", "--json"], capture_output=True, text=True, env=clean_env(), timeout=300
+    )
     assert listed.returncode == 0, listed.stderr
     rows = {r["name"]: r for r in json.loads(listed.stdout)}
     row = rows["template-installed"]
@@ -90,8 +102,14 @@ def test_installed_plugin_is_listed_and_backtests(installed_plugin: Path, tmp_pa
         '[broker]\nname = "sim"\n'
     )
     doc_path = tmp_path / "run.json"
-    proc = subprocess.run([*cli, "run", str(config), "--json-out", str(doc_path), "--quiet"], cwd=tmp_path,
-                          capture_output=True, text=True, env=clean_env(), timeout=300)
+    proc = subprocess.run(
+        [*cli, "run", str(config), "--json-out", str(doc_path), "--quiet"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=clean_env(),
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     doc = json.loads(doc_path.read_text())
     assert doc["bars"] == 300

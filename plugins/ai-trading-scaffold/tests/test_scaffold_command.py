@@ -4,13 +4,13 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from ai_trading_scaffold import generate_plugin, template_path
+from ai_trading_scaffold import plugin as scaffold_plugin
 from click.testing import CliRunner
 
 from ai_trading_core.cli import build_cli
 from ai_trading_core.errors import ConfigError
 from ai_trading_core.plugins import create_plugin_host
-from ai_trading_scaffold import generate_plugin, template_path
-from ai_trading_scaffold import plugin as scaffold_plugin
 
 
 @pytest.fixture
@@ -24,8 +24,19 @@ def test_template_is_shipped() -> None:
 
 
 def test_new_plugin_command_renders_a_sizer(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    result = CliRunner().invoke(cli, ["new-plugin", "fancy-sizing", "--role", "sizer", "--output-dir", str(tmp_path),
-                                      "--description", "Fancy sizing."])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "new-plugin",
+            "fancy-sizing",
+            "--role",
+            "sizer",
+            "--output-dir",
+            str(tmp_path),
+            "--description",
+            "Fancy sizing.",
+        ],
+    )
     assert result.exit_code == 0, result.output
     project = tmp_path / "ai-trading-fancy-sizing"
     assert f"created {project}" in result.output

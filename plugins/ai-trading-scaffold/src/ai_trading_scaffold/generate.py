@@ -39,7 +39,9 @@ def generate_plugin(name: str, role: str, output_dir: Path, description: str | N
     if description:
         context["description"] = description
     try:
-        out = cookiecutter(str(template_path()), no_input=True, extra_context=context, output_dir=str(output_dir))
+        out = cookiecutter(
+            str(template_path()), no_input=True, extra_context=context, output_dir=str(output_dir)
+        )
     except CookiecutterException as exc:
         raise ConfigError(f"could not render the plugin template: {exc}") from exc
     return Path(out)
