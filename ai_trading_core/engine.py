@@ -48,21 +48,39 @@ _ESCALATION = {RiskState.ACTIVE: 0, RiskState.REDUCING: 1, RiskState.HALTED: 2}
 
 
 class _Series:
-    """A growable float64 array (amortised O(1) append, no Python float objects kept)."""
+    """A growable array (amortised O(1) append, no Python objects kept per element)."""
 
     __slots__ = ("_buf", "n")
 
-    def __init__(self, capacity: int = 1024) -> None:
-        self._buf = np.empty(max(capacity, 16))
+    def __init__(self, capacity: int = 1024, dtype: Any = np.float64) -> None:
+        self._buf = np.empty(max(capacity, 16), dtype=dtype)
         self.n = 0
+
+    def _grow(self, need: int) -> None:
+        size = len(self._buf)
+        while size < need:
+            size *= 2
+        if size != len(self._buf):
+            buf = np.empty(size, dtype=self._buf.dtype)
+            buf[: self.n] = self._buf[: self.n]
+            self._buf = buf
 
     def append(self, value: float) -> None:
         if self.n == len(self._buf):
-            self._buf = np.concatenate([self._buf, np.empty(len(self._buf))])
+            self._grow(self.n + 1)
         self._buf[self.n] = value
         self.n += 1
 
-    def array(self) -> FloatArray:
+    def extend(self, values: Any) -> None:
+        k = len(values)
+        self._grow(self.n + k)
+        self._buf[self.n: self.n + k] = values
+        self.n += k
+
+    def last(self) -> float:
+        return float(self._buf[self.n - 1])
+
+    def array(self) -> Any:
         return self._buf[: self.n].copy()
 
 
@@ -96,6 +114,9 @@ class EngineComponents:
     risk_checks: list[RiskCheck] = field(default_factory=list)
     storage: Storage | None = None
     sizer_name: str = "sizer"
+    step_observers: list[Any] = field(default_factory=list)
+    """Components with ``observe_step(ctx: RiskContext)``, called directly once per step
+    (metrics, health, live feeds); a failure is logged and alerted, never stops the run."""
 
 
 class Engine:
@@ -145,7 +166,7 @@ class Engine:
         self._weights = np.array([w for _, w in components.strategies], dtype=float)
         self._combined = np.full(n, np.nan)
         self._pending = np.zeros(n)
-        self._timestamps: list[int] = []
+        self._timestamps = _Series(expected_steps, np.int64)
         self._equity = _Series(expected_steps)
         self._cash = _Series(expected_steps)
         self._gross = _Series(expected_steps)
@@ -162,6 +183,7 @@ class Engine:
             name: host.has_implementations(name)
             for name in ("ai_trading_signal", "ai_trading_order", "ai_trading_fill", "ai_trading_risk_verdict")
         }
+        self._sizes_at_fill = bool(getattr(components.sizer, "sizes_at_fill", False))
         self._audit_on = host.has_implementations("ai_trading_audit_event") or hasattr(components.storage, "record_audit")
 
     # ================================================================== lifecycle
@@ -180,8 +202,9 @@ class Engine:
         })
         self.host.notify("ai_trading_session_start", session=self.session)
 
-    def step(self, m: MarketSlice) -> None:
-        """Process one cross-section."""
+    def step(self, m: MarketSlice, targets: list[FloatArray] | None = None) -> None:
+        """Process one cross-section. ``targets`` (block mode) are the strategies' targets
+        for this timestamp, computed beforehand by ``signal_block``."""
         if self._sim_clock is not None:
             self._sim_clock.set(m.timestamp)
         self.last_market = m
@@ -192,13 +215,13 @@ class Engine:
         if self._sim_clock is not None:
             self._sim_clock.set(m.timestamp + self.tf_ns)  # decisions happen at the bar's close
 
-        equity = self.portfolio.mark(m.close)
+        equity, gross, net = self.portfolio.mark(m.close)
         day = m.timestamp // _DAY_NS
         if day != self._day:
             self._day = day
-            self.day_start_equity = self._equity._buf[self._equity.n - 1] if self._equity.n else equity
-        self.peak_equity = max(self.peak_equity, equity)
-        gross, net = self.portfolio.exposures()
+            self.day_start_equity = self._equity.last() if self._equity.n else equity
+        if equity > self.peak_equity:
+            self.peak_equity = equity
         self._timestamps.append(m.timestamp)
         self._equity.append(equity)
         self._cash.append(self.portfolio.cash_f)
@@ -207,8 +230,10 @@ class Engine:
 
         if self.c.risk_checks:
             self._update_risk(m, equity)
+        if self.c.step_observers:
+            self._observe_step(m, equity)
 
-        combined = self._run_strategies(m)
+        combined = self._run_strategies(m) if targets is None else self._use_targets(targets)
         if self.state is RiskState.HALTED:
             return
         changed = np.isfinite(combined)
@@ -222,7 +247,7 @@ class Engine:
             self._audit("session", "session", {"event": "finish", "equity": str(self.portfolio.equity_decimal())})
         result = RunResult(
             session=self.session,
-            timestamps=np.array(self._timestamps, dtype=np.int64),
+            timestamps=self._timestamps.array(),
             equity=self._equity.array(), cash=self._cash.array(),
             gross_exposure=self._gross.array(), net_exposure=self._net.array(),
             final_cash=self.portfolio.cash, final_equity=self.portfolio.equity_decimal(),
@@ -251,6 +276,11 @@ class Engine:
             return
         self._seen_exec.add(fill.execution_id)
         order = self.book.get(fill.client_order_id)
+        i = self.portfolio.index[fill.symbol]
+        if order is not None and order.notional is not None and order.filled_quantity == 0:
+            # the broker fixed the quantity at the fill price: replace the decision-time estimate
+            self._pending[i] -= float(order.signed_quantity - fill.signed_quantity)
+            order.quantity = fill.quantity
         if order is not None:
             if not fill.strategy_id or not fill.correlation_id:
                 fill = fill.model_copy(update={"strategy_id": order.strategy_id, "correlation_id": order.correlation_id})
@@ -259,7 +289,6 @@ class Engine:
             order.average_fill_price = (prev_value + fill.notional) / order.filled_quantity
             status = OrderStatus.FILLED if order.filled_quantity >= order.quantity else OrderStatus.PARTIALLY_FILLED
             self._set_status(order, status)
-        i = self.portfolio.index[fill.symbol]
         self._pending[i] -= float(fill.signed_quantity)
         self.portfolio.apply_fill(fill)
         self.fills.append(fill)
@@ -327,6 +356,17 @@ class Engine:
             if request is not None and _ESCALATION[request.state] > _ESCALATION[self.state]:
                 self._change_state(request.state, check.name, request.reason, request.measured, request.limit)
 
+    def _observe_step(self, m: MarketSlice, equity: float) -> None:
+        ctx = self._risk_context(m, equity)
+        for observer in self.c.step_observers:
+            try:
+                observer.observe_step(ctx)
+            except Exception as exc:  # noqa: BLE001 - observers are isolated
+                logger.opt(exception=exc).error("observe_step of {} failed", type(observer).__name__)
+                self.alerts.emit(Alert(severity=AlertSeverity.WARNING, source=type(observer).__name__,
+                                       message=f"observe_step failed: {type(exc).__name__}: {exc}",
+                                       timestamp=self.clock.now(), key=f"observe-step:{type(observer).__name__}"))
+
     def _change_state(
         self, state: RiskState, source: str, reason: str, measured: float | None = None,
         limit: float | None = None, *, force: bool = False,
@@ -374,11 +414,20 @@ class Engine:
             self._submit(order)
 
     # ================================================================== decisions
+    def _use_targets(self, rows: list[FloatArray]) -> FloatArray:
+        for (strategy, _), row in zip(self.c.strategies, rows, strict=True):
+            target = self._targets[strategy.strategy_id]
+            np.copyto(target, row, where=np.isfinite(row))
+        return self._combine()
+
     def _run_strategies(self, m: MarketSlice) -> FloatArray:
         for strategy, _ in self.c.strategies:
             out = strategy.on_slice(m, self.history)
             target = self._targets[strategy.strategy_id]
             np.copyto(target, out, where=np.isfinite(out))
+        return self._combine()
+
+    def _combine(self) -> FloatArray:
         if len(self.c.strategies) == 1:
             return self._targets[self.c.strategies[0][0].strategy_id] * self._weights[0]
         stack = np.vstack(list(self._targets.values())) * self._weights[:, None]
@@ -392,7 +441,8 @@ class Engine:
             timestamp=m.timestamp, symbols=self.symbols, prices=self.portfolio.last_price, equity=equity,
             cash=self.portfolio.cash_f, positions=self.portfolio.qty_f, history=self.history,
             instruments=self.instruments, timeframe=self.session.timeframe, strategy_targets=self._targets,
-            performance=self.portfolio.performance,
+            performance=self.portfolio.performance, initial_cash=float(self.session.initial_cash),
+            cash_flows=self.portfolio.cash_flows,
         )
         try:
             target_units = self.c.sizer.target_positions(combined, ctx)
@@ -404,7 +454,9 @@ class Engine:
         self._combined[idx] = combined[idx]
         if not len(idx):
             return
-        delta = target_units - self.portfolio.qty_f - self._pending
+        held = self.portfolio.qty_f + self._pending
+        delta = target_units - held
+        at_fill = self._sizes_at_fill
         orders: list[Order] = []
         for i in idx.tolist():
             inst = self.instruments[i]
@@ -412,8 +464,12 @@ class Engine:
             if qty <= 0 or qty < inst.min_quantity:
                 continue
             side = Side.BUY if delta[i] > 0 else Side.SELL
+            notional = None
+            if at_fill and (held[i] == 0 or (held[i] > 0) == (delta[i] > 0)):
+                # increasing exposure: let the broker fix the quantity at the fill price
+                notional = Decimal(repr(abs(float(delta[i]) * float(ctx.prices[i]))))
             strategy_id = self._responsible_strategy(i)
-            order = self._new_order(i, side, qty, strategy_id)
+            order = self._new_order(i, side, qty, strategy_id, notional=notional)
             if self._audit_on:
                 self._audit("decision", order.correlation_id, self._decision_payload(m, i, combined, target_units, delta, equity))
             if self._has["ai_trading_signal"]:
@@ -437,14 +493,14 @@ class Engine:
         return best
 
     def _new_order(self, i: int, side: Side, qty: Decimal, strategy_id: str, *, reduce_only: bool = False,
-                   reason: str | None = None) -> Order:
+                   reason: str | None = None, notional: Decimal | None = None) -> Order:
         self._order_seq += 1
         ts = self.last_market.timestamp if self.last_market is not None else 0
         digest = hashlib.sha256(f"{self._id_tag}|{ts}|{self.symbols[i]}|{self._order_seq}".encode()).hexdigest()
         return Order(
             client_order_id=f"ait-{digest[:24]}", symbol=self.symbols[i], side=side, quantity=qty,
             order_type=OrderType.MARKET, strategy_id=strategy_id, correlation_id=f"dec-{digest[24:40]}",
-            created_at=self.clock.now(), reduce_only=reduce_only, reason=reason,
+            created_at=self.clock.now(), reduce_only=reduce_only, reason=reason, notional=notional,
         )
 
     def _decision_payload(self, m: MarketSlice, i: int, combined: FloatArray, units: FloatArray, delta: FloatArray,

@@ -36,7 +36,7 @@ class Portfolio:
 
     __slots__ = (
         "symbols", "index", "cash", "quantities", "avg_prices", "realized", "qty_f", "last_price",
-        "cash_f", "trades", "_open", "_performance", "initial_cash",
+        "cash_f", "trades", "_open", "_performance", "initial_cash", "_mark_price", "cash_flows",
     )
 
     def __init__(self, symbols: tuple[str, ...], initial_cash: Decimal) -> None:
@@ -49,29 +49,33 @@ class Portfolio:
         self.avg_prices: list[Decimal] = [ZERO] * len(symbols)
         self.realized: list[Decimal] = [ZERO] * len(symbols)
         self.qty_f = np.zeros(len(symbols))
-        self.last_price = np.full(len(symbols), np.nan)
+        self.last_price = np.full(len(symbols), np.nan)  # NaN until a symbol's first price
+        self._mark_price = np.zeros(len(symbols))  # same, 0 where unknown: marks without nan_to_num
+        self.cash_flows = np.zeros(len(symbols))  # currency, per symbol: -(signed notional + commission)
         self.trades: list[Trade] = []
         self._open: dict[int, _OpenTrade] = {}
         self._performance: dict[str, StrategyPerformance] = {}
 
     # ------------------------------------------------------------------ marking
-    def mark(self, close: FloatArray) -> float:
+    def mark(self, close: FloatArray) -> tuple[float, float, float]:
         """Update last prices from a cross-section (NaN keeps the previous price) and return
-        equity in currency (float, for analytics)."""
-        np.copyto(self.last_price, close, where=np.isfinite(close))
-        return self.cash_f + float(np.dot(self.qty_f, np.nan_to_num(self.last_price)))
-
-    def exposures(self) -> tuple[float, float]:
-        values = self.qty_f * np.nan_to_num(self.last_price)
-        return float(np.abs(values).sum()), float(values.sum())
+        (equity, gross exposure, net exposure) in currency (floats, for analytics)."""
+        finite = np.isfinite(close)
+        np.copyto(self.last_price, close, where=finite)
+        np.copyto(self._mark_price, close, where=finite)
+        values = self.qty_f * self._mark_price
+        net = float(values.sum())
+        return self.cash_f + net, float(np.abs(values).sum()), net
 
     # ------------------------------------------------------------------ fills
     def apply_fill(self, fill: Fill) -> None:
         i = self.index[fill.symbol]
         qty = fill.signed_quantity
         price = fill.price
-        self.cash -= qty * price + fill.commission
+        flow = qty * price + fill.commission
+        self.cash -= flow
         self.cash_f = float(self.cash)
+        self.cash_flows[i] -= float(flow)
 
         old = self.quantities[i]
         new = old + qty

@@ -129,6 +129,10 @@ class Order(BaseModel):
     reason: str | None = None
     parent_id: str | None = None
     reduce_only: bool = False
+    notional: Decimal | None = Field(default=None, gt=0)
+    """Market orders only: currency to spend (buy) or raise (sell). The broker fixes the
+    quantity at the fill price, rounded down to the lot; ``quantity`` is then the estimate
+    made at decision time and is replaced by the filled quantity."""
 
     @model_validator(mode="after")
     def _prices_for_type(self) -> Order:
@@ -136,6 +140,8 @@ class Order(BaseModel):
             raise ValueError(f"{self.order_type} order needs limit_price")
         if self.order_type in (OrderType.STOP, OrderType.STOP_LIMIT) and self.stop_price is None:
             raise ValueError(f"{self.order_type} order needs stop_price")
+        if self.notional is not None and self.order_type is not OrderType.MARKET:
+            raise ValueError("notional orders must be market orders")
         return self
 
     @property

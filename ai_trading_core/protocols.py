@@ -91,10 +91,16 @@ class SizingContext:
     strategy_targets: Mapping[str, FloatArray] = field(default_factory=dict)
     performance: Mapping[str, StrategyPerformance] = field(default_factory=dict)
     confidence: FloatArray | None = None
+    initial_cash: float = 0.0  # currency, at the start of the run
+    cash_flows: FloatArray | None = None  # currency per symbol: -(signed fill notionals + commissions)
 
 
 @runtime_checkable
 class PositionSizer(Protocol):
+    """Optional attributes the engine reads: ``warmup`` (history rows needed) and
+    ``sizes_at_fill`` (True: increases are sent as notional orders, the quantity fixed by
+    the broker at the fill price, as "invest this much cash" in other engines)."""
+
     def target_positions(self, targets: FloatArray, ctx: SizingContext) -> FloatArray:
         """Combined target strengths (N,) → target positions in units (N,). NaN keeps the
         current position. The engine rounds to lot sizes toward zero."""

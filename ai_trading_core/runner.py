@@ -160,6 +160,8 @@ def run_config(
     reporters: list[Reporter] = [build(r.reporters, c) for c in config.reporters]
     alerts.channels = [build(r.alert_channels, c) for c in config.alerts]
     cache = build(r.caches, config.cache) if config.cache else None
+    components.step_observers = [c for c in (*reporters, components.storage, cache, *alerts.channels)
+                                 if c is not None and callable(getattr(c, "observe_step", None))]
 
     session = Session(
         run_id=run_id, mode=mode, config_hash=config.config_hash(), timeframe=panel.timeframe, symbols=panel.symbols,
@@ -186,6 +188,8 @@ def run_config(
     if bind is not None:
         bind(run_id)
 
+    if isinstance(sim_clock, SimulatedClock) and sim_clock.now_ns() < int(panel.timestamps[0]):
+        sim_clock.set(int(panel.timestamps[0]))
     engine = Engine(session, components, host, panel.instruments, sim_clock, on_error=config.run.on_error,
                     rebalance=config.run.rebalance, alerts=alerts, expected_steps=len(panel.timestamps))
     try:
@@ -199,11 +203,15 @@ def run_config(
         if config.run.close_at_end:
             engine._flatten("end of run")
         result = engine.finish()
+    except BaseException:
+        if components.storage is not None:
+            components.storage.close()
+        raise
     finally:
         for comp in registered:
-            close = getattr(comp, "close", None)
             host.pm.unregister(comp)
-            if isinstance(comp, JsonlAuditSink) and close is not None:
+            close = getattr(comp, "close", None)
+            if close is not None and comp is not components.storage:
                 close()
         components.broker.close()
     if config.run.benchmark:

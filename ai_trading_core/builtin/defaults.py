@@ -5,7 +5,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .. import hookimpl
-from .sizers import EqualWeightSizer, EqualWeightParams, FixedQuantityParams, FixedQuantitySizer
+from .sizers import (
+    EqualWeightParams,
+    EqualWeightSizer,
+    FixedQuantityParams,
+    FixedQuantitySizer,
+    SubAccountParams,
+    SubAccountSizer,
+)
 
 if TYPE_CHECKING:
     from ..models import Order, OrderUpdate
@@ -26,6 +33,10 @@ def _fixed_quantity(params: FixedQuantityParams, ctx: BuildContext) -> FixedQuan
     return FixedQuantitySizer(params)
 
 
+def _sub_account(params: SubAccountParams, ctx: BuildContext) -> SubAccountSizer:
+    return SubAccountSizer(params)
+
+
 @hookimpl
 def ai_trading_register_sizers(registry: SizerRegistry) -> None:
     registry.register(
@@ -35,4 +46,8 @@ def ai_trading_register_sizers(registry: SizerRegistry) -> None:
     registry.register(
         "fixed_quantity", _fixed_quantity, params=FixedQuantityParams,
         description="target units = strength × quantity",
+    )
+    registry.register(
+        "sub_account", _sub_account, params=SubAccountParams,
+        description="each symbol trades its own initial_cash / N sub-account, compounding its own P&L",
     )

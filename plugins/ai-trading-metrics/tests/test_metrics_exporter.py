@@ -182,7 +182,7 @@ def test_reporter_role_publishes_end_of_run_equity_and_stops(tmp_path: Any) -> N
     v = reporter.series.registry.get_sample_value
     assert v("ai_trading_equity") == pytest.approx(outcome.result.equity[-1])
     assert v("ai_trading_fills_total") == len(outcome.result.fills)
-    assert v("ai_trading_steps_total") == 0  # a reporter is not told about steps
+    assert v("ai_trading_steps_total") == len(outcome.result.timestamps)  # observe_step runs for reporters too
 
 
 def test_risk_state_and_port_conflict() -> None:

@@ -7,7 +7,9 @@ next bar):
 * limit: fills when the bar trades through the limit, at the better of open and limit;
 * stop: triggers when the bar trades through the stop, at the worse of open and stop plus
   slippage; stop-limit triggers then behaves as a limit within the same bar;
-* DAY limit/stop orders live for one bar; GTC until filled or cancelled.
+* DAY limit/stop orders live for one bar; GTC until filled or cancelled;
+* a notional market order (``Order.notional``) buys or sells as many lots as the notional
+  pays for at the fill price (rounded down); less than one lot rejects it.
 
 Fill prices are rounded to the instrument's tick against the trader (buys up, sells down);
 commission is ``notional × commission_bps / 10,000 + per_unit × quantity``, at least
@@ -121,7 +123,12 @@ class SimulatedBroker:
                     order.status = OrderStatus.EXPIRED
                     events.updates.append(self._update(order, OrderStatus.EXPIRED, "not filled within its bar"))
                 continue
-            events.fills.append(self._fill(order, price, market.timestamp))
+            fill = self._fill(order, price, market.timestamp)
+            if fill is None:
+                order.status = OrderStatus.REJECTED
+                events.updates.append(self._update(order, OrderStatus.REJECTED, "notional buys less than one lot"))
+            else:
+                events.fills.append(fill)
         self._resting = still
         return events
 
@@ -149,10 +156,16 @@ class SimulatedBroker:
             return max(Decimal(repr(o)), limit)
         return None
 
-    def _fill(self, order: Order, raw_price: Decimal, ts: int) -> Fill:
+    def _fill(self, order: Order, raw_price: Decimal, ts: int) -> Fill | None:
         inst = self._instruments.get(order.symbol) or Instrument(symbol=order.symbol)
         price = inst.round_price(raw_price, order.side)
         qty = order.remaining_quantity
+        if order.notional is not None:
+            # quantity fixed now, at the fill price: as many lots as the notional buys
+            qty = inst.round_quantity(order.notional / price)
+            if qty <= 0:
+                return None
+            order.quantity = qty
         p = self.params
         commission = qty * price * p.commission_bps / _BPS + p.commission_per_unit * qty
         commission = max(commission, p.commission_minimum) if commission or p.commission_minimum else commission
