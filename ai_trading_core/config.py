@@ -58,6 +58,7 @@ class RunSettings(Strict):
     state_dir: Path = Path(".ai-trading")
     on_error: Literal["halt", "flatten"] = "halt"
     rebalance: Literal["on_signal", "every_bar"] = "on_signal"
+    engine: Literal["per_bar", "block"] = "per_bar"  # block: backtests step only where something happens
     close_at_end: bool = False
     replay_speed: float = Field(default=0.0, ge=0.0)  # paper over replay: 0 = as fast as possible
 

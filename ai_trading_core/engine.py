@@ -202,7 +202,7 @@ class Engine:
         })
         self.host.notify("ai_trading_session_start", session=self.session)
 
-    def step(self, m: MarketSlice, targets: list[FloatArray] | None = None) -> None:
+    def step(self, m: MarketSlice, targets: list[FloatArray] | None = None, *, push_history: bool = True) -> None:
         """Process one cross-section. ``targets`` (block mode) are the strategies' targets
         for this timestamp, computed beforehand by ``signal_block``."""
         if self._sim_clock is not None:
@@ -211,7 +211,8 @@ class Engine:
         self._apply_broker_events(self.c.broker.on_market(m))
         if self.book.unknown_orders():
             self._resolve_unknown()
-        self.history.push(m)
+        if push_history:
+            self.history.push(m)
         if self._sim_clock is not None:
             self._sim_clock.set(m.timestamp + self.tf_ns)  # decisions happen at the bar's close
 
@@ -241,6 +242,27 @@ class Engine:
             changed &= combined != self._combined
         if changed.any():
             self._decide(m, combined, changed, equity)
+
+    def has_open_orders(self) -> bool:
+        return bool(self.book._open)
+
+    def mark_segment(self, timestamps: Any, close_filled: FloatArray) -> None:
+        """Block mode: record bars on which nothing happens in one vectorised pass. Positions
+        and cash are constant over the segment; ``close_filled`` is forward-filled (k, N)."""
+        p = self.portfolio
+        values = np.nan_to_num(close_filled) * p.qty_f
+        net = values.sum(axis=1)
+        equity = p.cash_f + net
+        self._timestamps.extend(timestamps)
+        self._equity.extend(equity)
+        self._cash.extend(np.full(len(equity), p.cash_f))
+        self._gross.extend(np.abs(values).sum(axis=1))
+        self._net.extend(net)
+        last = close_filled[-1]
+        finite = np.isfinite(last)
+        np.copyto(p.last_price, last, where=finite)
+        np.copyto(p._mark_price, last, where=finite)
+        self.peak_equity = max(self.peak_equity, float(equity.max()))
 
     def finish(self) -> RunResult:
         if self.last_market is not None:

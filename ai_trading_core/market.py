@@ -173,6 +173,20 @@ class History:
         self._pos = (p + 1) % c
         self.count += 1
 
+    def load(self, panel: BarPanel, i: int) -> None:
+        """Refill the buffer with rows up to and including ``i`` of ``panel`` (block mode,
+        which skips the rows on which nothing happens)."""
+        k = min(self.capacity, i + 1)
+        lo = i + 1 - k
+        c = self.capacity
+        for f, name in enumerate(FIELDS):
+            rows = getattr(panel, name)[lo: i + 1]
+            self._buf[f, :k] = rows
+            self._buf[f, c: c + k] = rows
+        self._ts[:k] = self._ts[c: c + k] = panel.timestamps[lo: i + 1]
+        self._pos = k % c
+        self.count = i + 1
+
     def window(self, field: str, n: int) -> FloatArray:
         """The last ``n`` rows of ``field`` (oldest first), shape (n, N). ``n`` is capped at
         the number of rows pushed so far and at the capacity."""
@@ -188,3 +202,11 @@ class History:
         n = min(n, self.count, self.capacity)
         end = self._pos + self.capacity
         return self._ts[end - n:end]
+
+
+def forward_fill(a: FloatArray) -> FloatArray:
+    """Carry the last finite value of each column forward (rows before the first stay NaN)."""
+    t = a.shape[0]
+    idx = np.where(np.isfinite(a), np.arange(t)[:, None], 0)
+    np.maximum.accumulate(idx, axis=0, out=idx)
+    return np.take_along_axis(a, idx, axis=0)

@@ -107,11 +107,13 @@ def run_config(
     progress: Progress | None = None,
     run_id: str | None = None,
     clock: Clock | None = None,
+    block: bool | None = None,
 ) -> RunOutcome:
     """Run a config end to end and return the result and the run document.
 
     :param panel: use these bars instead of loading the configured data source.
     :param progress: called as ``progress(done, total)`` about a hundred times per run.
+    :param block: force block mode on or off (default: ``run.engine``).
     """
     host = host or host_for_config(config)
     validate_config(config, host)
@@ -194,7 +196,10 @@ def run_config(
                     rebalance=config.run.rebalance, alerts=alerts, expected_steps=len(panel.timestamps))
     try:
         engine.start()
-        if mode is RunMode.BACKTEST:
+        use_block = (config.run.engine == "block") if block is None else block
+        if mode is RunMode.BACKTEST and use_block:
+            _run_block(engine, panel, progress, every_bar=config.run.rebalance == "every_bar")
+        elif mode is RunMode.BACKTEST:
             _run_backtest(engine, panel, progress)
         elif mode is RunMode.PAPER:
             asyncio.run(_run_async(engine, ReplayFeed(panel, speed=config.run.replay_speed).stream(), len(panel.timestamps), progress))
@@ -245,6 +250,63 @@ def _run_backtest(engine: Engine, panel: BarPanel, progress: Progress | None) ->
         engine.step(MarketSlice(int(ts[i]), syms, o[i], h[i], lo[i], c[i], v[i]))
         if progress is not None and (i % every == 0 or i == total - 1):
             progress(i + 1, total)
+
+
+def _run_block(engine: Engine, panel: BarPanel, progress: Progress | None, *, every_bar: bool) -> None:
+    """Block mode: ask every strategy for its targets over the whole panel at once
+    (``signal_block``), then step the pipeline only on bars where something happens (a
+    target changes, an order is open, or a component needs every bar) and record the other
+    bars in one vectorised pass. Gives the same trades and equity as the per-bar path."""
+    import numpy as np
+
+    from .market import MarketSlice, forward_fill
+
+    missing = [s.strategy_id for s, _ in engine.c.strategies if not callable(getattr(s, "signal_block", None))]
+    if missing:
+        raise ConfigError(f"run.engine = 'block' needs strategies with signal_block; {', '.join(missing)} have none")
+    carried = [forward_fill(np.asarray(s.signal_block(panel), dtype=float)) for s, _ in engine.c.strategies]
+    weights = np.array([w for _, w in engine.c.strategies], dtype=float)
+    if len(carried) == 1:
+        combined = carried[0] * weights[0]
+    else:
+        stack = np.stack(carried) * weights[:, None, None]
+        combined = np.nansum(stack, axis=0)
+        combined[~np.isfinite(stack).any(axis=0)] = np.nan
+    prev = np.vstack([np.full((1, combined.shape[1]), np.nan), combined[:-1]])
+    with np.errstate(invalid="ignore"):
+        event = (np.isfinite(combined) & (combined != prev)).any(axis=1)
+    step_all = every_bar or bool(engine.c.risk_checks or engine.c.step_observers)
+    close_filled = forward_fill(panel.close)
+    total = len(panel.timestamps)
+    every = max(total // 100, 1)
+    o, h, lo, c, v, ts, syms = panel.open, panel.high, panel.low, panel.close, panel.volume, panel.timestamps, panel.symbols
+    event_rows = np.flatnonzero(event)
+    i = 0
+    next_report = 0
+    while i < total:
+        if step_all or event[i] or engine.has_open_orders() or _unacted(engine, combined[i]):
+            engine.history.load(panel, i)
+            engine.step(MarketSlice(int(ts[i]), syms, o[i], h[i], lo[i], c[i], v[i]), [x[i] for x in carried],
+                        push_history=False)
+            i += 1
+        else:
+            # jump to the next event row; nothing happens in between
+            k = int(np.searchsorted(event_rows, i))
+            j = int(event_rows[k]) if k < len(event_rows) else total
+            engine.mark_segment(ts[i:j], close_filled[i:j])
+            i = j
+        if progress is not None and (i >= next_report or i == total):
+            progress(i, total)
+            next_report = i + every
+
+
+def _unacted(engine: Engine, combined_row: Any) -> bool:
+    """A target the engine could not act on yet (no price) is retried on the next bar, as
+    the per-bar path does."""
+    import numpy as np
+
+    with np.errstate(invalid="ignore"):
+        return bool((np.isfinite(combined_row) & (combined_row != engine._combined)).any())
 
 
 async def _run_async(engine: Engine, feed: Any, total: int, progress: Progress | None) -> None:
