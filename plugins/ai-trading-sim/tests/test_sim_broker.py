@@ -99,3 +99,53 @@ def test_cancel_removes_resting_order() -> None:
     b.submit_order(order())
     assert b.cancel_order("o1").status is OrderStatus.CANCELLED
     assert not b.on_market(bar(100, 100, 100, 100)).fills
+
+
+def volume_bar(o: float, volume: float, ts: int) -> MarketSlice:
+    a = lambda x: np.array([x])  # noqa: E731
+    return MarketSlice(ts, ("AAA",), a(o), a(o + 1), a(o - 1), a(o), a(volume))
+
+
+def test_participation_cap_fills_part_and_rests_the_rest() -> None:
+    b = connect(SimulatedBrokerParams(max_participation=0.1))
+    b.submit_order(order(qty="250"))
+    day = 86_400 * 10**9
+    ev1 = b.on_market(volume_bar(100.0, 1000.0, day))  # 10% of 1000 = 100
+    (f1,) = ev1.fills
+    (u1,) = ev1.updates
+    assert f1.quantity == Decimal(100) and u1.status is OrderStatus.PARTIALLY_FILLED
+    assert b.lookup_order("o1").status is OrderStatus.PARTIALLY_FILLED  # type: ignore[union-attr]
+    ev2 = b.on_market(volume_bar(101.0, 1230.0, 2 * day))  # 10% of 1230 = 123
+    (f2,) = ev2.fills
+    assert f2.quantity == Decimal(123) and f2.price == Decimal("101")
+    ev3 = b.on_market(volume_bar(102.0, 5000.0, 3 * day))  # only 27 left
+    (f3,) = ev3.fills
+    assert f3.quantity == Decimal(27) and not ev3.updates
+    assert b.lookup_order("o1").status is OrderStatus.FILLED  # type: ignore[union-attr]
+    assert len({f1.execution_id, f2.execution_id, f3.execution_id}) == 3
+    assert b.positions() == {"AAA": Decimal(250)}
+
+
+def test_participation_cap_is_shared_by_orders_on_one_symbol() -> None:
+    b = connect(SimulatedBrokerParams(max_participation=0.05))
+    b.submit_order(order(qty="30", coid="a"))
+    b.submit_order(order(qty="30", coid="b"))
+    ev = b.on_market(volume_bar(100.0, 1000.0, 86_400 * 10**9))  # 50 units between both
+    assert [(f.client_order_id, f.quantity) for f in ev.fills] == [("a", Decimal(30)), ("b", Decimal(20))]
+
+
+def test_participation_cap_without_volume_fills_nothing_and_cancel_stops_the_rest() -> None:
+    b = connect(SimulatedBrokerParams(max_participation=0.5))
+    b.submit_order(order(qty="10"))
+    assert not b.on_market(volume_bar(100.0, float("nan"), 86_400 * 10**9)).fills
+    (f,) = b.on_market(volume_bar(100.0, 8.0, 2 * 86_400 * 10**9)).fills
+    assert f.quantity == Decimal(4)
+    assert b.cancel_order("o1").status is OrderStatus.CANCELLED
+    assert not b.on_market(volume_bar(100.0, 1000.0, 3 * 86_400 * 10**9)).fills
+
+
+def test_participation_cap_leaves_notional_orders_whole() -> None:
+    b = connect(SimulatedBrokerParams(max_participation=0.01))
+    b.submit_order(order(qty="1", notional=Decimal("5000")))
+    (f,) = b.on_market(volume_bar(100.0, 1000.0, 86_400 * 10**9)).fills
+    assert f.quantity == Decimal(50)

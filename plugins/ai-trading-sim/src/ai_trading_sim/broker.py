@@ -9,7 +9,12 @@ next bar):
   slippage; stop-limit triggers then behaves as a limit within the same bar;
 * DAY limit/stop orders live for one bar; GTC until filled or cancelled;
 * a notional market order (``Order.notional``) buys or sells as many lots as the notional
-  pays for at the fill price (rounded down); less than one lot rejects it.
+  pays for at the fill price (rounded down); less than one lot rejects it;
+* ``max_participation`` (fraction of the bar's volume) caps what market orders on one symbol
+  may take from one bar, all orders on that symbol together, in submission order: the
+  remainder rests as PARTIALLY_FILLED and continues on the next bar at that bar's open. A
+  bar without volume (NaN or 0) fills nothing under a cap. Notional orders are not capped:
+  their quantity is fixed once, at the first fill.
 
 Fill prices are rounded to the instrument's tick against the trader (buys up, sells down);
 commission is ``notional × commission_bps / 10,000 + per_unit × quantity``, at least
@@ -40,6 +45,10 @@ class SimulatedBrokerParams(BaseModel):
     commission_per_unit: Decimal = Field(default=Decimal(0), ge=0, description="commission, currency per unit")
     commission_minimum: Decimal = Field(default=Decimal(0), ge=0, description="minimum commission per fill, currency")
     slippage_bps: Decimal = Field(default=Decimal(0), ge=0, description="adverse move of market/stop fills, bps")
+    max_participation: float | None = Field(
+        default=None, gt=0, le=1,
+        description="fraction of a bar's volume that market orders on one symbol may take; None: no cap",
+    )
 
 
 class SimulatedBroker:
@@ -107,6 +116,8 @@ class SimulatedBroker:
         events = BrokerEvents()
         if not self._resting:
             return events
+        cap = self.params.max_participation
+        taken: dict[str, Decimal] = {}  # units filled per symbol in this bar, under the cap
         still: list[Order] = []
         for order in self._resting:
             i = self._index[order.symbol]
@@ -123,8 +134,18 @@ class SimulatedBroker:
                     order.status = OrderStatus.EXPIRED
                     events.updates.append(self._update(order, OrderStatus.EXPIRED, "not filled within its bar"))
                 continue
-            fill = self._fill(order, price, market.timestamp)
-            if fill is None:
+            qty: Decimal | None = None
+            if cap is not None and order.order_type is OrderType.MARKET and order.notional is None:
+                qty = self._capped_quantity(order, cap, float(market.volume[i]), taken)
+                if qty <= 0:
+                    still.append(order)
+                    continue
+            fill = self._fill(order, price, market.timestamp, qty)
+            if fill is not None and order.status is OrderStatus.PARTIALLY_FILLED:
+                still.append(order)
+                events.updates.append(self._update(order, OrderStatus.PARTIALLY_FILLED, "participation cap"))
+                events.fills.append(fill)
+            elif fill is None:
                 order.status = OrderStatus.REJECTED
                 events.updates.append(self._update(order, OrderStatus.REJECTED, "notional buys less than one lot"))
             else:
@@ -156,10 +177,23 @@ class SimulatedBroker:
             return max(Decimal(repr(o)), limit)
         return None
 
-    def _fill(self, order: Order, raw_price: Decimal, ts: int) -> Fill | None:
+    def _capped_quantity(self, order: Order, cap: float, volume: float, taken: dict[str, Decimal]) -> Decimal:
+        """Units ``order`` may fill in this bar: ``cap × volume`` (rounded down to the lot)
+        less what earlier orders on the symbol took from the same bar; at most its remainder."""
+        if not np.isfinite(volume) or volume <= 0:
+            return Decimal(0)
+        inst = self._instruments.get(order.symbol) or Instrument(symbol=order.symbol)
+        limit = inst.round_quantity(Decimal(repr(cap)) * Decimal(repr(volume)))
+        used = taken.get(order.symbol, Decimal(0))
+        qty = min(order.remaining_quantity, limit - used)
+        if qty > 0:
+            taken[order.symbol] = used + qty
+        return qty
+
+    def _fill(self, order: Order, raw_price: Decimal, ts: int, quantity: Decimal | None = None) -> Fill | None:
         inst = self._instruments.get(order.symbol) or Instrument(symbol=order.symbol)
         price = inst.round_price(raw_price, order.side)
-        qty = order.remaining_quantity
+        qty = order.remaining_quantity if quantity is None else quantity
         if order.notional is not None:
             # quantity fixed now, at the fill price: as many lots as the notional buys
             qty = inst.round_quantity(order.notional / price)
@@ -171,7 +205,7 @@ class SimulatedBroker:
         commission = max(commission, p.commission_minimum) if commission or p.commission_minimum else commission
         self._exec_seq += 1
         order.filled_quantity += qty
-        order.status = OrderStatus.FILLED
+        order.status = OrderStatus.FILLED if order.filled_quantity >= order.quantity else OrderStatus.PARTIALLY_FILLED
         self._positions[order.symbol] = self._positions.get(order.symbol, Decimal(0)) + (qty if order.side is Side.BUY else -qty)
         return Fill(
             execution_id=f"sim-x{self._exec_seq}", client_order_id=order.client_order_id, symbol=order.symbol,
