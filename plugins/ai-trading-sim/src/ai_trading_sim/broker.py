@@ -190,7 +190,8 @@ class SimulatedBroker:
             taken[order.symbol] = used + qty
         return qty
 
-    def _fill(self, order: Order, raw_price: Decimal, ts: int, quantity: Decimal | None = None) -> Fill | None:
+    def _fill(self, order: Order, raw_price: Decimal, ts: int,
+              quantity: Decimal | None = None) -> Fill | None:
         inst = self._instruments.get(order.symbol) or Instrument(symbol=order.symbol)
         price = inst.round_price(raw_price, order.side)
         qty = order.remaining_quantity if quantity is None else quantity
@@ -205,7 +206,8 @@ class SimulatedBroker:
         commission = max(commission, p.commission_minimum) if commission or p.commission_minimum else commission
         self._exec_seq += 1
         order.filled_quantity += qty
-        order.status = OrderStatus.FILLED if order.filled_quantity >= order.quantity else OrderStatus.PARTIALLY_FILLED
+        done = order.filled_quantity >= order.quantity
+        order.status = OrderStatus.FILLED if done else OrderStatus.PARTIALLY_FILLED
         self._positions[order.symbol] = self._positions.get(order.symbol, Decimal(0)) + (qty if order.side is Side.BUY else -qty)
         return Fill(
             execution_id=f"sim-x{self._exec_seq}", client_order_id=order.client_order_id, symbol=order.symbol,
