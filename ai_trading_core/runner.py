@@ -25,7 +25,7 @@ from .plugins import PluginHost, create_plugin_host
 from .protocols import ReportSection, Reporter
 from .registry import BuildContext, ComponentRegistry, redacted_params
 from .result import PluginInfo, RunResult, Session
-from .rundoc import build_run_document
+from .rundoc import build_run_document, json_safe
 
 Progress = Callable[[int, int], None]
 
@@ -208,6 +208,9 @@ def run_config(
         if config.run.close_at_end:
             engine._flatten("end of run")
         result = engine.finish()
+        execution_report = getattr(components.broker, "execution_report", None)
+        if execution_report is not None:  # execution brokers: child orders, shortfall, slippage
+            result.extra["execution"] = execution_report()
     except BaseException:
         if components.storage is not None:
             components.storage.close()
@@ -231,6 +234,8 @@ def run_config(
     for reporter in reporters:
         sections.append((reporter, reporter.report(result)))
     document = build_run_document(result, config, [s for _, s in sections], redacted_config(config, host))
+    if "execution" in result.extra:
+        document["execution"] = json_safe(result.extra["execution"])
     record_run = getattr(components.storage, "record_run", None)
     if record_run is not None:
         record_run(document)
