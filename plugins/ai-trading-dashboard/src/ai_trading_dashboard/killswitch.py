@@ -8,12 +8,11 @@ temporary file, ``fsync``, ``os.replace``): ``{"requested_at", "requested_by", "
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+from ai_trading_core.files import atomic_write_json
 
 HALT_REQUEST = Path("kill-switch") / "halt-request.json"
 
@@ -32,16 +31,6 @@ def request_halt(state_dir: Path, *, requested_by: str, reason: str, now: dateti
         result: Any = plugin_request_halt(state_dir, requested_by=requested_by, reason=reason, now=now)
         return Path(result) if result is not None else halt_request_path(state_dir)
     path = halt_request_path(state_dir)
-    path.parent.mkdir(parents=True, exist_ok=True)
     doc = {"requested_at": now.isoformat(), "requested_by": requested_by, "reason": reason}
-    fd, tmp = tempfile.mkstemp(prefix=".halt-request.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(doc, fh, sort_keys=True)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_json(path, doc, indent=None)
     return path

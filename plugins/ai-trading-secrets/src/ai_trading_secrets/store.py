@@ -1,18 +1,15 @@
 """The secrets file: a JSON document mapping each secret's name to a Fernet token.
 
-Names are stored in clear (so ``list`` needs no key); values only as tokens. Every write goes
-to a temporary file in the same directory, is flushed and fsynced, then moved over the old
-file with ``os.replace``: a crash or an error leaves either the old file or the new one,
-never half of one. Nothing is written unless every entry decrypts with the key in use, so a
-wrong key can never produce a file that mixes keys.
+Names are stored in clear (so ``list`` needs no key); values only as tokens. Every write is
+atomic (:mod:`ai_trading_core.files`: a temporary file, fsync, ``os.replace``, mode 0600): a
+crash or an error leaves either the old file or the new one, never half of one. Nothing is
+written unless every entry decrypts with the key in use, so a wrong key can never produce a
+file that mixes keys.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +17,7 @@ from cryptography.fernet import InvalidToken
 from pydantic import SecretStr
 
 from ai_trading_core.errors import SecretsError
+from ai_trading_core.files import atomic_write_json, read_json
 
 from .keys import KeyRing
 
@@ -49,16 +47,9 @@ class SecretsFile:
     # ------------------------------------------------------------------ reading
     def tokens(self) -> dict[str, str]:
         """Name → Fernet token; empty when the file does not exist."""
-        try:
-            text = self.path.read_text(encoding="utf-8")
-        except FileNotFoundError:
+        doc = read_json(self.path, None, what="secrets file", error=SecretsError)
+        if doc is None:
             return {}
-        try:
-            doc = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise SecretsError(
-                f"secrets file {self.path} is not valid JSON: {exc.msg} (line {exc.lineno})"
-            ) from None
         if (
             not isinstance(doc, dict)
             or doc.get("format") != FORMAT
@@ -145,35 +136,9 @@ class SecretsFile:
 
     def _write(self, tokens: dict[str, str]) -> None:
         doc = {"format": FORMAT, "version": VERSION, "secrets": dict(sorted(tokens.items()))}
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
         try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:  # mkstemp creates it with mode 0600
-                json.dump(doc, fh, indent=2)
-                fh.write("\n")
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.path)
+            atomic_write_json(self.path, doc, sort_keys=False)
         except OSError as exc:
-            Path(tmp).unlink(missing_ok=True)
             raise SecretsError(
                 f"cannot write secrets file {self.path}: {exc}; the previous file is unchanged"
             ) from exc
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        _fsync_dir(self.path.parent)
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Make the rename durable (POSIX); harmless where directories cannot be opened."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
