@@ -1,0 +1,24 @@
+"""Registers the ``yfinance`` data source."""
+
+from __future__ import annotations
+
+from ai_trading_core import hookimpl
+from ai_trading_core.registry import BuildContext, DataSourceRegistry
+
+from .config import YFinanceParams
+from .data import YFinanceSource
+
+
+def _source(params: YFinanceParams, ctx: BuildContext) -> YFinanceSource:
+    return YFinanceSource(params, cache_dir=ctx.state_dir / "yfinance-cache")
+
+
+@hookimpl
+def ai_trading_register_data_sources(registry: DataSourceRegistry) -> None:
+    registry.register(
+        "yfinance",
+        _source,
+        params=YFinanceParams,
+        description="Yahoo Finance daily and intraday bars through yfinance, cached as parquet "
+        "(auto_adjust: split- and dividend-adjusted, or traded prices)",
+    )
