@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import numpy.typing as npt
@@ -27,10 +27,12 @@ FloatArray = npt.NDArray[np.float64]
 FIELDS = ("open", "high", "low", "close", "volume")
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def to_datetime(ns: int | np.integer) -> datetime:
-    """Convert nanoseconds since the epoch to an aware UTC datetime."""
-    ns = int(ns)
-    return datetime.fromtimestamp(ns // 1_000_000_000, tz=UTC).replace(microsecond=(ns // 1000) % 1_000_000)
+    """Convert nanoseconds since the epoch to an aware UTC datetime (microsecond precision)."""
+    return _EPOCH + timedelta(microseconds=int(ns) // 1000)
 
 
 def to_ns(value: datetime | str | np.datetime64) -> int:

@@ -75,7 +75,8 @@ def build_run_document(
         "final_cash": str(result.final_cash),
         "final_equity": str(result.final_equity),
         "final_positions": {k: str(v) for k, v in result.final_positions.items()},
-        "equity_curve": [[_iso(int(t)), float(e)] for t, e in zip(ts.tolist(), result.equity.tolist(), strict=True)],
+        "equity_curve": [[_iso(t), e if math.isfinite(e) else None]
+                         for t, e in zip(ts.tolist(), result.equity.tolist(), strict=True)],
         "trades": [
             {
                 "symbol": t.symbol, "side": t.side.value, "quantity": str(t.quantity),
@@ -93,5 +94,9 @@ def build_run_document(
         "attribution": attribution,
         "strategies": result.extra.get("strategies", {}),
     }
-    doc.update(extra)
-    return json_safe(doc)
+    # Orders and trades are strings and enums already; only the float-bearing sections need
+    # NaN/inf replaced (walking 50,000 orders for it would cost more than building them).
+    for key in ("metrics", "attribution", "strategies", "risk_events", "risk_verdicts"):
+        doc[key] = json_safe(doc[key])
+    doc.update(json_safe(extra))
+    return doc

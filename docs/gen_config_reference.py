@@ -43,6 +43,7 @@ NOTES: dict[str, str] = {
     "run.state_dir": "Where components keep state across restarts (`BuildContext.state_dir`).",
     "run.on_error": "What a failed decision path does: `halt` (HALTED) or `flatten` (REDUCING and close every position).",
     "run.rebalance": "`on_signal`: act only when a symbol's combined target changes; `every_bar`: re-size at every bar.",
+    "run.engine": "Backtest engine: per_bar steps every bar (what live uses); block asks strategies for signal_block over the whole panel and steps only where something happens. Same trades and equity.",
     "run.close_at_end": "Flatten every position after the last bar (orders fill only if the broker gets another bar).",
     "run.replay_speed": "Paper mode over a replayed feed: multiple of real time; 0 = as fast as possible.",
     "plugins.load": "Explicit list of entry-point names to load; required in live mode. Unset: every installed plugin.",

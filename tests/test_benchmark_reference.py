@@ -117,9 +117,8 @@ def test_no_entry_when_cash_cannot_buy_one_unit_is_an_error() -> None:
 
 
 def test_ai_trading_engine_matches_the_reference_on_a_small_panel() -> None:
-    """The full ai-trading pipeline on 3 symbols × 300 bars: exact trade count, equity to 1e-9.
-    The kernel sizes at the decision bar's close, so the matching reference variant is
-    ``sizing="decision_close"``; on the same data the fill-price rule gives another equity."""
+    """The full ai-trading pipeline on 3 symbols × 300 bars, per-bar and block mode: exact
+    trade count, equity to 1e-9, under the peers' rule (sized at the fill bar's open)."""
     pytest.importorskip("ai_trading_sim")
     pytest.importorskip("ai_trading_sma")
     data = _benchmarks_module("data")
@@ -136,9 +135,11 @@ def test_ai_trading_engine_matches_the_reference_on_a_small_panel() -> None:
         initial_cash=300_000.0,
     )
     trades, equity = engine.run(case, "bar")
-    expected = reference.run_reference(case.open, case.close, case.initial_cash, sizing="decision_close")
+    block_trades, block_equity = engine.run(case, "block")
+    assert block_trades == trades and block_equity == pytest.approx(equity, rel=1e-12)
+    expected = reference.run_reference(case.open, case.close, case.initial_cash)
     assert expected.trades > 5
     assert trades == expected.trades
     assert equity == pytest.approx(expected.final_equity, rel=1e-9)
-    at_fill = reference.run_reference(case.open, case.close, case.initial_cash)
-    assert at_fill.trades == trades and at_fill.final_equity != pytest.approx(equity, rel=1e-9)
+    at_close = reference.run_reference(case.open, case.close, case.initial_cash, sizing="decision_close")
+    assert at_close.trades == trades and at_close.final_equity != pytest.approx(equity, rel=1e-9)
