@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from ai_trading_core import hookimpl
+from ai_trading_core.errors import ConfigError
+from ai_trading_core.registry import BrokerRegistry, BuildContext
+
+from .broker import AlgoBroker
+from .params import AlgoBrokerParams
+from .routing import Venue
+
+
+def _build(params: AlgoBrokerParams, ctx: BuildContext) -> AlgoBroker:
+    if ctx.build is None:
+        raise ConfigError("broker 'algo' needs a build context that can build its venue brokers")
+    venues = [
+        Venue(v, ctx.build("broker", v.broker, v.params, f"{ctx.component_id}.{v.name}"))
+        for v in params.venues
+    ]
+    shadow = (
+        ctx.build("broker", "sim", params.shadow_params, f"{ctx.component_id}.shadow")
+        if params.shadow
+        else None
+    )
+    return AlgoBroker(params, venues, shadow)
+
+
+@hookimpl
+def ai_trading_register_brokers(registry: BrokerRegistry) -> None:
+    registry.register(
+        "algo",
+        _build,
+        params=AlgoBrokerParams,
+        description="execution algorithms (twap, vwap, pov, iceberg, direct) over routed venue brokers",
+    )
