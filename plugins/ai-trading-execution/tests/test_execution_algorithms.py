@@ -322,3 +322,17 @@ def test_shortfall_and_slippage_per_order_by_hand() -> None:
     assert shadow["shadow_average_price"] == "100" and shadow["price_difference_bps"] == pytest.approx(100.0)
     assert shadow["quantity_difference"] == "0"
     assert [c["parent_id"] for c in rep["children"]] == ["p1", "p1"]
+
+
+def test_total_is_the_notional_weighted_sum_over_strategies() -> None:
+    b = algo(algorithm="direct")
+    b.on_market(bar(0, price=100.0))  # decision close 100.5
+    b.submit_order(parent("10", coid="p1"))
+    b.submit_order(parent("30", Side.SELL, coid="p2").model_copy(update={"strategy_id": "s2"}))
+    b.on_market(bar(DAY, price=101.0))  # both fill at 101
+    rep = b.execution_report()
+    # p1 buys 10 at 101 vs 100.5: cost +5; p2 sells 30 at 101 vs 100.5: gain, cost -15
+    assert rep["by_strategy"]["s1"]["shortfall"] == pytest.approx(5.0)
+    assert rep["by_strategy"]["s2"]["shortfall"] == pytest.approx(-15.0)
+    assert rep["total"]["shortfall"] == pytest.approx(-10.0) and rep["total"]["orders"] == 2
+    assert rep["total"]["shortfall_bps"] == pytest.approx(-10.0 / (100.5 * 40) * 1e4)

@@ -36,6 +36,7 @@ from .tracking import (
     by_strategy,
     by_venue,
     child_row,
+    overall,
     parent_row,
     shadow_row,
     shadow_summary,
@@ -312,6 +313,7 @@ class AlgoBroker:
             "parents": [parent_row(p) for p in parents],
             "children": [child_row(c) for c in self.children.values()],
             "by_strategy": by_strategy(parents),
+            "total": overall(parents),
             "by_venue": by_venue(self.children.values(), self.parents),
             "routing_refusals": list(self.refusals),
         }

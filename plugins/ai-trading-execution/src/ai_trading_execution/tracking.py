@@ -171,13 +171,23 @@ class _Totals:
 def by_strategy(parents: Iterable[ParentRecord]) -> dict[str, dict[str, Any]]:
     out: dict[str, _Totals] = {}
     for p in parents:
-        t = out.setdefault(p.order.strategy_id or "", _Totals())
-        t.orders += 1
-        t.commission += float(p.commission)
-        if p.filled <= 0:
-            continue
-        _add(t, p.filled, p.value, p.order.side.sign, p.decision_price, p.arrival_price)
+        _add_parent(out.setdefault(p.order.strategy_id or "", _Totals()), p)
     return {k: v.as_dict() for k, v in sorted(out.items())}
+
+
+def overall(parents: Iterable[ParentRecord]) -> dict[str, Any]:
+    """The same totals over every parent order."""
+    t = _Totals()
+    for p in parents:
+        _add_parent(t, p)
+    return t.as_dict()
+
+
+def _add_parent(t: _Totals, p: ParentRecord) -> None:
+    t.orders += 1
+    t.commission += float(p.commission)
+    if p.filled > 0:
+        _add(t, p.filled, p.value, p.order.side.sign, p.decision_price, p.arrival_price)
 
 
 def by_venue(children: Iterable[ChildRecord], parents: dict[str, ParentRecord]) -> dict[str, dict[str, Any]]:
