@@ -13,6 +13,7 @@ from ai_trading_core.protocols import ReportSection
 from ai_trading_core.result import RunResult
 
 from .attribution import attribute
+from .execution import add_execution_costs
 from .params import AnalyticsParams
 from .performance import PerformanceCalculator, json_number
 from .trades import trade_statistics
@@ -117,7 +118,7 @@ class AnalyticsReporter:
     # ------------------------------------------------------------------ Reporter protocol
     def report(self, result: RunResult) -> ReportSection:
         ppy = self.calculator(result).periods_per_year
-        return ReportSection(
+        section = ReportSection(
             metrics=self.metrics(result),
             attribution=attribute(
                 result.trades,
@@ -127,6 +128,8 @@ class AnalyticsReporter:
                 ppy,
             ),
         )
+        add_execution_costs(section, result.extra.get("execution"))
+        return section
 
     def render(self, result: RunResult, section: ReportSection, console: Any) -> None:
         from .terminal import render_section

@@ -9,6 +9,8 @@ from rich.table import Table
 
 from ai_trading_core.protocols import ReportSection
 
+from .execution import EXECUTION_COLUMNS, execution_rows
+
 #: (label, metric key, format) in display order; format is pct, ratio, int, money or bars.
 METRIC_ROWS: tuple[tuple[str, str, str], ...] = (
     ("Total return", "total_return", "pct"),
@@ -99,6 +101,15 @@ def render_section(section: ReportSection, console: Any, top_symbols: int = 10) 
         console.print(attribution_table("Attribution by strategy", attribution["by_strategy"]))
     for ensemble, members in attribution.get("ensemble_members", {}).items():
         console.print(attribution_table(f"Ensemble {ensemble}: members", members))
+    for key, title in (("execution_by_strategy", "Execution costs by strategy"),
+                       ("execution_by_venue", "Execution costs by venue")):
+        if attribution.get(key):
+            table = Table(title=title, title_justify="left")
+            for head in EXECUTION_COLUMNS:
+                table.add_column(head, justify="left" if head == "Name" else "right")
+            for cells in execution_rows(attribution[key]):
+                table.add_row(*cells)
+            console.print(table)
     if attribution.get("by_symbol") and top_symbols:
         rows = attribution["by_symbol"]
         title = "Attribution by symbol" + (

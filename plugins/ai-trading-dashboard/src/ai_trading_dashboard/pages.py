@@ -242,7 +242,34 @@ def strategies_page(view: RunView) -> html.Div:
             )
             if "unattributed_pnl" in attr
             else html.Div(),
+            _execution_panel(view),
         ]
+    )
+
+
+def _execution_panel(view: RunView) -> html.Div:
+    """Implementation shortfall (against the decision close) and slippage (against the
+    arrival open) per strategy and venue, when the run's broker reported its execution."""
+    ex = view.execution
+    if not ex.get("by_strategy") and not ex.get("by_venue"):
+        return html.Div()
+    columns = ["", "orders", "notional", f"shortfall ({view.currency})", "shortfall (bps)", "slippage (bps)",
+               "commission"]
+
+    def rows(table: dict[str, Any]) -> list[list[Any]]:
+        return [
+            [k, v.get("orders"), f.fmt(v.get("notional"), "money"), f.fmt(v.get("shortfall"), "money"),
+             f.fmt(v.get("shortfall_bps")), f.fmt(v.get("slippage_bps")), f.fmt(v.get("commission"), "money")]
+            for k, v in table.items()
+        ]
+
+    return html.Div(
+        [
+            html.H3(f"Execution costs ({ex.get('algorithm', 'broker')})"),
+            f.table(["strategy", *columns[1:]], rows(ex.get("by_strategy", {})), "execution-strategy-table"),
+            f.table(["venue", *columns[1:]], rows(ex.get("by_venue", {})), "execution-venue-table"),
+        ],
+        className="panel",
     )
 
 

@@ -53,6 +53,9 @@ class RunView:
     plugins: list[dict[str, Any]] = field(default_factory=list)
     symbols: list[str] = field(default_factory=list)
     final_positions: dict[str, str] = field(default_factory=dict)
+    execution: dict[str, Any] = field(default_factory=dict)
+    """The run document's ``execution`` section (execution brokers): shortfall and slippage
+    per strategy (``by_strategy``), per venue (``by_venue``) and overall (``total``)."""
 
     @property
     def mean_slippage_bps(self) -> float | None:
@@ -161,6 +164,7 @@ def build_view(doc: dict[str, Any], decision_prices: dict[str, float] | None = N
         plugins=list(doc.get("plugins", [])),
         symbols=list(doc.get("symbols", [])),
         final_positions=dict(doc.get("final_positions", {})),
+        execution=dict(doc.get("execution") or {}),
     )
 
 
