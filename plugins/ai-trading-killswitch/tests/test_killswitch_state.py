@@ -168,9 +168,12 @@ def test_files_are_parsed_only_when_they_change(tmp_path: Path, monkeypatch: pyt
     for _ in range(100):
         assert ks.update(ctx) is not None
     assert len(reads) == 2
-    # a rewrite with the same size and the same mtime is still seen: the file is replaced
-    stat = state_path(tmp_path).stat()
+    # a replacement with the same size and the same mtime is still seen: it is another file
+    first = state_path(tmp_path).stat()
+    os.link(state_path(tmp_path), tmp_path / "keep")  # the old inode stays in use, never reused
     resume(tmp_path, reason="y", by="ops", now=T1)
-    halt(tmp_path, reason="x", by="ops", now=T0)
-    os.utime(state_path(tmp_path), ns=(stat.st_atime_ns, stat.st_mtime_ns))
-    assert ks.update(ctx) is not None and len(reads) == 3
+    halt(tmp_path, reason="z", by="ops", now=T0)
+    assert state_path(tmp_path).stat().st_size == first.st_size
+    os.utime(state_path(tmp_path), ns=(first.st_atime_ns, first.st_mtime_ns))
+    request = ks.update(ctx)
+    assert request is not None and "kill switch: z" in request.reason and len(reads) == 3

@@ -6,7 +6,8 @@ second line of defence, should a halt land between ``update`` and ``check``), an
 around-order wrapper in :mod:`.plugin` refuses a submission that got past both.
 
 The files are re-read only when one of them changes (a ``stat`` of each per call, no
-parsing), so the check costs next to nothing per step.
+parsing), so the check costs next to nothing per step. A change is a different modification
+time, inode or size: every write replaces the file, so a new version is a new inode.
 """
 
 from __future__ import annotations
