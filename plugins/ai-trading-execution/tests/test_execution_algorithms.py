@@ -336,3 +336,18 @@ def test_total_is_the_notional_weighted_sum_over_strategies() -> None:
     assert rep["by_strategy"]["s2"]["shortfall"] == pytest.approx(-15.0)
     assert rep["total"]["shortfall"] == pytest.approx(-10.0) and rep["total"]["orders"] == 2
     assert rep["total"]["shortfall_bps"] == pytest.approx(-10.0 / (100.5 * 40) * 1e4)
+
+
+def test_shadow_comparison_is_recorded_as_each_parent_completes() -> None:
+    b = algo(algorithm="twap", horizon_bars=3, shadow=True)
+    b.on_market(bar(0))
+    b.submit_order(parent("9"))
+    b.on_market(bar(DAY, price=100.0))  # paper fills all 9 at 100; live 3
+    assert b.shadow_compared == []  # live still working
+    b.on_market(bar(2 * DAY, price=103.0))
+    b.on_market(bar(3 * DAY, price=106.0))
+    (row,) = b.shadow_compared
+    assert row["live_average_price"] == "103" and row["shadow_average_price"] == "100"
+    assert row["price_difference_bps"] == pytest.approx(300.0)
+    b.on_market(bar(4 * DAY))
+    assert len(b.shadow_compared) == 1

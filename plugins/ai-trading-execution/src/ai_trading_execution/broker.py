@@ -56,6 +56,7 @@ class AlgoBroker:
         self.parents: dict[str, ParentRecord] = {}
         self.children: dict[str, ChildRecord] = {}
         self.refusals: list[dict[str, str]] = []
+        self.shadow_compared: list[dict[str, Any]] = []  # live vs paper, as each parent completes
         self._child_venue: dict[str, Venue] = {}
         self._index: dict[str, int] = {}
         self._instruments: Mapping[str, Instrument] = {}
@@ -140,6 +141,7 @@ class AlgoBroker:
             self._collect(v, v.broker.on_market(market), events, changed)
         if self.shadow is not None:
             self._collect_shadow(self.shadow.on_market(market))
+            self._compare_completed()
         for parent in changed.values():
             events.updates.append(self._parent_update(parent))
         assert self._profile is not None
@@ -296,6 +298,28 @@ class AlgoBroker:
             parent = self.parents.get(upd.client_order_id)
             if parent is not None and upd.status.is_terminal and upd.status is not OrderStatus.FILLED:
                 parent.shadow_reason = f"shadow {upd.status.value}: {upd.reason or ''}".strip()
+
+    def _compare_completed(self) -> None:
+        """Log live against paper for each parent once both sides are done."""
+        for p in self.parents.values():
+            if p.shadow_done or p.is_open:
+                continue
+            shadow = self.shadow.lookup_order(p.order.client_order_id) if self.shadow is not None else None
+            if shadow is not None and not shadow.status.is_terminal:
+                continue
+            p.shadow_done = True
+            row = shadow_row(p)
+            self.shadow_compared.append(row)
+            logger.info(
+                "shadow {} {}: live {} @ {}, paper {} @ {} ({} bps)",
+                row["client_order_id"],
+                row["symbol"],
+                row["live_filled_quantity"],
+                row["live_average_price"],
+                row["shadow_filled_quantity"],
+                row["shadow_average_price"],
+                row["price_difference_bps"],
+            )
 
     # ------------------------------------------------------------------ report
     def execution_report(self) -> dict[str, Any]:

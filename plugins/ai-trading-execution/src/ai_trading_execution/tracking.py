@@ -65,6 +65,7 @@ class ParentRecord:
     shadow_value: Decimal = Decimal(0)
     shadow_commission: Decimal = Decimal(0)
     shadow_reason: str | None = None
+    shadow_done: bool = False  # live and paper both finished and compared
 
     @property
     def quantity(self) -> Decimal:
