@@ -84,27 +84,24 @@ class KillSwitchCheck:
 
     def check(self, orders: Sequence[Order], ctx: RiskContext) -> Sequence[RiskVerdict]:
         st = self.state()
-        when = to_datetime(ctx.timestamp)
-        if st.halted:
-            decision, reason, level = (
-                RiskDecision.REJECT,
-                f"kill switch halted: {st.reason}",
-                RiskLevel.CRITICAL,
-            )
-        else:
-            decision, reason, level = RiskDecision.APPROVE, "kill switch armed", RiskLevel.LOW
+        approve = not st.halted
+        # One decision for every order: validate it once, copy it per order.
+        common = RiskVerdict(
+            check=self.name,
+            decision=RiskDecision.APPROVE if approve else RiskDecision.REJECT,
+            reason="kill switch armed" if approve else f"kill switch halted: {st.reason}",
+            level=RiskLevel.LOW if approve else RiskLevel.CRITICAL,
+            timestamp=to_datetime(ctx.timestamp),
+        )
         return [
-            RiskVerdict(
-                check=self.name,
-                decision=decision,
-                client_order_id=o.client_order_id,
-                symbol=o.symbol,
-                requested_quantity=o.quantity,
-                approved_quantity=o.quantity if decision is RiskDecision.APPROVE else Decimal(0),
-                reason=reason,
-                level=level,
-                timestamp=when,
-                correlation_id=o.correlation_id,
+            common.model_copy(
+                update={
+                    "client_order_id": o.client_order_id,
+                    "symbol": o.symbol,
+                    "correlation_id": o.correlation_id,
+                    "requested_quantity": o.quantity,
+                    "approved_quantity": o.quantity if approve else Decimal(0),
+                }
             )
             for o in orders
         ]
