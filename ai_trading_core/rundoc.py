@@ -33,6 +33,14 @@ def _iso(ns: int) -> str:
     return to_datetime(ns).isoformat().replace("+00:00", "Z")
 
 
+def _iso_many(ts: Any) -> list[str]:
+    """ISO-8601 UTC strings ('...Z') for an int64 nanosecond array, vectorised."""
+    import numpy as np
+
+    unit = "s" if not np.any(ts % 1_000_000_000) else "us"
+    return [f"{s}Z" for s in np.datetime_as_string(ts.view("datetime64[ns]").astype(f"datetime64[{unit}]"), unit=unit).tolist()]
+
+
 def build_run_document(
     result: RunResult, config: AppConfig | None, sections: Sequence[ReportSection] = (),
     config_doc: dict[str, Any] | None = None,
@@ -75,8 +83,8 @@ def build_run_document(
         "final_cash": str(result.final_cash),
         "final_equity": str(result.final_equity),
         "final_positions": {k: str(v) for k, v in result.final_positions.items()},
-        "equity_curve": [[_iso(t), e if math.isfinite(e) else None]
-                         for t, e in zip(ts.tolist(), result.equity.tolist(), strict=True)],
+        "equity_curve": [[t, e if math.isfinite(e) else None]
+                         for t, e in zip(_iso_many(ts), result.equity.tolist(), strict=True)],
         "trades": [
             {
                 "symbol": t.symbol, "side": t.side.value, "quantity": str(t.quantity),

@@ -51,6 +51,7 @@ class OrderRow(Base):
     reason: Mapped[str | None] = mapped_column(sa.Text)
     parent_id: Mapped[str | None] = mapped_column(sa.String(128))
     reduce_only: Mapped[bool] = mapped_column(sa.Boolean())
+    notional: Mapped[Decimal | None] = mapped_column(ExactDecimal())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
