@@ -175,9 +175,40 @@ def build_cli(host: PluginHost) -> click.Group:
             raise AuditChainBroken(f"{path}: {result.problem}")
         click.echo(f"{path}: OK, {result.lines} events, hash chain intact")
 
-    for plugin_cmd_host in (host,):
-        plugin_cmd_host.hook.ai_trading_register_commands(cli=cli)
+    _register_plugin_commands(host, cli)
     return cli
+
+
+def _register_plugin_commands(host: PluginHost, cli: click.Group) -> None:
+    """Call each plugin's ``ai_trading_register_commands`` on its own: a plugin that raises is
+    recorded as a load failure (the CLI still starts), and a command name taken twice is an
+    error naming both plugins, never a silent replacement."""
+    import traceback
+
+    from .errors import PluginLoadError
+    from .plugins import PluginFailure
+
+    owners = {name: "core" for name in cli.commands}
+    for impl in reversed(host.pm.hook.ai_trading_register_commands.get_hookimpls()):
+        before = dict(cli.commands)
+        try:
+            impl.function(cli)
+        except Exception as exc:  # noqa: BLE001 - a broken plugin must not take the CLI down
+            info = host.plugin(impl.plugin_name)
+            err = PluginLoadError(impl.plugin_name, info.distribution if info else "unknown",
+                                  info.version if info else "unknown",
+                                  f"ai_trading_register_commands raised {type(exc).__name__}: {exc}")
+            err.__cause__ = exc
+            host.failures.append(PluginFailure(err, traceback.format_exc()))
+            cli.commands.clear()
+            cli.commands.update(before)
+            continue
+        for name, command in cli.commands.items():
+            if name in before and before[name] is not command:
+                raise ConfigError(
+                    f"command {name!r} registered twice: by plugin {owners[name]!r} and by plugin {impl.plugin_name!r}"
+                )
+            owners.setdefault(name, impl.plugin_name)
 
 
 class AuditChainBroken(AiTradingError):

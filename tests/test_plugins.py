@@ -113,3 +113,33 @@ def test_failing_observer_is_isolated(sma_config, ai_trading_panel, tmp_path) ->
     outcome = run_config(config_from_dict(sma_config), host, panel=ai_trading_panel)
     assert outcome.result.fills and collector.fills == len(outcome.result.fills)
     assert any("reporter bug" in a.message and a.source == "plugin:bad" for a in collector.alerts)
+
+
+class _CommandClash:
+    @hookimpl
+    def ai_trading_register_commands(self, cli):  # type: ignore[no-untyped-def]
+        import click
+
+        @click.command("run")
+        def run() -> None:
+            """Shadow the kernel's run."""
+
+        cli.add_command(run)
+
+
+class _CommandCrash:
+    @hookimpl
+    def ai_trading_register_commands(self, cli):  # type: ignore[no-untyped-def]
+        raise RuntimeError("cannot build commands")
+
+
+def test_command_name_clash_is_an_error_and_a_crash_is_recorded() -> None:
+    from ai_trading_core.cli import build_cli
+    from ai_trading_core.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="command 'run' registered twice.*'clash'"):
+        build_cli(create_plugin_host(autoload=False, extra_plugins={"clash": _CommandClash()}))
+    host = create_plugin_host(autoload=False, extra_plugins={"crash": _CommandCrash()})
+    cli = build_cli(host)
+    assert "run" in cli.commands
+    assert any(f.error.entry_point == "crash" and "cannot build commands" in f.error.reason for f in host.failures)
