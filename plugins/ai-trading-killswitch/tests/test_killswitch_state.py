@@ -19,6 +19,7 @@ from ai_trading_core.errors import RiskError, TradingHalted
 from ai_trading_core.market import History
 from ai_trading_core.models import Order
 from ai_trading_core.protocols import RiskContext
+from ai_trading_core.testing.contracts import RiskCheckContract
 
 T0 = datetime(2024, 3, 1, 14, 30, tzinfo=UTC)
 T1 = datetime(2024, 3, 1, 15, 0, tzinfo=UTC)
@@ -172,3 +173,16 @@ def test_files_are_parsed_only_when_they_change(tmp_path: Path, monkeypatch: pyt
     os.utime(ks_state.state_path(tmp_path), ns=(first.st_atime_ns, first.st_mtime_ns))
     request = ks.update(ctx)
     assert request is not None and "kill switch: z" in request.reason and len(reads) == 3
+
+
+class TestKillSwitchArmedContract(RiskCheckContract):
+    @pytest.fixture
+    def risk_check(self, tmp_path: Path) -> KillSwitchCheck:
+        return KillSwitchCheck(tmp_path)
+
+
+class TestKillSwitchHaltedContract(RiskCheckContract):
+    @pytest.fixture
+    def risk_check(self, tmp_path: Path) -> KillSwitchCheck:
+        ks_state.halt(tmp_path, reason="contract", by="tests", now=T0)
+        return KillSwitchCheck(tmp_path)
