@@ -158,6 +158,7 @@ class Engine:
         self.portfolio = Portfolio(self.symbols, session.initial_cash)
         self.book = OrderBook()
         self.state = RiskState.ACTIVE
+        self._state_source = ""
         self.risk_events: list[RiskEvent] = []
         self.verdicts: list[RiskVerdict] = []
         self.fills: list[Fill] = []
@@ -375,8 +376,15 @@ class Engine:
             except Exception as exc:  # noqa: BLE001 - fail closed
                 self._fail_closed(f"risk check {check.name} failed in update: {type(exc).__name__}: {exc}", exc)
                 return
-            if request is not None and _ESCALATION[request.state] > _ESCALATION[self.state]:
+            if request is None:
+                continue
+            if _ESCALATION[request.state] > _ESCALATION[self.state]:
                 self._change_state(request.state, check.name, request.reason, request.measured, request.limit)
+            elif request.state is RiskState.ACTIVE and self.state is not RiskState.ACTIVE \
+                    and self._state_source == check.name:
+                # Only the check that tripped the state may lift it, and only on an explicit
+                # operator re-arm it reports (e.g. `ai-trading resume` for the kill switch).
+                self._change_state(RiskState.ACTIVE, check.name, request.reason, force=True)
 
     def _observe_step(self, m: MarketSlice, equity: float) -> None:
         ctx = self._risk_context(m, equity)
@@ -398,6 +406,7 @@ class Engine:
         event = RiskEvent(timestamp=self.clock.now(), source=source, previous_state=self.state, state=state,
                           reason=reason, measured=measured, limit=limit)
         self.state = state
+        self._state_source = source
         self.risk_events.append(event)
         self._audit("risk_state", f"risk:{len(self.risk_events)}", event.model_dump(mode="json"))
         self.host.notify("ai_trading_risk_state", event=event)
@@ -647,7 +656,7 @@ class Engine:
             self._pending[i] -= float(order.signed_quantity)
             self._set_status(order, OrderStatus.REJECTED, str(exc))
             if isinstance(exc, TradingHalted):
-                self._change_state(RiskState.HALTED, "kill-switch", str(exc))
+                self._change_state(RiskState.HALTED, "kill_switch", str(exc))
             return
         except Exception as exc:  # noqa: BLE001 - fail closed
             self._pending[i] -= float(order.signed_quantity)

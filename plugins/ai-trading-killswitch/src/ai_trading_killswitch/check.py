@@ -77,6 +77,10 @@ class KillSwitchCheck:
     def update(self, ctx: RiskContext) -> RiskStateRequest | None:
         st = self.state()
         if not st.halted:
+            if ctx.state is RiskState.HALTED and st.reason:
+                # An operator resumed (`ai-trading resume`): ask the engine to re-arm. The engine
+                # honours this only when the kill switch is what halted it.
+                return RiskStateRequest(RiskState.ACTIVE, f"kill switch resumed: {st.reason}")
             return None
         return RiskStateRequest(
             RiskState.HALTED, f"kill switch: {st.reason} (by {st.by or '?'} since {st.since})"
