@@ -159,11 +159,14 @@ def test_alpaca_duplicate_fill_event_applied_once(alpaca_server: Any) -> None:
         events = h.collect(lambda ev: sum(f.quantity for f in ev.fills) >= 10)
         time.sleep(0.2)
         events.fills += h.broker.on_market(market()).fills
-        assert [(f.quantity, f.price) for f in events.fills] == [
-            (Decimal(4), Decimal("187.23")),
-            (Decimal(6), Decimal("187.25")),
-        ]
-        assert len({f.execution_id for f in events.fills}) == 2
+        # Normally both executions arrive on the stream (each sent twice, applied once). Under
+        # heavy load the stream may subscribe late and the REST reconciliation recovers the
+        # same executions as one aggregated fill instead; either way each share counts once.
+        assert sum(f.quantity for f in events.fills) == Decimal(10)
+        assert sum(f.quantity * f.price for f in events.fills) == Decimal(4) * Decimal("187.23") + Decimal(
+            6
+        ) * Decimal("187.25")
+        assert len({f.execution_id for f in events.fills}) == len(events.fills)
         assert h.broker.mismatch is None and h.broker.reconcile()
     finally:
         h.broker.close()
