@@ -22,8 +22,12 @@ from typing import TYPE_CHECKING, Any
 from . import hookspec
 
 if TYPE_CHECKING:
-    import click
+    from collections.abc import Mapping
 
+    import click
+    from pydantic import SecretStr
+
+    from .config import AppConfig
     from .models import Alert, AuditEvent, Fill, Order, OrderUpdate, RiskEvent, RiskVerdict, Signal
     from .protocols import Broker
     from .registry import (
@@ -125,6 +129,20 @@ def ai_trading_register_commands(cli: click.Group) -> None:
     Called once when the CLI starts, after plugins load. :param cli: the root ``click``
     group; add commands with ``cli.add_command``. A name already taken is an error.
     :return: nothing.
+    """
+
+
+@hookspec
+def ai_trading_load_credentials(config: AppConfig) -> Mapping[str, SecretStr] | None:
+    """Supply credentials from a store (an encrypted secrets file, a vault).
+
+    Called once per run, before any component is built. Results of all implementations are
+    merged, later plugins first; values in the config's ``[credentials]`` table or the
+    ``AI_TRADING_CREDENTIALS__*`` environment win over them.
+
+    :param config: the validated run configuration.
+    :return: credential name → ``SecretStr``, or None when the plugin has nothing to add.
+        An undecryptable store raises ``SecretsError`` and the run does not start.
     """
 
 

@@ -122,12 +122,16 @@ def run_config(
     alerts = AlertRouter()
     sim_clock = clock or (WallClock() if mode is RunMode.LIVE else SimulatedClock())
     r = host.registries
+    stored: dict[str, Any] = {}
+    for found in reversed(host.pm.hook.ai_trading_load_credentials(config=config)):
+        stored.update(found or {})
+    credentials = {**stored, **config.credentials}
     timeframe = {"value": panel.timeframe if panel is not None else Timeframe.D1}
 
     def ctx(cid: str) -> BuildContext:
         return BuildContext(
             component_id=cid, mode=mode, timeframe=timeframe["value"], initial_cash=config.run.initial_cash, currency=config.run.currency,
-            state_dir=config.run.state_dir, credentials=config.credentials, clock=sim_clock, seed=config.run.seed,
+            state_dir=config.run.state_dir, credentials=credentials, clock=sim_clock, seed=config.run.seed,
             alert=alerts.emit, build=build_named,
         )
 
