@@ -17,7 +17,7 @@ Per-bar work never goes through these hooks. Every documented hook has a section
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from . import hookspec
 

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import numpy as np
 import pytest
+from ai_trading_sim import SimulatedBroker
 
 from ai_trading_core import hookimpl
 from ai_trading_core.config import config_from_dict
@@ -16,7 +17,6 @@ from ai_trading_core.models import RiskVerdict
 from ai_trading_core.plugins import create_plugin_host
 from ai_trading_core.runner import run_config
 from ai_trading_core.testing import random_walk_panel
-from ai_trading_sim import SimulatedBroker
 
 
 def _trades(outcome):  # type: ignore[no-untyped-def]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ai_trading_secrets.keys import generate_key
+from ai_trading_secrets.store import SecretsFile
 from pydantic import BaseModel
 
 from ai_trading_core import hookimpl
@@ -11,8 +13,6 @@ from ai_trading_core.config import config_from_dict
 from ai_trading_core.plugins import create_plugin_host
 from ai_trading_core.runner import run_config
 from ai_trading_core.testing import random_walk_panel
-from ai_trading_secrets.keys import generate_key
-from ai_trading_secrets.store import SecretsFile
 
 
 class _SeenSecrets:

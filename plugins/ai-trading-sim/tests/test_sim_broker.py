@@ -4,15 +4,15 @@ from decimal import Decimal
 
 import numpy as np
 import pytest
+from ai_trading_sim import SimulatedBroker, SimulatedBrokerParams
 
 from ai_trading_core.clock import SimulatedClock
-from ai_trading_core.enums import OrderStatus, OrderType, Side, TimeInForce, Timeframe
+from ai_trading_core.enums import OrderStatus, OrderType, Side, Timeframe, TimeInForce
 from ai_trading_core.errors import BrokerError
 from ai_trading_core.market import MarketSlice, to_datetime
 from ai_trading_core.models import Instrument, Order
 from ai_trading_core.protocols import BrokerContext
 from ai_trading_core.testing.contracts import BrokerContract
-from ai_trading_sim import SimulatedBroker, SimulatedBrokerParams
 
 
 class TestSimContract(BrokerContract):

@@ -2,12 +2,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from ai_trading_sma import SmaCrossover, SmaCrossoverParams
 from pydantic import ValidationError
 
 from ai_trading_core.market import History
 from ai_trading_core.testing import random_walk_panel
 from ai_trading_core.testing.contracts import StrategyContract
-from ai_trading_sma import SmaCrossover, SmaCrossoverParams
 
 
 class TestSmaContract(StrategyContract):

@@ -2,10 +2,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from ai_trading_core.testing.contracts import ReporterContract
 from ai_trading_summary import SummaryReporter
 from ai_trading_summary.reporter import max_drawdown
+
+from ai_trading_core.testing.contracts import ReporterContract
 
 
 @pytest.fixture
