@@ -61,6 +61,7 @@ class RunSettings(Strict):
     engine: Literal["per_bar", "block"] = "per_bar"  # block: backtests step only where something happens
     close_at_end: bool = False
     replay_speed: float = Field(default=0.0, ge=0.0)  # paper over replay: 0 = as fast as possible
+    on_stop: Literal["cancel", "keep"] = "cancel"  # live: open orders on SIGTERM/SIGINT or end of stream
 
     @field_validator("start", "end")
     @classmethod

@@ -142,6 +142,7 @@ def run_config(
     def build(registry: ComponentRegistry[Any], cc: ComponentConfig) -> Any:
         return registry.get(cc.name).build(cc.params, ctx(cc.instance_id))
 
+    source = None
     if panel is None:
         source = build(r.data_sources, config.data)
         panel = source.load(_bound(config.run.start, False), _bound(config.run.end, True))
@@ -150,6 +151,10 @@ def run_config(
         hi = to_ns(_bound(config.run.end, True)) if config.run.end else None
         panel = panel.select(start=lo, end=hi)
     timeframe["value"] = panel.timeframe
+    if mode is RunMode.LIVE:
+        source = source or build(r.data_sources, config.data)
+        if not callable(getattr(source, "stream", None)):
+            raise ConfigError(f"live mode needs a streaming data source (stream()); {config.data.name!r} has none")
     if len(panel.timestamps) == 0:
         raise DataError(f"no bars between {config.run.start} and {config.run.end} from data source {config.data.name!r}")
 
@@ -208,7 +213,9 @@ def run_config(
         elif mode is RunMode.PAPER:
             asyncio.run(_run_async(engine, ReplayFeed(panel, speed=config.run.replay_speed).stream(), len(panel.timestamps), progress))
         else:
-            raise ConfigError("live mode needs a live data source and broker plugin (ai-trading-alpaca or ai-trading-ccxt)")
+            from .live import run_live
+
+            asyncio.run(run_live(engine, source, stop_policy=config.run.on_stop))
         if config.run.close_at_end:
             engine._flatten("end of run")
         result = engine.finish()

@@ -46,6 +46,8 @@ NOTES: dict[str, str] = {
     "run.engine": "Backtest engine: per_bar steps every bar (what live uses); block asks strategies for signal_block over the whole panel and steps only where something happens. Same trades and equity.",
     "run.close_at_end": "Flatten every position after the last bar (orders fill only if the broker gets another bar).",
     "run.replay_speed": "Paper mode over a replayed feed: multiple of real time; 0 = as fast as possible.",
+    "run.on_stop": "Live mode, when the process is told to stop (SIGTERM, SIGINT) or the data stream ends: "
+                   "`cancel` halts and cancels every open order at the broker, `keep` leaves them working.",
     "plugins.load": "Explicit list of entry-point names to load; required in live mode. Unset: every installed plugin.",
     "plugins.disable": "Entry-point names not to load.",
     "audit.enabled": "Write the hash-chained JSON-lines audit trail.",
