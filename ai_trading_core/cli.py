@@ -175,6 +175,9 @@ def build_cli(host: PluginHost) -> click.Group:
             raise AuditChainBroken(f"{path}: {result.problem}")
         click.echo(f"{path}: OK, {result.lines} events, hash chain intact")
 
+    from .replay import replay_command
+
+    cli.add_command(replay_command)
     _register_plugin_commands(host, cli)
     return cli
 

@@ -113,6 +113,22 @@ class BarPanel:
             instruments={s: self.instrument(s) for s in syms}, source=self.source,
         )
 
+    def fingerprint(self) -> str:
+        """SHA-256 (hex) over the timeframe, the symbols, the timestamps and the OHLCV bytes
+        (little-endian int64 / float64, row-major): two panels with the same fingerprint hold
+        the same bars bit for bit."""
+        import hashlib
+
+        h = hashlib.sha256()
+        h.update(self.timeframe.value.encode())
+        h.update(b"\0")
+        h.update("\x1f".join(self.symbols).encode())
+        h.update(b"\0")
+        h.update(np.ascontiguousarray(self.timestamps, dtype="<i8").tobytes())
+        for name in FIELDS:
+            h.update(np.ascontiguousarray(getattr(self, name), dtype="<f8").tobytes())
+        return h.hexdigest()
+
     def slices(self) -> Iterator[MarketSlice]:
         for i in range(len(self.timestamps)):
             yield self.slice_at(i)

@@ -20,6 +20,7 @@ from .engine import AlertRouter, Engine, EngineComponents
 from .enums import Role, RunMode, Timeframe
 from .errors import ConfigError, DataError
 from .feeds import ReplayFeed
+from .manifest import build_manifest, write_manifest
 from .market import BarPanel, to_ns
 from .plugins import PluginHost, create_plugin_host
 from .protocols import ReportSection, Reporter
@@ -37,6 +38,7 @@ class RunOutcome:
     sections: list[tuple[Reporter, ReportSection]] = field(default_factory=list)
     audit_path: Path | None = None
     engine: Engine | None = None
+    manifest_path: Path | None = None  # <output_dir>/<run_id>/manifest.json (see ai_trading_core.manifest)
 
 
 def host_for_config(config: AppConfig, *, disable: tuple[str, ...] = (), env: dict[str, str] | None = None) -> PluginHost:
@@ -247,13 +249,15 @@ def run_config(
     document = build_run_document(result, config, [s for _, s in sections], redacted_config(config, host))
     if "execution" in result.extra:
         document["execution"] = json_safe(result.extra["execution"])
+    manifest = build_manifest(document, config, panel)
+    manifest_path = write_manifest(manifest, config.run.output_dir / run_id)
     record_run = getattr(components.storage, "record_run", None)
     if record_run is not None:
         record_run(document)
     if components.storage is not None:
         components.storage.close()
     logger.info("run {} finished: equity {}", run_id, result.final_equity)
-    return RunOutcome(result, document, sections, Path(audit_path) if audit_path else None, engine)
+    return RunOutcome(result, document, sections, Path(audit_path) if audit_path else None, engine, manifest_path)
 
 
 def _run_backtest(engine: Engine, panel: BarPanel, progress: Progress | None) -> None:
