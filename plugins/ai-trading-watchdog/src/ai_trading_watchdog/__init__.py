@@ -1,0 +1,3 @@
+"""A dead man's switch for live trading: the ``heartbeat`` risk check writes
+``<state_dir>/heartbeat.json`` while the trader runs; ``ai-trading watchdog``, a separate
+process, cancels the open orders and halts the kill switch when the heartbeat goes silent."""

@@ -1,0 +1,156 @@
+"""What the watchdog decides (pure) and what it does when the trader has gone silent.
+
+The watchdog runs in its own process: a trader that hangs, is killed (``kill -9``) or loses
+its machine cannot cancel its own orders, so something outside it must.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from loguru import logger
+
+from ai_trading_core.clock import Clock
+from ai_trading_core.config import AppConfig
+from ai_trading_core.enums import Timeframe
+from ai_trading_core.errors import AiTradingError, DataError
+from ai_trading_core.plugins import PluginHost
+from ai_trading_core.protocols import BrokerContext
+from ai_trading_core.registry import BuildContext
+
+
+class Liveness(StrEnum):
+    FRESH = "fresh"  # the trader beat within max_silence
+    STALE = "stale"  # the trader has been silent longer than max_silence: act
+    ABSENT = "absent"  # no heartbeat yet (trader not started, or another state dir)
+
+
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    liveness: Liveness
+    age_s: float | None  # seconds since the last beat, None without a heartbeat
+    pid: int | None = None
+
+
+def read_heartbeat(path: Path) -> dict[str, Any] | None:
+    """The heartbeat file's content, None if there is none.
+
+    :raises DataError: the file exists but is not a heartbeat (corrupt or foreign).
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    try:
+        beat = json.loads(text)
+        int(beat["ts_ns"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise DataError(f"{path} is not a heartbeat file: {exc}") from None
+    if not isinstance(beat, dict):
+        raise DataError(f"{path} is not a heartbeat file")
+    return beat
+
+
+def assess(beat: dict[str, Any] | None, now_ns: int, max_silence_s: float) -> Assessment:
+    """Decide whether the trader is alive. A beat exactly ``max_silence_s`` old is still fresh;
+    a beat from the future (clock skew) counts as age 0.
+
+    :param now_ns: the watchdog's clock, nanoseconds since the epoch (UTC).
+    :param max_silence_s: seconds of silence tolerated.
+    """
+    if beat is None:
+        return Assessment(Liveness.ABSENT, None)
+    age_s = max(now_ns - int(beat["ts_ns"]), 0) / 1e9
+    pid = beat.get("pid")
+    liveness = Liveness.STALE if age_s > max_silence_s else Liveness.FRESH
+    return Assessment(liveness, age_s, int(pid) if pid is not None else None)
+
+
+@dataclass
+class Intervention:
+    """What the watchdog did when the trader went silent."""
+
+    order_ids: list[str]
+    cancelled: list[str]
+    failed: dict[str, str]
+    halted: bool
+
+
+def _context(config: AppConfig, host: PluginHost, clock: Clock) -> BuildContext:
+    r = host.registries
+
+    def build_named(role: str, name: str, params: Any, cid: str) -> Any:
+        from ai_trading_core.enums import Role
+
+        return r.by_role()[Role(role)].get(name).build(params, ctx)
+
+    ctx = BuildContext(component_id="watchdog", mode=config.run.mode, initial_cash=config.run.initial_cash,
+                       currency=config.run.currency, state_dir=config.run.state_dir, credentials=config.credentials,
+                       clock=clock, seed=config.run.seed, build=build_named)
+    return ctx
+
+
+def _ids(items: Iterable[Any]) -> list[str]:
+    return [str(getattr(item, "client_order_id", item)) for item in items]
+
+
+def open_order_ids(broker: Any, storage: Any | None) -> list[str]:
+    """The client order ids to cancel: storage's open orders when the storage component can
+    list them (``open_order_ids()``), else the broker's own (``open_orders()``), else none."""
+    for component, method in ((storage, "open_order_ids"), (broker, "open_orders")):
+        fn = getattr(component, method, None) if component is not None else None
+        if callable(fn):
+            return _ids(fn())
+    logger.error("watchdog: neither the storage nor the broker can list open orders; nothing to cancel by id")
+    return []
+
+
+def intervene(config: AppConfig, host: PluginHost, clock: Clock, *, reason: str) -> Intervention:
+    """Build the configured broker (and storage, if configured), cancel every open order it
+    knows, and halt the kill switch (``ai_trading_killswitch``, when installed) so a trader
+    that comes back does not resume trading without an operator's ``ai-trading resume``."""
+    ctx = _context(config, host, clock)
+    r = host.registries
+    halted = _halt(config.run.state_dir, reason, clock)
+    broker = r.brokers.get(config.broker.name).build(config.broker.params, ctx)
+    storage = r.storage.get(config.storage.name).build(config.storage.params, ctx) if config.storage else None
+    cancelled: list[str] = []
+    failed: dict[str, str] = {}
+    try:
+        broker.connect(BrokerContext(instruments={}, symbols=(), initial_cash=Decimal(config.run.initial_cash),
+                                     currency=config.run.currency, timeframe=Timeframe.D1, clock=clock))
+        ids = open_order_ids(broker, storage)
+        for cid in ids:
+            try:
+                broker.cancel_order(cid)
+            except Exception as exc:  # noqa: BLE001 - one failed cancel must not stop the others
+                failed[cid] = f"{type(exc).__name__}: {exc}"
+                logger.error("watchdog: cancel of {} failed: {}", cid, exc)
+                continue
+            cancelled.append(cid)
+    finally:
+        broker.close()
+        if storage is not None:
+            storage.close()
+    logger.critical("watchdog: {}; cancelled {} of {} open orders; kill switch {}", reason, len(cancelled),
+                    len(ids), "halted" if halted else "not installed")
+    return Intervention(ids, cancelled, failed, halted)
+
+
+def _halt(state_dir: Path, reason: str, clock: Clock) -> bool:
+    try:
+        from ai_trading_killswitch.state import halt
+    except ImportError:
+        return False
+    try:
+        halt(state_dir, reason=reason, by="watchdog", now=clock.now())
+    except AiTradingError as exc:
+        logger.error("watchdog: kill switch halt failed: {}", exc)
+        return False
+    return True
