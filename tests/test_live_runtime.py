@@ -167,3 +167,102 @@ def test_stop_ends_trading_and_applies_the_policy(tmp_path: Path, policy: str, m
         assert all(not s.is_terminal for s in statuses)
         assert out.engine is not None and out.engine.state is RiskState.ACTIVE
         assert not any(e.source == "shutdown" for e in out.result.risk_events)
+
+
+_SLOW_SOURCE_PLUGIN = '''
+import asyncio
+
+from pydantic import BaseModel, ConfigDict
+
+from ai_trading_core import hookimpl
+from ai_trading_core.testing import random_walk_panel
+
+
+class Params(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    n_bars: int = 100000
+    delay_s: float = 0.01
+
+
+class ScriptedLiveSource:
+    """Fakes a streaming source: random-walk slices, one every delay_s seconds."""
+
+    name = "scripted_live"
+
+    def __init__(self, params):
+        self.panel = random_walk_panel(params.n_bars, 2, seed=4)
+        self.delay_s = params.delay_s
+
+    def load(self, start=None, end=None):
+        return self.panel
+
+    async def stream(self):
+        for i in range(len(self.panel.timestamps)):
+            await asyncio.sleep(self.delay_s)
+            yield self.panel.slice_at(i)
+
+
+@hookimpl
+def ai_trading_register_data_sources(registry):
+    registry.register("scripted_live", lambda p, c: ScriptedLiveSource(p), params=Params)
+'''
+
+
+def test_sigterm_stops_a_live_process_cleanly_and_writes_the_run_document(tmp_path: Path) -> None:
+    """A real SIGTERM to ``ai-trading run`` in live mode: the process exits 0 after stopping
+    between two steps, and the run document and audit trail are written."""
+    import json
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    site = tmp_path / "site"
+    (site / "ai_trading_scripted_live").mkdir(parents=True)
+    (site / "ai_trading_scripted_live" / "__init__.py").write_text("")
+    (site / "ai_trading_scripted_live" / "plugin.py").write_text(_SLOW_SOURCE_PLUGIN)
+    info = site / "ai_trading_scripted_live-0.0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: ai-trading-scripted-live\nVersion: 0.0.1\n")
+    (info / "entry_points.txt").write_text("[ai_trading]\nscripted-live = ai_trading_scripted_live.plugin\n")
+    state, doc = tmp_path / "state", tmp_path / "run.json"
+    config = tmp_path / "live.toml"
+    config.write_text(
+        f'[run]\nmode = "live"\nstate_dir = "{state.as_posix()}"\noutput_dir = "{(tmp_path / "runs").as_posix()}"\n'
+        '[plugins]\nload = ["scripted-live", "sim", "sma", "watchdog"]\n'
+        '[data]\nname = "scripted_live"\n'
+        '[[strategies]]\nname = "sma_crossover"\nparams = { fast = 3, slow = 8 }\n'
+        '[[risk]]\nname = "heartbeat"\nparams = { interval_s = 0 }\n'
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AI_TRADING_")}
+    env["PYTHONPATH"] = str(site) + os.pathsep + env.get("PYTHONPATH", "")
+    proc = subprocess.Popen([sys.executable, "-m", "ai_trading_core.cli", "run", str(config), "--json-out", str(doc),
+                             "--quiet"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        beat = state / "heartbeat.json"
+        while time.monotonic() < deadline and proc.poll() is None:
+            if beat.exists() and json.loads(beat.read_text())["beats"] >= 20:
+                break
+            time.sleep(0.05)
+        assert proc.poll() is None, proc.communicate()[1][-3000:]
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, err[-3000:]
+    document = json.loads(doc.read_text())
+    steps = json.loads((state / "heartbeat.json").read_text())["beats"]
+    assert 20 <= steps < 100000
+    assert document["mode"] == "live" and document["bars"] == steps
+    assert document["risk_events"][-1]["source"] == "shutdown"  # policy cancel: halted, open orders cancelled
+    assert not [o for o in document["orders"] if o["status"] in ("new", "submitted", "accepted", "partially_filled",
+                                                                 "cancel_pending", "unknown")]
+    audit = (tmp_path / "runs").rglob("audit.jsonl")
+    events = [json.loads(line) for path in audit for line in path.read_text().splitlines()]
+    shutdown = [e for e in events if e.get("kind") == "session" and e.get("payload", {}).get("event") == "shutdown"]
+    assert len(shutdown) == 1 and shutdown[0]["payload"]["reason"] == "received SIGTERM"
+    assert shutdown[0]["payload"]["steps"] == steps
