@@ -23,7 +23,7 @@ from .feeds import ReplayFeed
 from .manifest import build_manifest, write_manifest
 from .market import BarPanel, to_ns
 from .plugins import PluginHost, create_plugin_host
-from .protocols import ReportSection, Reporter
+from .protocols import Reporter, ReportSection
 from .registry import BuildContext, ComponentRegistry, redacted_params
 from .result import PluginInfo, RunResult, Session
 from .rundoc import build_run_document, json_safe
