@@ -121,3 +121,21 @@ def test_panel_fingerprint_is_bitwise() -> None:
                       volume=a.volume, timeframe=a.timeframe)
     assert changed.fingerprint() != a.fingerprint()
     assert a.select(symbols=list(reversed(a.symbols))).fingerprint() != a.fingerprint()
+
+
+def test_secret_parameters_never_reach_the_manifest_and_block_replay(tmp_path: Path) -> None:
+    from ai_trading_core.errors import ConfigError
+    from ai_trading_core.manifest import replayable_config
+    from ai_trading_core.replay import config_from_manifest
+    from ai_trading_core.runner import host_for_config, redacted_config
+
+    data = _quickstart_like(tmp_path)
+    data["plugins"]["load"].append("alpaca")
+    data["broker"] = {"name": "alpaca", "params": {"paper": True, "api_key": "AKSECRET123", "secret_key": "sk-SECRET"}}
+    data["credentials"] = {"other": "pw-SECRET"}
+    config = config_from_dict(data)
+    shown = replayable_config(config, redacted_config(config, host_for_config(config)))
+    assert "SECRET" not in json.dumps(shown)
+    assert shown["broker"]["params"]["paper"] is True and "credentials" not in shown
+    with pytest.raises(ConfigError, match=r"broker\.params\.api_key, broker\.params\.secret_key were redacted"):
+        config_from_manifest({"replay_config": shown})
