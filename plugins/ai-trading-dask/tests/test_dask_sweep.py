@@ -79,6 +79,16 @@ def test_walk_forward_picks_best_on_train_and_reports_test(client: Any, tmp_path
         assert w.test.params["strategies.0.params.fast"] == w.best.params["strategies.0.params.fast"]
 
 
+def test_a_scheduler_address_runs_the_same_sweep(client: Any, tmp_path: Path) -> None:
+    cfg = config_from_dict(_config(tmp_path))
+    points = cartesian_grid([parse_param("strategies.0.params.fast=3,8")])
+    here = run_sweep(client, config_dict(cfg), points, sweep_id="local")
+    with dask_client(client.scheduler.address) as remote:
+        there = run_sweep(remote, config_dict(cfg), points, sweep_id="remote")
+    assert [r.metrics["final_equity"] for r in there] == [r.metrics["final_equity"] for r in here]
+    assert [r.run_id for r in there] == ["remote-0000", "remote-0001"]
+
+
 def test_walk_forward_windows_roll_by_the_test_length() -> None:
     assert walk_forward_windows(list(range(10)), 4, 2) == [(0, 3, 4, 5), (2, 5, 6, 7), (4, 7, 8, 9)]
     with pytest.raises(ConfigError, match="fewer than one window"):

@@ -113,7 +113,8 @@ def sweep_command(ctx: click.Context, config_path: Path, params: tuple[str, ...]
     console = Console()
     err_console = Console(stderr=True)
     with dask_client(scheduler, workers=workers, processes=not threads) as client:
-        client.run(configure_logging, "WARNING")  # worker processes: runs log to their run dirs only
+        if scheduler is None:  # our own worker processes: runs log to their run dirs only
+            client.run(configure_logging, "WARNING")
         with Progress(TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
                       TimeElapsedColumn(), console=err_console, transient=True, disable=quiet) as bar:
             task = bar.add_task("runs", total=None)
