@@ -460,10 +460,11 @@ class Engine:
 
     def _combine(self) -> FloatArray:
         if len(self.c.strategies) == 1:
-            return self._targets[self.c.strategies[0][0].strategy_id] * self._weights[0]
+            single: FloatArray = self._targets[self.c.strategies[0][0].strategy_id] * self._weights[0]
+            return single
         stack = np.vstack(list(self._targets.values())) * self._weights[:, None]
         any_finite = np.isfinite(stack).any(axis=0)
-        combined = np.nansum(stack, axis=0)
+        combined: FloatArray = np.nansum(stack, axis=0)
         combined[~any_finite] = np.nan
         return combined
 

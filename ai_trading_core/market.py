@@ -44,7 +44,7 @@ def to_ns(value: datetime | str | np.datetime64) -> int:
         if value.tzinfo is None:
             raise DataError(f"naive timestamp {value.isoformat()}: timestamps must carry a timezone")
         value = np.datetime64(value.astimezone(UTC).replace(tzinfo=None), "ns")
-    return int(np.datetime64(value, "ns").astype(np.int64))
+    return int(np.asarray(value).astype("datetime64[ns]").astype(np.int64))
 
 
 @dataclass(frozen=True, slots=True)

@@ -216,7 +216,7 @@ def _check_pending(host: PluginHost) -> None:
 
 
 def _fill_registries(host: PluginHost) -> None:
-    hooks = {
+    hooks: dict[str, ComponentRegistry[Any]] = {
         "ai_trading_register_data_sources": host.registries.data_sources,
         "ai_trading_register_strategies": host.registries.strategies,
         "ai_trading_register_sizers": host.registries.sizers,

@@ -38,7 +38,9 @@ def _iso_many(ts: Any) -> list[str]:
     import numpy as np
 
     unit = "s" if not np.any(ts % 1_000_000_000) else "us"
-    return [f"{s}Z" for s in np.datetime_as_string(ts.view("datetime64[ns]").astype(f"datetime64[{unit}]"), unit=unit).tolist()]
+    as_dt = ts.view("datetime64[ns]").astype(f"datetime64[{unit}]")
+    strings: list[str] = np.datetime_as_string(as_dt, unit=unit).tolist()  # type: ignore[call-overload]
+    return [f"{s}Z" for s in strings]
 
 
 def build_run_document(

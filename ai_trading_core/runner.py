@@ -83,11 +83,13 @@ def redacted_config(config: AppConfig, host: PluginHost) -> dict[str, Any]:
     mask(r.data_sources, doc["data"])
     mask(r.sizers, doc["sizer"])
     mask(r.brokers, doc["broker"])
-    for key, registry in (("strategies", r.strategies), ("risk", r.risk_checks), ("reporters", r.reporters),
-                          ("alerts", r.alert_channels)):
+    lists: tuple[tuple[str, ComponentRegistry[Any]], ...] = (
+        ("strategies", r.strategies), ("risk", r.risk_checks), ("reporters", r.reporters), ("alerts", r.alert_channels))
+    for key, registry in lists:
         for section in doc[key]:
             mask(registry, section)
-    for key, registry in (("storage", r.storage), ("cache", r.caches)):
+    optional: tuple[tuple[str, ComponentRegistry[Any]], ...] = (("storage", r.storage), ("cache", r.caches))
+    for key, registry in optional:
         if doc.get(key):
             mask(registry, doc[key])
     return doc
@@ -149,8 +151,9 @@ def run_config(
         source = build(r.data_sources, config.data)
         panel = source.load(_bound(config.run.start, False), _bound(config.run.end, True))
     elif config.run.start or config.run.end:
-        lo = to_ns(_bound(config.run.start, False)) if config.run.start else None
-        hi = to_ns(_bound(config.run.end, True)) if config.run.end else None
+        start, end = _bound(config.run.start, False), _bound(config.run.end, True)
+        lo = to_ns(start) if start is not None else None
+        hi = to_ns(end) if end is not None else None
         panel = panel.select(start=lo, end=hi)
     timeframe["value"] = panel.timeframe
     if mode is RunMode.LIVE:
@@ -284,7 +287,8 @@ def _run_block(engine: Engine, panel: BarPanel, progress: Progress | None, *, ev
     missing = [s.strategy_id for s, _ in engine.c.strategies if not callable(getattr(s, "signal_block", None))]
     if missing:
         raise ConfigError(f"run.engine = 'block' needs strategies with signal_block; {', '.join(missing)} have none")
-    carried = [forward_fill(np.asarray(s.signal_block(panel), dtype=float)) for s, _ in engine.c.strategies]
+    carried = [forward_fill(np.asarray(getattr(s, "signal_block")(panel), dtype=np.float64))
+               for s, _ in engine.c.strategies]
     weights = np.array([w for _, w in engine.c.strategies], dtype=float)
     if len(carried) == 1:
         combined = carried[0] * weights[0]
