@@ -63,6 +63,19 @@ class RunSettings(Strict):
     replay_speed: float = Field(default=0.0, ge=0.0)  # paper over replay: 0 = as fast as possible
     on_stop: Literal["cancel", "keep"] = "cancel"  # live: open orders on SIGTERM/SIGINT or end of stream
 
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _date_or_datetime(cls, v: Any) -> Any:
+        # A string with a time part is a datetime (never silently truncated to its date);
+        # a bare YYYY-MM-DD is a date, meaning the whole UTC day.
+        if isinstance(v, str) and len(v.strip()) > 10:
+            text = v.strip()
+            try:
+                return datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
+            except ValueError:
+                return v  # let pydantic report it
+        return v
+
     @field_validator("start", "end")
     @classmethod
     def _no_naive(cls, v: date | datetime | None) -> date | datetime | None:

@@ -60,3 +60,16 @@ def test_order_lifecycle_transitions() -> None:
     n = Order(client_order_id="y", symbol="X", side=Side.BUY, quantity=Decimal(1), created_at=to_datetime(0))
     with pytest.raises(InvalidOrderTransition):
         transition(n, OrderStatus.FILLED)  # never filled without being sent
+
+
+def test_run_bounds_keep_their_time_of_day() -> None:
+    from datetime import UTC, date, datetime
+
+    from pydantic import ValidationError
+
+    from ai_trading_core.config import RunSettings
+
+    s = RunSettings(start="2010-01-04T14:30:00Z", end="2010-02-01")
+    assert s.start == datetime(2010, 1, 4, 14, 30, tzinfo=UTC) and s.end == date(2010, 2, 1)
+    with pytest.raises(ValidationError, match="must carry a timezone"):
+        RunSettings(start="2010-01-04T14:30:00")
