@@ -112,7 +112,10 @@ def verify_audit_file(path: Path) -> AuditVerification:
                 return AuditVerification(False, n, f"line {n}: unreadable record ({exc})", n)
             if stored_prev != prev:
                 return AuditVerification(
-                    False, n, f"line {n} (sequence {event.sequence}): chain broken, a line before it was removed or altered", n
+                    False,
+                    n,
+                    f"line {n} (sequence {event.sequence}): chain broken, a line before it was removed or altered",
+                    n,
                 )
             if chain_hash(prev, event) != stored_hash:
                 return AuditVerification(False, n, f"line {n} (sequence {event.sequence}): content altered", n)

@@ -26,25 +26,42 @@ err_console = Console(stderr=True)
 def _plugin_rows(host: PluginHost) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for p in host.plugins:
-        rows.append({
-            "name": p.name, "distribution": p.distribution, "version": p.version, "builtin": p.builtin,
-            "loaded": True, "roles": host.roles_of(p.name), "hooks": host.hooks_of(p.name),
-            "components": host.components_of(p.name),
-        })
+        rows.append(
+            {
+                "name": p.name,
+                "distribution": p.distribution,
+                "version": p.version,
+                "builtin": p.builtin,
+                "loaded": True,
+                "roles": host.roles_of(p.name),
+                "hooks": host.hooks_of(p.name),
+                "components": host.components_of(p.name),
+            }
+        )
     for f in host.failures:
         e = f.error
-        rows.append({
-            "name": e.entry_point, "distribution": e.distribution, "version": e.version, "builtin": False,
-            "loaded": False, "roles": [], "hooks": [], "components": {}, "error": e.reason,
-        })
+        rows.append(
+            {
+                "name": e.entry_point,
+                "distribution": e.distribution,
+                "version": e.version,
+                "builtin": False,
+                "loaded": False,
+                "roles": [],
+                "hooks": [],
+                "components": {},
+                "error": e.reason,
+            }
+        )
     return rows
 
 
 def build_cli(host: PluginHost) -> click.Group:
     @click.group(context_settings={"help_option_names": ["-h", "--help"]})
     @click.version_option(__version__, prog_name="ai-trading")
-    @click.option("--disable-plugin", "disabled", multiple=True, metavar="NAME",
-                  help="Do not load this plugin (repeatable).")
+    @click.option(
+        "--disable-plugin", "disabled", multiple=True, metavar="NAME", help="Do not load this plugin (repeatable)."
+    )
     @click.option("--log-level", default="WARNING", show_default=True, help="Level of the stderr log.")
     @click.pass_context
     def cli(ctx: click.Context, disabled: tuple[str, ...], log_level: str) -> None:
@@ -72,8 +89,13 @@ def build_cli(host: PluginHost) -> click.Group:
             if r["loaded"]:
                 table.add_row(r["name"], r["distribution"], r["version"], ", ".join(r["roles"]), comps)
             else:
-                table.add_row(f"[red]{r['name']}[/red]", r["distribution"], r["version"], "[red]FAILED[/red]",
-                              f"[red]{r['error']}[/red]")
+                table.add_row(
+                    f"[red]{r['name']}[/red]",
+                    r["distribution"],
+                    r["version"],
+                    "[red]FAILED[/red]",
+                    f"[red]{r['error']}[/red]",
+                )
         Console().print(table)
 
     @cli.command()
@@ -88,19 +110,31 @@ def build_cli(host: PluginHost) -> click.Group:
         run_host = host_for_config(config, disable=ctx.obj["disabled"])
         validate_config(config, run_host)
         names = ", ".join(s.instance_id for s in config.strategies)
-        click.echo(f"{config_path}: OK ({config.run.mode.value}; data {config.data.name}; strategies {names}; "
-                   f"sizer {config.sizer.name}; {len(config.risk)} risk checks; broker {config.broker.name})")
+        click.echo(
+            f"{config_path}: OK ({config.run.mode.value}; data {config.data.name}; strategies {names}; "
+            f"sizer {config.sizer.name}; {len(config.risk)} risk checks; broker {config.broker.name})"
+        )
 
     @cli.command()
     @click.argument("config_path", type=click.Path(path_type=Path))
     @click.option("--json-out", type=click.Path(path_type=Path), help="Write the run document (JSON) here.")
-    @click.option("--report", "report_path", type=click.Path(path_type=Path),
-                  help="Write an HTML report here (reporters that support it).")
+    @click.option(
+        "--report",
+        "report_path",
+        type=click.Path(path_type=Path),
+        help="Write an HTML report here (reporters that support it).",
+    )
     @click.option("--mode", type=click.Choice(["backtest", "paper", "live"]), help="Override run.mode.")
     @click.option("--quiet", is_flag=True, help="No progress bar or summary.")
     @click.pass_context
-    def run(ctx: click.Context, config_path: Path, json_out: Path | None, report_path: Path | None,
-            mode: str | None, quiet: bool) -> None:
+    def run(
+        ctx: click.Context,
+        config_path: Path,
+        json_out: Path | None,
+        report_path: Path | None,
+        mode: str | None,
+        quiet: bool,
+    ) -> None:
         """Run a config in backtest, paper or live mode."""
         import uuid
 
@@ -118,14 +152,22 @@ def build_cli(host: PluginHost) -> click.Group:
         console = Console()
         active = ", ".join(f"{p.name} {p.version}" for p in run_host.plugins if not p.builtin)
         if not quiet:
-            console.print(f"[bold]ai-trading {__version__}[/bold] {config.run.mode.value} run {run_id[:12]} "
-                              f"— plugins: {active or 'none'}")
+            console.print(
+                f"[bold]ai-trading {__version__}[/bold] {config.run.mode.value} run {run_id[:12]} "
+                f"— plugins: {active or 'none'}"
+            )
         try:
             if quiet:
                 outcome = run_config(config, run_host, run_id=run_id)
             else:
-                with Progress(TextColumn("[progress.description]{task.description}"), BarColumn(),
-                              MofNCompleteColumn(), TimeElapsedColumn(), console=err_console, transient=True) as bar:
+                with Progress(
+                    TextColumn("[progress.description]{task.description}"),
+                    BarColumn(),
+                    MofNCompleteColumn(),
+                    TimeElapsedColumn(),
+                    console=err_console,
+                    transient=True,
+                ) as bar:
                     task = bar.add_task("bars", total=None)
 
                     def progress(done: int, total: int) -> None:
@@ -142,7 +184,9 @@ def build_cli(host: PluginHost) -> click.Group:
         if report_path is not None:
             writers = [(r, s) for r, s in outcome.sections if hasattr(r, "write_report")]
             if not writers:
-                raise ConfigError("--report needs a reporter that writes reports (e.g. [[reporters]] name = \"analytics\")")
+                raise ConfigError(
+                    '--report needs a reporter that writes reports (e.g. [[reporters]] name = "analytics")'
+                )
             for reporter, section in writers:
                 reporter.write_report(outcome.result, section, report_path)
         if not quiet:
@@ -150,12 +194,16 @@ def build_cli(host: PluginHost) -> click.Group:
                 reporter.render(outcome.result, section, console)
             if not outcome.sections:
                 m = outcome.document["metrics"]
-                console.print(f"final equity {m['final_equity']:,.2f}, total return {m['total_return']:.2%}, "
-                              f"{m['trade_count']} closed trades")
+                console.print(
+                    f"final equity {m['final_equity']:,.2f}, total return {m['total_return']:.2%}, "
+                    f"{m['trade_count']} closed trades"
+                )
             if outcome.result.risk_events:
                 for e in outcome.result.risk_events:
-                    console.print(f"[yellow]risk event[/yellow] {e.timestamp:%Y-%m-%d} {e.source}: "
-                                  f"{e.previous_state.value} → {e.state.value} ({e.reason})")
+                    console.print(
+                        f"[yellow]risk event[/yellow] {e.timestamp:%Y-%m-%d} {e.source}: "
+                        f"{e.previous_state.value} → {e.state.value} ({e.reason})"
+                    )
             where = [str(p) for p in (json_out, report_path, outcome.audit_path) if p is not None]
             if where:
                 err_console.print("wrote " + ", ".join(where))
@@ -198,9 +246,12 @@ def _register_plugin_commands(host: PluginHost, cli: click.Group) -> None:
             impl.function(cli)
         except Exception as exc:  # noqa: BLE001 - a broken plugin must not take the CLI down
             info = host.plugin(impl.plugin_name)
-            err = PluginLoadError(impl.plugin_name, info.distribution if info else "unknown",
-                                  info.version if info else "unknown",
-                                  f"ai_trading_register_commands raised {type(exc).__name__}: {exc}")
+            err = PluginLoadError(
+                impl.plugin_name,
+                info.distribution if info else "unknown",
+                info.version if info else "unknown",
+                f"ai_trading_register_commands raised {type(exc).__name__}: {exc}",
+            )
             err.__cause__ = exc
             host.failures.append(PluginFailure(err, traceback.format_exc()))
             cli.commands.clear()

@@ -103,7 +103,10 @@ class AppConfig(BaseSettings):
     """The whole configuration of one run."""
 
     model_config = SettingsConfigDict(
-        env_prefix="AI_TRADING_", env_nested_delimiter="__", env_file=".env", extra="forbid",
+        env_prefix="AI_TRADING_",
+        env_nested_delimiter="__",
+        env_file=".env",
+        extra="forbid",
         env_ignore_empty=True,
     )
 
@@ -147,7 +150,9 @@ class AppConfig(BaseSettings):
         return doc
 
 
-def load_config(path: str | Path, *, env_file: str | Path | None = ".env", overrides: dict[str, Any] | None = None) -> AppConfig:
+def load_config(
+    path: str | Path, *, env_file: str | Path | None = ".env", overrides: dict[str, Any] | None = None
+) -> AppConfig:
     """Read and validate a TOML config. Raises :class:`ConfigError` with one line naming the
     file and every problem; never a traceback, never a secret value."""
     path = Path(path)
@@ -159,7 +164,8 @@ def load_config(path: str | Path, *, env_file: str | Path | None = ".env", overr
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     bound = type(
-        "BoundAppConfig", (AppConfig,),
+        "BoundAppConfig",
+        (AppConfig,),
         {"model_config": SettingsConfigDict(**{**AppConfig.model_config, "toml_file": path, "env_file": env_file})},
     )
     try:

@@ -74,7 +74,7 @@ class _Series:
     def extend(self, values: Any) -> None:
         k = len(values)
         self._grow(self.n + k)
-        self._buf[self.n: self.n + k] = values
+        self._buf[self.n : self.n + k] = values
         self.n += k
 
     def last(self) -> float:
@@ -185,22 +185,36 @@ class Engine:
             for name in ("ai_trading_signal", "ai_trading_order", "ai_trading_fill", "ai_trading_risk_verdict")
         }
         self._sizes_at_fill = bool(getattr(components.sizer, "sizes_at_fill", False))
-        self._audit_on = host.has_implementations("ai_trading_audit_event") or hasattr(components.storage, "record_audit")
+        self._audit_on = host.has_implementations("ai_trading_audit_event") or hasattr(
+            components.storage, "record_audit"
+        )
 
     # ================================================================== lifecycle
     def start(self) -> None:
-        self.c.broker.connect(BrokerContext(
-            instruments={i.symbol: i for i in self.instruments}, symbols=self.symbols,
-            initial_cash=self.session.initial_cash, currency=self.session.currency,
-            timeframe=self.session.timeframe, clock=self.clock,
-        ))
+        self.c.broker.connect(
+            BrokerContext(
+                instruments={i.symbol: i for i in self.instruments},
+                symbols=self.symbols,
+                initial_cash=self.session.initial_cash,
+                currency=self.session.currency,
+                timeframe=self.session.timeframe,
+                clock=self.clock,
+            )
+        )
         for strategy, _ in self.c.strategies:
             strategy.prepare(self.symbols, self.session.timeframe)
-        self._audit("session", "session", {
-            "event": "start", "mode": self.session.mode.value, "config_hash": self.session.config_hash,
-            "symbols": list(self.symbols), "initial_cash": str(self.session.initial_cash),
-            "plugins": [f"{p.name}=={p.version}" for p in self.session.plugins],
-        })
+        self._audit(
+            "session",
+            "session",
+            {
+                "event": "start",
+                "mode": self.session.mode.value,
+                "config_hash": self.session.config_hash,
+                "symbols": list(self.symbols),
+                "initial_cash": str(self.session.initial_cash),
+                "plugins": [f"{p.name}=={p.version}" for p in self.session.plugins],
+            },
+        )
         self.host.notify("ai_trading_session_start", session=self.session)
 
     def step(self, m: MarketSlice, targets: list[FloatArray] | None = None, *, push_history: bool = True) -> None:
@@ -271,12 +285,18 @@ class Engine:
         result = RunResult(
             session=self.session,
             timestamps=self._timestamps.array(),
-            equity=self._equity.array(), cash=self._cash.array(),
-            gross_exposure=self._gross.array(), net_exposure=self._net.array(),
-            final_cash=self.portfolio.cash, final_equity=self.portfolio.equity_decimal(),
+            equity=self._equity.array(),
+            cash=self._cash.array(),
+            gross_exposure=self._gross.array(),
+            net_exposure=self._net.array(),
+            final_cash=self.portfolio.cash,
+            final_equity=self.portfolio.equity_decimal(),
             final_positions=self.portfolio.positions(),
             trades=self.portfolio.trades + self.portfolio.open_trades(),
-            orders=list(self.book), fills=self.fills, risk_events=self.risk_events, risk_verdicts=self.verdicts,
+            orders=list(self.book),
+            fills=self.fills,
+            risk_events=self.risk_events,
+            risk_verdicts=self.verdicts,
             instruments={i.symbol: i for i in self.instruments},
         )
         self.host.notify("ai_trading_session_finish", session=self.session, result=result)
@@ -306,7 +326,9 @@ class Engine:
             order.quantity = fill.quantity
         if order is not None:
             if not fill.strategy_id or not fill.correlation_id:
-                fill = fill.model_copy(update={"strategy_id": order.strategy_id, "correlation_id": order.correlation_id})
+                fill = fill.model_copy(
+                    update={"strategy_id": order.strategy_id, "correlation_id": order.correlation_id}
+                )
             prev_value = (order.average_fill_price or Decimal(0)) * order.filled_quantity
             order.filled_quantity += fill.quantity
             order.average_fill_price = (prev_value + fill.notional) / order.filled_quantity
@@ -347,8 +369,12 @@ class Engine:
                 continue
             if upd is None:
                 # The broker never saw it: safe to declare it rejected, never to resend blindly.
-                upd = OrderUpdate(client_order_id=order.client_order_id, status=OrderStatus.REJECTED,
-                                  timestamp=self.clock.now(), reason="unknown to the broker after timeout")
+                upd = OrderUpdate(
+                    client_order_id=order.client_order_id,
+                    status=OrderStatus.REJECTED,
+                    timestamp=self.clock.now(),
+                    reason="unknown to the broker after timeout",
+                )
             self._apply_update(upd)
 
     def _set_status(self, order: Order, status: OrderStatus, reason: str | None = None) -> None:
@@ -362,10 +388,17 @@ class Engine:
     # ================================================================== risk state
     def _risk_context(self, m: MarketSlice, equity: float) -> RiskContext:
         return RiskContext(
-            timestamp=m.timestamp, symbols=self.symbols, prices=self.portfolio.last_price,
-            positions=self.portfolio.qty_f + self._pending, equity=equity, cash=self.portfolio.cash_f,
-            peak_equity=self.peak_equity, day_start_equity=float(self.day_start_equity), history=self.history,
-            state=self.state, symbol_index=self.portfolio.index,
+            timestamp=m.timestamp,
+            symbols=self.symbols,
+            prices=self.portfolio.last_price,
+            positions=self.portfolio.qty_f + self._pending,
+            equity=equity,
+            cash=self.portfolio.cash_f,
+            peak_equity=self.peak_equity,
+            day_start_equity=float(self.day_start_equity),
+            history=self.history,
+            state=self.state,
+            symbol_index=self.portfolio.index,
         )
 
     def _update_risk(self, m: MarketSlice, equity: float) -> None:
@@ -380,8 +413,11 @@ class Engine:
                 continue
             if _ESCALATION[request.state] > _ESCALATION[self.state]:
                 self._change_state(request.state, check.name, request.reason, request.measured, request.limit)
-            elif request.state is RiskState.ACTIVE and self.state is not RiskState.ACTIVE \
-                    and self._state_source == check.name:
+            elif (
+                request.state is RiskState.ACTIVE
+                and self.state is not RiskState.ACTIVE
+                and self._state_source == check.name
+            ):
                 # Only the check that tripped the state may lift it, and only on an explicit
                 # operator re-arm it reports (e.g. `ai-trading resume` for the kill switch).
                 self._change_state(RiskState.ACTIVE, check.name, request.reason, force=True)
@@ -393,27 +429,56 @@ class Engine:
                 observer.observe_step(ctx)
             except Exception as exc:  # noqa: BLE001 - observers are isolated
                 logger.opt(exception=exc).error("observe_step of {} failed", type(observer).__name__)
-                self.alerts.emit(Alert(severity=AlertSeverity.WARNING, source=type(observer).__name__,
-                                       message=f"observe_step failed: {type(exc).__name__}: {exc}",
-                                       timestamp=self.clock.now(), key=f"observe-step:{type(observer).__name__}"))
+                self.alerts.emit(
+                    Alert(
+                        severity=AlertSeverity.WARNING,
+                        source=type(observer).__name__,
+                        message=f"observe_step failed: {type(exc).__name__}: {exc}",
+                        timestamp=self.clock.now(),
+                        key=f"observe-step:{type(observer).__name__}",
+                    )
+                )
 
     def _change_state(
-        self, state: RiskState, source: str, reason: str, measured: float | None = None,
-        limit: float | None = None, *, force: bool = False,
+        self,
+        state: RiskState,
+        source: str,
+        reason: str,
+        measured: float | None = None,
+        limit: float | None = None,
+        *,
+        force: bool = False,
     ) -> None:
         if state is self.state or (not force and _ESCALATION[state] < _ESCALATION[self.state]):
             return
-        event = RiskEvent(timestamp=self.clock.now(), source=source, previous_state=self.state, state=state,
-                          reason=reason, measured=measured, limit=limit)
+        event = RiskEvent(
+            timestamp=self.clock.now(),
+            source=source,
+            previous_state=self.state,
+            state=state,
+            reason=reason,
+            measured=measured,
+            limit=limit,
+        )
         self.state = state
         self._state_source = source
         self.risk_events.append(event)
         self._audit("risk_state", f"risk:{len(self.risk_events)}", event.model_dump(mode="json"))
         self.host.notify("ai_trading_risk_state", event=event)
-        severity = AlertSeverity.INFO if state is RiskState.ACTIVE else (
-            AlertSeverity.CRITICAL if state is RiskState.HALTED else AlertSeverity.WARNING)
-        self.alerts.emit(Alert(severity=severity, source=source, message=f"risk state {state.value}: {reason}",
-                               timestamp=event.timestamp, key=f"risk-state:{state.value}"))
+        severity = (
+            AlertSeverity.INFO
+            if state is RiskState.ACTIVE
+            else (AlertSeverity.CRITICAL if state is RiskState.HALTED else AlertSeverity.WARNING)
+        )
+        self.alerts.emit(
+            Alert(
+                severity=severity,
+                source=source,
+                message=f"risk state {state.value}: {reason}",
+                timestamp=event.timestamp,
+                key=f"risk-state:{state.value}",
+            )
+        )
         if state is RiskState.HALTED:
             self.halt_reason = reason
             self._cancel_open_orders(reason)
@@ -440,7 +505,9 @@ class Engine:
         for i, qty in enumerate(self.portfolio.quantities):
             if qty != 0:
                 side = Side.SELL if qty > 0 else Side.BUY
-                orders.append(self._new_order(i, side, abs(qty), "engine", reduce_only=True, reason=f"flatten: {reason}"))
+                orders.append(
+                    self._new_order(i, side, abs(qty), "engine", reduce_only=True, reason=f"flatten: {reason}")
+                )
         for order in orders:
             self._submit(order)
 
@@ -470,10 +537,18 @@ class Engine:
 
     def _decide(self, m: MarketSlice, combined: FloatArray, changed: Any, equity: float) -> None:
         ctx = SizingContext(
-            timestamp=m.timestamp, symbols=self.symbols, prices=self.portfolio.last_price, equity=equity,
-            cash=self.portfolio.cash_f, positions=self.portfolio.qty_f, history=self.history,
-            instruments=self.instruments, timeframe=self.session.timeframe, strategy_targets=self._targets,
-            performance=self.portfolio.performance, initial_cash=float(self.session.initial_cash),
+            timestamp=m.timestamp,
+            symbols=self.symbols,
+            prices=self.portfolio.last_price,
+            equity=equity,
+            cash=self.portfolio.cash_f,
+            positions=self.portfolio.qty_f,
+            history=self.history,
+            instruments=self.instruments,
+            timeframe=self.session.timeframe,
+            strategy_targets=self._targets,
+            performance=self.portfolio.performance,
+            initial_cash=float(self.session.initial_cash),
             cash_flows=self.portfolio.cash_flows,
         )
         try:
@@ -503,12 +578,22 @@ class Engine:
             strategy_id = self._responsible_strategy(i)
             order = self._new_order(i, side, qty, strategy_id, notional=notional)
             if self._audit_on:
-                self._audit("decision", order.correlation_id, self._decision_payload(m, i, combined, target_units, delta, equity))
+                self._audit(
+                    "decision",
+                    order.correlation_id,
+                    self._decision_payload(m, i, combined, target_units, delta, equity),
+                )
             if self._has["ai_trading_signal"]:
-                self.host.notify("ai_trading_signal", signal=Signal(
-                    strategy_id=strategy_id, symbol=self.symbols[i], timestamp=self.clock.now(),
-                    strength=float(np.clip(combined[i], -1, 1)), correlation_id=order.correlation_id,
-                ))
+                self.host.notify(
+                    "ai_trading_signal",
+                    signal=Signal(
+                        strategy_id=strategy_id,
+                        symbol=self.symbols[i],
+                        timestamp=self.clock.now(),
+                        strength=float(np.clip(combined[i], -1, 1)),
+                        correlation_id=order.correlation_id,
+                    ),
+                )
             orders.append(order)
         if orders:
             self._process_orders(orders, m, equity)
@@ -517,37 +602,66 @@ class Engine:
         if len(self.c.strategies) == 1:
             return self.c.strategies[0][0].strategy_id
         best, best_w = "", -1.0
-        for (strategy, w) in self.c.strategies:
+        for strategy, w in self.c.strategies:
             v = self._targets[strategy.strategy_id][i]
             score = abs(w * v) if np.isfinite(v) else -1.0
             if score > best_w:
                 best, best_w = strategy.strategy_id, score
         return best
 
-    def _new_order(self, i: int, side: Side, qty: Decimal, strategy_id: str, *, reduce_only: bool = False,
-                   reason: str | None = None, notional: Decimal | None = None) -> Order:
+    def _new_order(
+        self,
+        i: int,
+        side: Side,
+        qty: Decimal,
+        strategy_id: str,
+        *,
+        reduce_only: bool = False,
+        reason: str | None = None,
+        notional: Decimal | None = None,
+    ) -> Order:
         self._order_seq += 1
         ts = self.last_market.timestamp if self.last_market is not None else 0
         digest = hashlib.sha256(f"{self._id_tag}|{ts}|{self.symbols[i]}|{self._order_seq}".encode()).hexdigest()
         return Order(
-            client_order_id=f"ait-{digest[:24]}", symbol=self.symbols[i], side=side, quantity=qty,
-            order_type=OrderType.MARKET, strategy_id=strategy_id, correlation_id=f"dec-{digest[24:40]}",
-            created_at=self.clock.now(), reduce_only=reduce_only, reason=reason, notional=notional,
+            client_order_id=f"ait-{digest[:24]}",
+            symbol=self.symbols[i],
+            side=side,
+            quantity=qty,
+            order_type=OrderType.MARKET,
+            strategy_id=strategy_id,
+            correlation_id=f"dec-{digest[24:40]}",
+            created_at=self.clock.now(),
+            reduce_only=reduce_only,
+            reason=reason,
+            notional=notional,
         )
 
-    def _decision_payload(self, m: MarketSlice, i: int, combined: FloatArray, units: FloatArray, delta: FloatArray,
-                          equity: float) -> dict[str, Any]:
+    def _decision_payload(
+        self, m: MarketSlice, i: int, combined: FloatArray, units: FloatArray, delta: FloatArray, equity: float
+    ) -> dict[str, Any]:
         def f(x: float) -> float | None:
             return float(x) if np.isfinite(x) else None
 
         return {
             "symbol": self.symbols[i],
-            "market": {"timestamp": to_datetime(m.timestamp).isoformat(), "open": f(m.open[i]), "high": f(m.high[i]),
-                       "low": f(m.low[i]), "close": f(m.close[i]), "volume": f(m.volume[i])},
+            "market": {
+                "timestamp": to_datetime(m.timestamp).isoformat(),
+                "open": f(m.open[i]),
+                "high": f(m.high[i]),
+                "low": f(m.low[i]),
+                "close": f(m.close[i]),
+                "volume": f(m.volume[i]),
+            },
             "signal": {"targets": {k: f(v[i]) for k, v in self._targets.items()}, "combined": f(combined[i])},
-            "sizing": {"sizer": self.c.sizer_name, "equity": equity, "target_units": f(units[i]),
-                       "position": float(self.portfolio.qty_f[i]), "pending": float(self._pending[i]),
-                       "delta": f(delta[i])},
+            "sizing": {
+                "sizer": self.c.sizer_name,
+                "equity": equity,
+                "target_units": f(units[i]),
+                "position": float(self.portfolio.qty_f[i]),
+                "pending": float(self._pending[i]),
+                "delta": f(delta[i]),
+            },
         }
 
     def _process_orders(self, orders: list[Order], m: MarketSlice, equity: float) -> None:
@@ -589,15 +703,17 @@ class Engine:
                 if order.quantity > 0:
                     allowed.append(order)
                     continue
-            self._reject(order, f"risk state {self.state.value}: only {'risk-reducing orders' if self.state is RiskState.REDUCING else 'cancels'} allowed")
+            allowed_now = "risk-reducing orders" if self.state is RiskState.REDUCING else "cancels"
+            self._reject(order, f"risk state {self.state.value}: only {allowed_now} allowed")
         return allowed
 
     def _apply_verdicts(self, check: str, orders: list[Order], verdicts: Sequence[RiskVerdict]) -> list[Order]:
         kept = []
         for order, verdict in zip(orders, verdicts, strict=True):
             if not verdict.correlation_id:
-                verdict = verdict.model_copy(update={"correlation_id": order.correlation_id,
-                                                     "client_order_id": order.client_order_id})
+                verdict = verdict.model_copy(
+                    update={"correlation_id": order.correlation_id, "client_order_id": order.client_order_id}
+                )
             self.verdicts.append(verdict)
             if self._audit_on:
                 self._audit("risk_verdict", order.correlation_id, verdict.model_dump(mode="json"))
@@ -649,9 +765,15 @@ class Engine:
         except BrokerTimeout as exc:
             self._set_status(order, OrderStatus.SUBMITTED)
             self._set_status(order, OrderStatus.UNKNOWN, f"no answer from broker: {exc}")
-            self.alerts.emit(Alert(severity=AlertSeverity.WARNING, source="broker", timestamp=self.clock.now(),
-                                   message=f"order {order.client_order_id} state unknown after timeout; will look it up",
-                                   key=f"unknown:{order.client_order_id}"))
+            self.alerts.emit(
+                Alert(
+                    severity=AlertSeverity.WARNING,
+                    source="broker",
+                    timestamp=self.clock.now(),
+                    message=f"order {order.client_order_id} state unknown after timeout; will look it up",
+                    key=f"unknown:{order.client_order_id}",
+                )
+            )
             return
         except (TradingHalted, BrokerError) as exc:
             self._pending[i] -= float(order.signed_quantity)
@@ -675,8 +797,14 @@ class Engine:
         if not self._audit_on:
             return
         self._audit_seq += 1
-        event = AuditEvent(sequence=self._audit_seq, run_id=self.session.run_id, kind=kind,
-                           correlation_id=correlation_id, timestamp=self.clock.now(), payload=payload)
+        event = AuditEvent(
+            sequence=self._audit_seq,
+            run_id=self.session.run_id,
+            kind=kind,
+            correlation_id=correlation_id,
+            timestamp=self.clock.now(),
+            payload=payload,
+        )
         self.host.hook.ai_trading_audit_event(event=event)
         record = getattr(self.c.storage, "record_audit", None)
         if record is not None:

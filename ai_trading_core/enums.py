@@ -3,12 +3,7 @@ run documents, audit rows and database columns."""
 
 from __future__ import annotations
 
-from enum import Enum
-
-
-class StrEnum(str, Enum):
-    def __str__(self) -> str:
-        return str(self.value)
+from enum import StrEnum
 
 
 class Side(StrEnum):
@@ -74,8 +69,18 @@ class Timeframe(StrEnum):
 
     @classmethod
     def parse(cls, text: str) -> Timeframe:
-        aliases = {"1min": "1m", "5min": "5m", "15min": "15m", "30min": "30m", "60m": "1h",
-                   "1d": "1d", "d": "1d", "day": "1d", "daily": "1d", "1day": "1d"}
+        aliases = {
+            "1min": "1m",
+            "5min": "5m",
+            "15min": "15m",
+            "30min": "30m",
+            "60m": "1h",
+            "1d": "1d",
+            "d": "1d",
+            "day": "1d",
+            "daily": "1d",
+            "1day": "1d",
+        }
         key = aliases.get(text.strip().lower(), text.strip().lower())
         try:
             return cls(key)

@@ -278,5 +278,3 @@ def registration_hooks() -> dict[str, str]:
         "ai_trading_register_alert_channels": "alert_channel",
         "ai_trading_register_commands": "command",
     }
-
-

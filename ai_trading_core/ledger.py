@@ -35,8 +35,21 @@ class Portfolio:
     """Cash, positions, average prices, realised P&L and round-trip trades."""
 
     __slots__ = (
-        "symbols", "index", "cash", "quantities", "avg_prices", "realized", "qty_f", "last_price",
-        "cash_f", "trades", "_open", "_performance", "initial_cash", "_mark_price", "cash_flows",
+        "symbols",
+        "index",
+        "cash",
+        "quantities",
+        "avg_prices",
+        "realized",
+        "qty_f",
+        "last_price",
+        "cash_f",
+        "trades",
+        "_open",
+        "_performance",
+        "initial_cash",
+        "_mark_price",
+        "cash_flows",
     )
 
     def __init__(self, symbols: tuple[str, ...], initial_cash: Decimal) -> None:
@@ -124,8 +137,17 @@ class Portfolio:
                     rest = abs(new)
                     rest_commission = fill.commission - commission
                     self._open[i] = _OpenTrade(
-                        fill.side, ns, rest, rest * fill.price, ZERO, ZERO, rest, -rest_commission,
-                        rest_commission, fill.strategy_id, ns,
+                        fill.side,
+                        ns,
+                        rest,
+                        rest * fill.price,
+                        ZERO,
+                        ZERO,
+                        rest,
+                        -rest_commission,
+                        rest_commission,
+                        fill.strategy_id,
+                        ns,
                     )
                 return
         trade.max_abs_qty = max(trade.max_abs_qty, abs(new))
@@ -135,10 +157,16 @@ class Portfolio:
         del self._open[i]
         entry_price = t.entry_value / t.entry_qty
         rec = Trade(
-            symbol=self.symbols[i], side=t.side, quantity=t.max_abs_qty or t.entry_qty,
-            entry_time=to_datetime(t.entry_ns), entry_price=entry_price,
-            exit_time=to_datetime(t.last_ns), exit_price=t.exit_value / t.exit_qty,
-            pnl=t.realized, commission=t.commission, strategy_id=t.strategy_id,
+            symbol=self.symbols[i],
+            side=t.side,
+            quantity=t.max_abs_qty or t.entry_qty,
+            entry_time=to_datetime(t.entry_ns),
+            entry_price=entry_price,
+            exit_time=to_datetime(t.last_ns),
+            exit_price=t.exit_value / t.exit_qty,
+            pnl=t.realized,
+            commission=t.commission,
+            strategy_id=t.strategy_id,
         )
         self.trades.append(rec)
         perf = self._performance.setdefault(t.strategy_id, StrategyPerformance(strategy_id=t.strategy_id))
@@ -160,11 +188,19 @@ class Portfolio:
             if np.isfinite(price) and t.entry_qty:
                 q = self.quantities[i]
                 unrealized = (Decimal(repr(float(price))) - self.avg_prices[i]) * q
-            out.append(Trade(
-                symbol=self.symbols[i], side=t.side, quantity=t.max_abs_qty or t.entry_qty,
-                entry_time=to_datetime(t.entry_ns), entry_price=t.entry_value / t.entry_qty,
-                pnl=t.realized + unrealized, commission=t.commission, strategy_id=t.strategy_id, is_open=True,
-            ))
+            out.append(
+                Trade(
+                    symbol=self.symbols[i],
+                    side=t.side,
+                    quantity=t.max_abs_qty or t.entry_qty,
+                    entry_time=to_datetime(t.entry_ns),
+                    entry_price=t.entry_value / t.entry_qty,
+                    pnl=t.realized + unrealized,
+                    commission=t.commission,
+                    strategy_id=t.strategy_id,
+                    is_open=True,
+                )
+            )
         return out
 
     def positions(self) -> dict[str, Decimal]:
@@ -175,11 +211,15 @@ class Portfolio:
         for i, s in enumerate(self.symbols):
             if self.quantities[i] != 0:
                 p = self.last_price[i]
-                out.append(Position(
-                    symbol=s, quantity=self.quantities[i], average_price=self.avg_prices[i],
-                    realized_pnl=self.realized[i],
-                    market_price=Decimal(repr(float(p))) if np.isfinite(p) else None,
-                ))
+                out.append(
+                    Position(
+                        symbol=s,
+                        quantity=self.quantities[i],
+                        average_price=self.avg_prices[i],
+                        realized_pnl=self.realized[i],
+                        market_price=Decimal(repr(float(p))) if np.isfinite(p) else None,
+                    )
+                )
         return tuple(out)
 
     def equity_decimal(self) -> Decimal:

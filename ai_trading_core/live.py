@@ -80,7 +80,11 @@ def _install_signal_handlers(loop: asyncio.AbstractEventLoop, control: LiveContr
 
 
 async def run_live(
-    engine: Engine, source: Any, *, stop_policy: StopPolicy = "cancel", on_step: OnStep | None = None,
+    engine: Engine,
+    source: Any,
+    *,
+    stop_policy: StopPolicy = "cancel",
+    on_step: OnStep | None = None,
 ) -> LiveControl:
     """Feed ``source.stream()`` (an async iterator of :class:`MarketSlice`) through
     ``engine.step`` until the stream ends or a stop is requested, then apply ``stop_policy``
@@ -139,9 +143,23 @@ def _apply_stop_policy(control: LiveControl) -> None:
         engine._change_state(RiskState.HALTED, "shutdown", f"shutdown: {reason}")
         if engine.has_open_orders():  # already HALTED before the stop: _change_state did nothing
             engine._cancel_open_orders(f"shutdown: {reason}")
-    engine._audit("session", "session", {
-        "event": "shutdown", "reason": reason, "policy": control.stop_policy, "steps": control.steps,
-        "open_orders": control.open_orders_at_stop, "open_orders_after": len(engine.book.open_orders()),
-    })
-    logger.info("live run stopped after {} steps ({}); policy {}: {} open orders at stop, {} left",
-                control.steps, reason, control.stop_policy, control.open_orders_at_stop, len(engine.book.open_orders()))
+    engine._audit(
+        "session",
+        "session",
+        {
+            "event": "shutdown",
+            "reason": reason,
+            "policy": control.stop_policy,
+            "steps": control.steps,
+            "open_orders": control.open_orders_at_stop,
+            "open_orders_after": len(engine.book.open_orders()),
+        },
+    )
+    logger.info(
+        "live run stopped after {} steps ({}); policy {}: {} open orders at stop, {} left",
+        control.steps,
+        reason,
+        control.stop_policy,
+        control.open_orders_at_stop,
+        len(engine.book.open_orders()),
+    )

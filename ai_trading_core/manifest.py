@@ -103,12 +103,23 @@ def read_manifest(path: str | Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: not valid JSON: {exc}") from None
     if not isinstance(manifest, dict):
         raise ConfigError(f"{path}: a manifest is a JSON object")
-    required = ("manifest_version", "run_id", "config", "replay_config", "config_hash", "plugins", "seed", "data",
-                "result_digest")
+    required = (
+        "manifest_version",
+        "run_id",
+        "config",
+        "replay_config",
+        "config_hash",
+        "plugins",
+        "seed",
+        "data",
+        "result_digest",
+    )
     missing = [k for k in required if k not in manifest]
     if missing:
         raise ConfigError(f"{path}: not a run manifest (missing {', '.join(missing)})")
     if manifest["manifest_version"] != MANIFEST_VERSION:
-        raise ConfigError(f"{path}: manifest version {manifest['manifest_version']} is not supported "
-                          f"(this kernel reads version {MANIFEST_VERSION})")
+        raise ConfigError(
+            f"{path}: manifest version {manifest['manifest_version']} is not supported "
+            f"(this kernel reads version {MANIFEST_VERSION})"
+        )
     return manifest

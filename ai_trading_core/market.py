@@ -90,14 +90,18 @@ class BarPanel:
             inst = Instrument(symbol=symbol)
         return inst
 
-    def select(self, symbols: Sequence[str] | None = None, start: int | None = None, end: int | None = None) -> BarPanel:
+    def select(
+        self, symbols: Sequence[str] | None = None, start: int | None = None, end: int | None = None
+    ) -> BarPanel:
         """Sub-panel by symbols and by a [start, end] nanosecond range (inclusive)."""
         cols: slice | list[int] = slice(None)
         syms = self.symbols
         if symbols is not None:
             missing = [s for s in symbols if s not in self.symbols]
             if missing:
-                raise UnknownSymbolError(f"unknown symbol(s) {', '.join(missing)}; available: {', '.join(self.symbols)}")
+                raise UnknownSymbolError(
+                    f"unknown symbol(s) {', '.join(missing)}; available: {', '.join(self.symbols)}"
+                )
             cols = [self.symbols.index(s) for s in symbols]
             syms = tuple(symbols)
         lo = 0 if start is None else int(np.searchsorted(self.timestamps, start, side="left"))
@@ -108,9 +112,16 @@ class BarPanel:
             return np.ascontiguousarray(a[rows][:, cols])
 
         return BarPanel(
-            symbols=syms, timestamps=self.timestamps[rows].copy(), open=pick(self.open), high=pick(self.high),
-            low=pick(self.low), close=pick(self.close), volume=pick(self.volume), timeframe=self.timeframe,
-            instruments={s: self.instrument(s) for s in syms}, source=self.source,
+            symbols=syms,
+            timestamps=self.timestamps[rows].copy(),
+            open=pick(self.open),
+            high=pick(self.high),
+            low=pick(self.low),
+            close=pick(self.close),
+            volume=pick(self.volume),
+            timeframe=self.timeframe,
+            instruments={s: self.instrument(s) for s in syms},
+            source=self.source,
         )
 
     def fingerprint(self) -> str:
@@ -135,7 +146,13 @@ class BarPanel:
 
     def slice_at(self, i: int) -> MarketSlice:
         return MarketSlice(
-            int(self.timestamps[i]), self.symbols, self.open[i], self.high[i], self.low[i], self.close[i], self.volume[i]
+            int(self.timestamps[i]),
+            self.symbols,
+            self.open[i],
+            self.high[i],
+            self.low[i],
+            self.close[i],
+            self.volume[i],
         )
 
 
@@ -146,8 +163,14 @@ class MarketSlice:
     __slots__ = ("timestamp", "symbols", "open", "high", "low", "close", "volume")
 
     def __init__(
-        self, timestamp: int, symbols: tuple[str, ...], open: FloatArray, high: FloatArray,
-        low: FloatArray, close: FloatArray, volume: FloatArray,
+        self,
+        timestamp: int,
+        symbols: tuple[str, ...],
+        open: FloatArray,
+        high: FloatArray,
+        low: FloatArray,
+        close: FloatArray,
+        volume: FloatArray,
     ) -> None:
         self.timestamp = timestamp
         self.symbols = symbols
@@ -198,10 +221,10 @@ class History:
         lo = i + 1 - k
         c = self.capacity
         for f, name in enumerate(FIELDS):
-            rows = getattr(panel, name)[lo: i + 1]
+            rows = getattr(panel, name)[lo : i + 1]
             self._buf[f, :k] = rows
-            self._buf[f, c: c + k] = rows
-        self._ts[:k] = self._ts[c: c + k] = panel.timestamps[lo: i + 1]
+            self._buf[f, c : c + k] = rows
+        self._ts[:k] = self._ts[c : c + k] = panel.timestamps[lo : i + 1]
         self._pos = k % c
         self.count = i + 1
 
@@ -211,7 +234,7 @@ class History:
         n = min(n, self.count, self.capacity)
         k = FIELDS.index(field)
         end = self._pos + self.capacity
-        return self._buf[k, end - n:end]
+        return self._buf[k, end - n : end]
 
     def close(self, n: int) -> FloatArray:
         return self.window("close", n)
@@ -219,7 +242,7 @@ class History:
     def timestamps(self, n: int) -> npt.NDArray[np.int64]:
         n = min(n, self.count, self.capacity)
         end = self._pos + self.capacity
-        return self._ts[end - n:end]
+        return self._ts[end - n : end]
 
 
 def forward_fill(a: FloatArray) -> FloatArray:

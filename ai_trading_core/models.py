@@ -297,6 +297,8 @@ class AuditEvent(Frozen):
     payload: dict[str, Any]
 
 
-def utc(year: int, month: int = 1, day: int = 1, hour: int = 0, minute: int = 0, second: int = 0) -> datetime:
+def utc(
+    year: int, month: int = 1, day: int = 1, hour: int = 0, minute: int = 0, second: int = 0, microsecond: int = 0
+) -> datetime:
     """Shorthand for a UTC datetime, for configs and tests."""
-    return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
+    return datetime(year, month, day, hour, minute, second, microsecond, tzinfo=UTC)

@@ -11,15 +11,27 @@ from .models import Order
 
 _ALLOWED: dict[S, frozenset[S]] = {
     S.NEW: frozenset({S.SUBMITTED, S.REJECTED, S.UNKNOWN}),
-    S.SUBMITTED: frozenset({S.ACCEPTED, S.PARTIALLY_FILLED, S.FILLED, S.REJECTED, S.CANCELLED, S.EXPIRED,
-                            S.UNKNOWN, S.CANCEL_PENDING}),
-    S.ACCEPTED: frozenset({S.PARTIALLY_FILLED, S.FILLED, S.CANCEL_PENDING, S.CANCELLED, S.EXPIRED, S.REJECTED,
-                           S.UNKNOWN}),
-    S.PARTIALLY_FILLED: frozenset({S.PARTIALLY_FILLED, S.FILLED, S.CANCEL_PENDING, S.CANCELLED, S.EXPIRED,
-                                   S.UNKNOWN}),
+    S.SUBMITTED: frozenset(
+        {S.ACCEPTED, S.PARTIALLY_FILLED, S.FILLED, S.REJECTED, S.CANCELLED, S.EXPIRED, S.UNKNOWN, S.CANCEL_PENDING}
+    ),
+    S.ACCEPTED: frozenset(
+        {S.PARTIALLY_FILLED, S.FILLED, S.CANCEL_PENDING, S.CANCELLED, S.EXPIRED, S.REJECTED, S.UNKNOWN}
+    ),
+    S.PARTIALLY_FILLED: frozenset({S.PARTIALLY_FILLED, S.FILLED, S.CANCEL_PENDING, S.CANCELLED, S.EXPIRED, S.UNKNOWN}),
     S.CANCEL_PENDING: frozenset({S.CANCELLED, S.FILLED, S.PARTIALLY_FILLED, S.EXPIRED, S.UNKNOWN}),
-    S.UNKNOWN: frozenset({S.SUBMITTED, S.ACCEPTED, S.PARTIALLY_FILLED, S.FILLED, S.CANCELLED, S.REJECTED,
-                          S.EXPIRED, S.CANCEL_PENDING, S.UNKNOWN}),
+    S.UNKNOWN: frozenset(
+        {
+            S.SUBMITTED,
+            S.ACCEPTED,
+            S.PARTIALLY_FILLED,
+            S.FILLED,
+            S.CANCELLED,
+            S.REJECTED,
+            S.EXPIRED,
+            S.CANCEL_PENDING,
+            S.UNKNOWN,
+        }
+    ),
     S.FILLED: frozenset(),
     S.CANCELLED: frozenset(),
     S.REJECTED: frozenset(),
@@ -73,8 +85,10 @@ class OrderBook:
         return [o for o in self._open.values() if o.status is S.UNKNOWN]
 
     def pending_quantity(self, symbol: str) -> Decimal:
-        return sum((o.remaining_quantity * (1 if o.side.sign > 0 else -1)
-                    for o in self._open.values() if o.symbol == symbol), Decimal(0))
+        return sum(
+            (o.remaining_quantity * (1 if o.side.sign > 0 else -1) for o in self._open.values() if o.symbol == symbol),
+            Decimal(0),
+        )
 
     def __iter__(self) -> Iterator[Order]:
         return iter(self._orders.values())

@@ -238,7 +238,9 @@ def _fill_registries(host: PluginHost) -> None:
             except Exception as exc:  # noqa: BLE001 - a broken plugin must not hide others
                 info = host.plugin(impl.plugin_name)
                 err = PluginLoadError(
-                    impl.plugin_name, info.distribution if info else "unknown", info.version if info else "unknown",
+                    impl.plugin_name,
+                    info.distribution if info else "unknown",
+                    info.version if info else "unknown",
                     f"{hook_name} raised {type(exc).__name__}: {exc}",
                 )
                 err.__cause__ = exc

@@ -36,8 +36,7 @@ class DataSource(Protocol):
 class LiveDataSource(DataSource, Protocol):
     """A source that can also stream cross-sections as bars complete (paper and live)."""
 
-    def stream(self) -> AsyncIterator[MarketSlice]:
-        ...
+    def stream(self) -> AsyncIterator[MarketSlice]: ...
 
 
 # --------------------------------------------------------------------------- strategies
@@ -59,8 +58,7 @@ class Strategy(Protocol):
         """Called once before the first slice with the run's universe."""
         ...
 
-    def on_slice(self, market: MarketSlice, history: History) -> FloatArray:
-        ...
+    def on_slice(self, market: MarketSlice, history: History) -> FloatArray: ...
 
 
 @runtime_checkable
@@ -143,8 +141,7 @@ class RiskCheck(Protocol):
 
     name: str
 
-    def check(self, orders: Sequence[Order], ctx: RiskContext) -> Sequence[RiskVerdict]:
-        ...
+    def check(self, orders: Sequence[Order], ctx: RiskContext) -> Sequence[RiskVerdict]: ...
 
     def update(self, ctx: RiskContext) -> RiskStateRequest | None:
         """Called once per step after marking to market; may ask for REDUCING or HALTED."""
@@ -175,8 +172,7 @@ class Broker(Protocol):
 
     name: str
 
-    def connect(self, ctx: BrokerContext) -> None:
-        ...
+    def connect(self, ctx: BrokerContext) -> None: ...
 
     def submit_order(self, order: Order) -> OrderUpdate:
         """Send an order. Raises :class:`~ai_trading_core.errors.BrokerTimeout` when the
@@ -184,8 +180,7 @@ class Broker(Protocol):
         when refused."""
         ...
 
-    def cancel_order(self, client_order_id: str) -> OrderUpdate:
-        ...
+    def cancel_order(self, client_order_id: str) -> OrderUpdate: ...
 
     def lookup_order(self, client_order_id: str) -> OrderUpdate | None:
         """The broker's view of an order, or None when the broker has never seen it."""
@@ -196,11 +191,9 @@ class Broker(Protocol):
         resting orders against ``market`` here."""
         ...
 
-    def positions(self) -> Mapping[str, Decimal]:
-        ...
+    def positions(self) -> Mapping[str, Decimal]: ...
 
-    def close(self) -> None:
-        ...
+    def close(self) -> None: ...
 
 
 # --------------------------------------------------------------------------- reporters
@@ -218,8 +211,7 @@ class ReportSection:
 class Reporter(Protocol):
     name: str
 
-    def report(self, result: RunResult) -> ReportSection:
-        ...
+    def report(self, result: RunResult) -> ReportSection: ...
 
     def render(self, result: RunResult, section: ReportSection, console: Any) -> None:
         """Print a summary to a ``rich.console.Console``."""
@@ -232,36 +224,28 @@ class Storage(Protocol):
     """Durable state. ``record_order`` returns only once the order is durable: the engine
     calls it before the broker and halts trading when it raises."""
 
-    def record_order(self, order: Order) -> None:
-        ...
+    def record_order(self, order: Order) -> None: ...
 
-    def record_order_update(self, order: Order) -> None:
-        ...
+    def record_order_update(self, order: Order) -> None: ...
 
-    def record_fill(self, fill: Fill) -> None:
-        ...
+    def record_fill(self, fill: Fill) -> None: ...
 
-    def close(self) -> None:
-        ...
+    def close(self) -> None: ...
 
 
 @runtime_checkable
 class Cache(Protocol):
     """A key-value cache with TTLs and pub/sub. Outages degrade to misses, never block."""
 
-    def get(self, key: str) -> bytes | None:
-        ...
+    def get(self, key: str) -> bytes | None: ...
 
-    def set(self, key: str, value: bytes, ttl_seconds: float | None = None) -> None:
-        ...
+    def set(self, key: str, value: bytes, ttl_seconds: float | None = None) -> None: ...
 
-    def publish(self, channel: str, message: bytes) -> None:
-        ...
+    def publish(self, channel: str, message: bytes) -> None: ...
 
 
 @runtime_checkable
 class AlertChannel(Protocol):
     name: str
 
-    def send(self, alert: Alert) -> None:
-        ...
+    def send(self, alert: Alert) -> None: ...

@@ -112,7 +112,8 @@ class ComponentRegistry(Generic[T]):
         if name in self._specs:
             other = self._specs[name].plugin
             raise DuplicateComponentError(
-                f"{self.role.value} {name!r} registered twice: by plugin {other!r} and by plugin {self._current_plugin!r}"
+                f"{self.role.value} {name!r} registered twice: "
+                f"by plugin {other!r} and by plugin {self._current_plugin!r}"
             )
         self._specs[name] = ComponentSpec(name, self.role, factory, params, self._current_plugin, description)
 
@@ -178,11 +179,28 @@ class Registries:
 _SECRET_WORDS = ("secret", "password", "passphrase", "token", "key", "credential")
 # Errors raised while parsing a value as a non-string type: a secret (a string) never causes
 # them, so echoing the offending input helps without risking a leak.
-_ECHO_TYPES = frozenset({
-    "int_parsing", "int_type", "float_parsing", "float_type", "bool_parsing", "bool_type", "decimal_parsing",
-    "decimal_type", "literal_error", "enum", "date_parsing", "datetime_parsing", "date_from_datetime_parsing",
-    "greater_than", "greater_than_equal", "less_than", "less_than_equal", "int_from_float",
-})
+_ECHO_TYPES = frozenset(
+    {
+        "int_parsing",
+        "int_type",
+        "float_parsing",
+        "float_type",
+        "bool_parsing",
+        "bool_type",
+        "decimal_parsing",
+        "decimal_type",
+        "literal_error",
+        "enum",
+        "date_parsing",
+        "datetime_parsing",
+        "date_from_datetime_parsing",
+        "greater_than",
+        "greater_than_equal",
+        "less_than",
+        "less_than_equal",
+        "int_from_float",
+    }
+)
 
 
 def format_validation_error(exc: ValidationError) -> str:

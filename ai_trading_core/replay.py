@@ -41,8 +41,10 @@ def config_from_manifest(manifest: dict[str, Any]) -> AppConfig:
     doc.pop("credentials", None)
     masked = _masked_paths(doc, "")
     if masked:
-        raise ConfigError(f"cannot replay: parameter(s) {', '.join(masked)} were redacted in the manifest; "
-                          "pass secrets through [credentials] so runs stay replayable")
+        raise ConfigError(
+            f"cannot replay: parameter(s) {', '.join(masked)} were redacted in the manifest; "
+            "pass secrets through [credentials] so runs stay replayable"
+        )
     return config_from_dict(doc)
 
 
@@ -67,17 +69,25 @@ def plugin_problems(manifest: dict[str, Any], host: PluginHost) -> list[str]:
         elif now.version != rec["version"]:
             problems.append(f"plugin {name}: recorded {rec['distribution']} {rec['version']}, installed {now.version}")
     for name in sorted(set(active) - set(recorded)):
-        problems.append(f"plugin {name} ({active[name].distribution} {active[name].version}) is active now "
-                        "but was not in the recorded run")
+        problems.append(
+            f"plugin {name} ({active[name].distribution} {active[name].version}) is active now "
+            "but was not in the recorded run"
+        )
     return problems
 
 
 def load_panel(config: AppConfig, host: PluginHost) -> BarPanel:
     """The bars the configured data source delivers for the run's date range (built as the
     runner builds it)."""
-    ctx = BuildContext(component_id=config.data.instance_id, mode=config.run.mode, initial_cash=config.run.initial_cash,
-                       currency=config.run.currency, state_dir=config.run.state_dir, credentials=config.credentials,
-                       seed=config.run.seed)
+    ctx = BuildContext(
+        component_id=config.data.instance_id,
+        mode=config.run.mode,
+        initial_cash=config.run.initial_cash,
+        currency=config.run.currency,
+        state_dir=config.run.state_dir,
+        credentials=config.credentials,
+        seed=config.run.seed,
+    )
     source = host.registries.data_sources.get(config.data.name).build(config.data.params, ctx)
     panel: BarPanel = source.load(_bound(config.run.start, False), _bound(config.run.end, True))
     return panel
@@ -92,8 +102,10 @@ def replay(manifest_path: str | Path) -> tuple[RunOutcome | None, bool, list[str
     config = config_from_manifest(manifest)
     problems: list[str] = []
     if config.config_hash() != manifest["config_hash"]:
-        problems.append(f"config hash: recorded {manifest['config_hash'][:12]}, rebuilt {config.config_hash()[:12]} "
-                        "(an AI_TRADING_* environment variable overriding the config?)")
+        problems.append(
+            f"config hash: recorded {manifest['config_hash'][:12]}, rebuilt {config.config_hash()[:12]} "
+            "(an AI_TRADING_* environment variable overriding the config?)"
+        )
     host = host_for_config(config)
     problems += plugin_problems(manifest, host)
     if problems:
@@ -102,14 +114,22 @@ def replay(manifest_path: str | Path) -> tuple[RunOutcome | None, bool, list[str
     fingerprint = panel.fingerprint()
     if fingerprint != manifest["data"]["fingerprint"]:
         recorded_fp = manifest["data"]["fingerprint"]
-        return None, False, [f"data fingerprint: recorded {recorded_fp[:12]}, now {fingerprint[:12]} "
-                             f"({len(panel.timestamps)} bars of {', '.join(panel.symbols)} from {config.data.name!r}; "
-                             f"recorded {manifest['data']['bars']} bars)"]
+        return (
+            None,
+            False,
+            [
+                f"data fingerprint: recorded {recorded_fp[:12]}, now {fingerprint[:12]} "
+                f"({len(panel.timestamps)} bars of {', '.join(panel.symbols)} from {config.data.name!r}; "
+                f"recorded {manifest['data']['bars']} bars)"
+            ],
+        )
     outcome = run_config(config, host, panel=panel, run_id=manifest["run_id"])
     digest = result_digest(outcome.document)
     if digest != manifest["result_digest"]:
-        problems.append(f"result digest: recorded {manifest['result_digest'][:12]}, replayed {digest[:12]} "
-                        "(equity curve, orders or trades differ)")
+        problems.append(
+            f"result digest: recorded {manifest['result_digest'][:12]}, replayed {digest[:12]} "
+            "(equity curve, orders or trades differ)"
+        )
     new_path = outcome.manifest_path
     if new_path is not None and recorded_text and new_path.resolve() == manifest_path.resolve():
         replayed_text = new_path.read_text(encoding="utf-8")
@@ -134,5 +154,7 @@ def replay_command(manifest_path: Path, json_out: Path | None) -> None:
         raise ReplayMismatch(f"{manifest_path}: replay does not reproduce the run: " + "; ".join(problems))
     assert outcome is not None
     m = outcome.document["metrics"]
-    click.echo(f"{manifest_path}: OK, run {outcome.document['run_id'][:12]} reproduced "
-               f"({outcome.document['bars']} bars, {m['order_count']} orders, final equity {m['final_equity']:,.2f})")
+    click.echo(
+        f"{manifest_path}: OK, run {outcome.document['run_id'][:12]} reproduced "
+        f"({outcome.document['bars']} bars, {m['order_count']} orders, final equity {m['final_equity']:,.2f})"
+    )

@@ -44,7 +44,9 @@ def _iso_many(ts: Any) -> list[str]:
 
 
 def build_run_document(
-    result: RunResult, config: AppConfig | None, sections: Sequence[ReportSection] = (),
+    result: RunResult,
+    config: AppConfig | None,
+    sections: Sequence[ReportSection] = (),
     config_doc: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """``config_doc`` is the redacted config to embed (see ``runner.redacted_config``);
@@ -85,15 +87,22 @@ def build_run_document(
         "final_cash": str(result.final_cash),
         "final_equity": str(result.final_equity),
         "final_positions": {k: str(v) for k, v in result.final_positions.items()},
-        "equity_curve": [[t, e if math.isfinite(e) else None]
-                         for t, e in zip(_iso_many(ts), result.equity.tolist(), strict=True)],
+        "equity_curve": [
+            [t, e if math.isfinite(e) else None] for t, e in zip(_iso_many(ts), result.equity.tolist(), strict=True)
+        ],
         "trades": [
             {
-                "symbol": t.symbol, "side": t.side.value, "quantity": str(t.quantity),
-                "entry_time": t.entry_time.isoformat().replace("+00:00", "Z"), "entry_price": str(t.entry_price),
+                "symbol": t.symbol,
+                "side": t.side.value,
+                "quantity": str(t.quantity),
+                "entry_time": t.entry_time.isoformat().replace("+00:00", "Z"),
+                "entry_price": str(t.entry_price),
                 "exit_time": t.exit_time.isoformat().replace("+00:00", "Z") if t.exit_time else None,
                 "exit_price": str(t.exit_price) if t.exit_price is not None else None,
-                "pnl": str(t.pnl), "commission": str(t.commission), "strategy_id": t.strategy_id, "is_open": t.is_open,
+                "pnl": str(t.pnl),
+                "commission": str(t.commission),
+                "strategy_id": t.strategy_id,
+                "is_open": t.is_open,
             }
             for t in result.trades
         ],

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from loguru import logger
 
@@ -23,7 +23,7 @@ from .feeds import ReplayFeed
 from .manifest import build_manifest, write_manifest
 from .market import BarPanel, to_ns
 from .plugins import PluginHost, create_plugin_host
-from .protocols import Reporter, ReportSection
+from .protocols import BlockStrategy, Reporter, ReportSection
 from .registry import BuildContext, ComponentRegistry, redacted_params
 from .result import PluginInfo, RunResult, Session
 from .rundoc import build_run_document, json_safe
@@ -41,11 +41,15 @@ class RunOutcome:
     manifest_path: Path | None = None  # <output_dir>/<run_id>/manifest.json (see ai_trading_core.manifest)
 
 
-def host_for_config(config: AppConfig, *, disable: tuple[str, ...] = (), env: dict[str, str] | None = None) -> PluginHost:
+def host_for_config(
+    config: AppConfig, *, disable: tuple[str, ...] = (), env: dict[str, str] | None = None
+) -> PluginHost:
     """Load plugins as the config asks: an explicit ``[plugins] load`` list, or every
     installed plugin. Live mode refuses to autoload (no unlisted plugin may trade)."""
     if config.run.mode is RunMode.LIVE and not config.plugins.load:
-        raise ConfigError("live mode requires an explicit [plugins] load = [...] list; autoloaded plugins may not trade")
+        raise ConfigError(
+            "live mode requires an explicit [plugins] load = [...] list; autoloaded plugins may not trade"
+        )
     host = create_plugin_host(only=config.plugins.load, disable=tuple(config.plugins.disable) + disable, env=env)
     host.raise_for_registry_errors()
     return host
@@ -54,8 +58,11 @@ def host_for_config(config: AppConfig, *, disable: tuple[str, ...] = (), env: di
 def validate_config(config: AppConfig, host: PluginHost) -> None:
     """Check that every named component exists and its parameters validate."""
     r = host.registries
-    checks: list[tuple[ComponentRegistry[Any], ComponentConfig]] = [(r.data_sources, config.data), (r.sizers, config.sizer),
-                                                                  (r.brokers, config.broker)]
+    checks: list[tuple[ComponentRegistry[Any], ComponentConfig]] = [
+        (r.data_sources, config.data),
+        (r.sizers, config.sizer),
+        (r.brokers, config.broker),
+    ]
     checks += [(r.strategies, s) for s in config.strategies]
     checks += [(r.risk_checks, c) for c in config.risk]
     checks += [(r.reporters, c) for c in config.reporters]
@@ -84,7 +91,11 @@ def redacted_config(config: AppConfig, host: PluginHost) -> dict[str, Any]:
     mask(r.sizers, doc["sizer"])
     mask(r.brokers, doc["broker"])
     lists: tuple[tuple[str, ComponentRegistry[Any]], ...] = (
-        ("strategies", r.strategies), ("risk", r.risk_checks), ("reporters", r.reporters), ("alerts", r.alert_channels))
+        ("strategies", r.strategies),
+        ("risk", r.risk_checks),
+        ("reporters", r.reporters),
+        ("alerts", r.alert_channels),
+    )
     for key, registry in lists:
         for section in doc[key]:
             mask(registry, section)
@@ -134,9 +145,17 @@ def run_config(
 
     def ctx(cid: str) -> BuildContext:
         return BuildContext(
-            component_id=cid, mode=mode, timeframe=timeframe["value"], initial_cash=config.run.initial_cash, currency=config.run.currency,
-            state_dir=config.run.state_dir, credentials=credentials, clock=sim_clock, seed=config.run.seed,
-            alert=alerts.emit, build=build_named,
+            component_id=cid,
+            mode=mode,
+            timeframe=timeframe["value"],
+            initial_cash=config.run.initial_cash,
+            currency=config.run.currency,
+            state_dir=config.run.state_dir,
+            credentials=credentials,
+            clock=sim_clock,
+            seed=config.run.seed,
+            alert=alerts.emit,
+            build=build_named,
         )
 
     def build_named(role: str, name: str, params: Any, cid: str) -> Any:
@@ -161,7 +180,9 @@ def run_config(
         if not callable(getattr(source, "stream", None)):
             raise ConfigError(f"live mode needs a streaming data source (stream()); {config.data.name!r} has none")
     if len(panel.timestamps) == 0:
-        raise DataError(f"no bars between {config.run.start} and {config.run.end} from data source {config.data.name!r}")
+        raise DataError(
+            f"no bars between {config.run.start} and {config.run.end} from data source {config.data.name!r}"
+        )
 
     strategies = []
     for sc in config.strategies:
@@ -169,29 +190,44 @@ def run_config(
         strategy.strategy_id = sc.instance_id
         strategies.append((strategy, sc.weight))
     components = EngineComponents(
-        strategies=strategies, sizer=build(r.sizers, config.sizer), broker=build(r.brokers, config.broker),
+        strategies=strategies,
+        sizer=build(r.sizers, config.sizer),
+        broker=build(r.brokers, config.broker),
         risk_checks=[build(r.risk_checks, c) for c in config.risk],
-        storage=build(r.storage, config.storage) if config.storage else None, sizer_name=config.sizer.name,
+        storage=build(r.storage, config.storage) if config.storage else None,
+        sizer_name=config.sizer.name,
     )
     reporters: list[Reporter] = [build(r.reporters, c) for c in config.reporters]
     alerts.channels = [build(r.alert_channels, c) for c in config.alerts]
     cache = build(r.caches, config.cache) if config.cache else None
-    components.step_observers = [c for c in (*reporters, components.storage, cache, *alerts.channels)
-                                 if c is not None and callable(getattr(c, "observe_step", None))]
+    components.step_observers = [
+        c
+        for c in (*reporters, components.storage, cache, *alerts.channels)
+        if c is not None and callable(getattr(c, "observe_step", None))
+    ]
 
     session = Session(
-        run_id=run_id, mode=mode, config_hash=config.config_hash(), timeframe=panel.timeframe, symbols=panel.symbols,
-        initial_cash=config.run.initial_cash, currency=config.run.currency,
+        run_id=run_id,
+        mode=mode,
+        config_hash=config.config_hash(),
+        timeframe=panel.timeframe,
+        symbols=panel.symbols,
+        initial_cash=config.run.initial_cash,
+        currency=config.run.currency,
         plugins=tuple(PluginInfo(p.name, p.distribution, p.version) for p in host.plugins),
-        strategies=tuple(s.strategy_id for s, _ in strategies), name=config.run.name,
+        strategies=tuple(s.strategy_id for s, _ in strategies),
+        name=config.run.name,
     )
 
     # Components that observe hooks themselves (a cache publishing fills, a storage sink)
     # are registered with this run's plugin manager for the run only.
     registered: list[object] = []
     for comp in [components.storage, cache, *components.risk_checks, *alerts.channels, *reporters]:
-        if comp is not None and any(callable(getattr(comp, n, None)) and hasattr(getattr(comp, n), "ai_trading_impl")
-                                    for n in dir(comp) if n.startswith("ai_trading_")):
+        if comp is not None and any(
+            callable(getattr(comp, n, None)) and hasattr(getattr(comp, n), "ai_trading_impl")
+            for n in dir(comp)
+            if n.startswith("ai_trading_")
+        ):
             host.pm.register(comp, name=f"component:{id(comp)}")
             registered.append(comp)
     audit_path = None
@@ -206,8 +242,17 @@ def run_config(
 
     if isinstance(sim_clock, SimulatedClock) and sim_clock.now_ns() < int(panel.timestamps[0]):
         sim_clock.set(int(panel.timestamps[0]))
-    engine = Engine(session, components, host, panel.instruments, sim_clock, on_error=config.run.on_error,
-                    rebalance=config.run.rebalance, alerts=alerts, expected_steps=len(panel.timestamps))
+    engine = Engine(
+        session,
+        components,
+        host,
+        panel.instruments,
+        sim_clock,
+        on_error=config.run.on_error,
+        rebalance=config.run.rebalance,
+        alerts=alerts,
+        expected_steps=len(panel.timestamps),
+    )
     try:
         engine.start()
         use_block = (config.run.engine == "block") if block is None else block
@@ -216,7 +261,11 @@ def run_config(
         elif mode is RunMode.BACKTEST:
             _run_backtest(engine, panel, progress)
         elif mode is RunMode.PAPER:
-            asyncio.run(_run_async(engine, ReplayFeed(panel, speed=config.run.replay_speed).stream(), len(panel.timestamps), progress))
+            asyncio.run(
+                _run_async(
+                    engine, ReplayFeed(panel, speed=config.run.replay_speed).stream(), len(panel.timestamps), progress
+                )
+            )
         else:
             from .live import run_live
 
@@ -240,7 +289,9 @@ def run_config(
         components.broker.close()
     if config.run.benchmark:
         if config.run.benchmark not in panel.symbols:
-            raise ConfigError(f"benchmark symbol {config.run.benchmark!r} is not in the data ({', '.join(panel.symbols)})")
+            raise ConfigError(
+                f"benchmark symbol {config.run.benchmark!r} is not in the data ({', '.join(panel.symbols)})"
+            )
         result.benchmark = panel.close[:, panel.symbols.index(config.run.benchmark)].copy()
     for strategy, _ in strategies:
         extras = getattr(strategy, "run_extras", None)
@@ -266,7 +317,15 @@ def run_config(
 def _run_backtest(engine: Engine, panel: BarPanel, progress: Progress | None) -> None:
     total = len(panel.timestamps)
     every = max(total // 100, 1)
-    o, h, lo, c, v, ts, syms = panel.open, panel.high, panel.low, panel.close, panel.volume, panel.timestamps, panel.symbols
+    o, h, lo, c, v, ts, syms = (
+        panel.open,
+        panel.high,
+        panel.low,
+        panel.close,
+        panel.volume,
+        panel.timestamps,
+        panel.symbols,
+    )
     from .market import MarketSlice
 
     for i in range(total):
@@ -287,8 +346,8 @@ def _run_block(engine: Engine, panel: BarPanel, progress: Progress | None, *, ev
     missing = [s.strategy_id for s, _ in engine.c.strategies if not callable(getattr(s, "signal_block", None))]
     if missing:
         raise ConfigError(f"run.engine = 'block' needs strategies with signal_block; {', '.join(missing)} have none")
-    carried = [forward_fill(np.asarray(getattr(s, "signal_block")(panel), dtype=np.float64))
-               for s, _ in engine.c.strategies]
+    block_strategies = [cast(BlockStrategy, s) for s, _ in engine.c.strategies]
+    carried = [forward_fill(np.asarray(s.signal_block(panel), dtype=np.float64)) for s in block_strategies]
     weights = np.array([w for _, w in engine.c.strategies], dtype=float)
     if len(carried) == 1:
         combined = carried[0] * weights[0]
@@ -303,15 +362,26 @@ def _run_block(engine: Engine, panel: BarPanel, progress: Progress | None, *, ev
     close_filled = forward_fill(panel.close)
     total = len(panel.timestamps)
     every = max(total // 100, 1)
-    o, h, lo, c, v, ts, syms = panel.open, panel.high, panel.low, panel.close, panel.volume, panel.timestamps, panel.symbols
+    o, h, lo, c, v, ts, syms = (
+        panel.open,
+        panel.high,
+        panel.low,
+        panel.close,
+        panel.volume,
+        panel.timestamps,
+        panel.symbols,
+    )
     event_rows = np.flatnonzero(event)
     i = 0
     next_report = 0
     while i < total:
         if step_all or event[i] or engine.has_open_orders() or _unacted(engine, combined[i]):
             engine.history.load(panel, i)
-            engine.step(MarketSlice(int(ts[i]), syms, o[i], h[i], lo[i], c[i], v[i]), [x[i] for x in carried],
-                        push_history=False)
+            engine.step(
+                MarketSlice(int(ts[i]), syms, o[i], h[i], lo[i], c[i], v[i]),
+                [x[i] for x in carried],
+                push_history=False,
+            )
             i += 1
         else:
             # jump to the next event row; nothing happens in between

@@ -40,14 +40,20 @@ def _sub_account(params: SubAccountParams, ctx: BuildContext) -> SubAccountSizer
 @hookimpl
 def ai_trading_register_sizers(registry: SizerRegistry) -> None:
     registry.register(
-        "equal_weight", _equal_weight, params=EqualWeightParams,
+        "equal_weight",
+        _equal_weight,
+        params=EqualWeightParams,
         description="target value = strength × gross × equity / number of symbols",
     )
     registry.register(
-        "fixed_quantity", _fixed_quantity, params=FixedQuantityParams,
+        "fixed_quantity",
+        _fixed_quantity,
+        params=FixedQuantityParams,
         description="target units = strength × quantity",
     )
     registry.register(
-        "sub_account", _sub_account, params=SubAccountParams,
+        "sub_account",
+        _sub_account,
+        params=SubAccountParams,
         description="each symbol trades its own initial_cash / N sub-account, compounding its own P&L",
     )

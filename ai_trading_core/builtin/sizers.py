@@ -11,7 +11,9 @@ from ..protocols import SizingContext
 
 class EqualWeightParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    gross: float = Field(default=1.0, gt=0, description="fraction of equity invested at full strength, all symbols together")
+    gross: float = Field(
+        default=1.0, gt=0, description="fraction of equity invested at full strength, all symbols together"
+    )
 
 
 class EqualWeightSizer:

@@ -78,9 +78,14 @@ class StrategyContract:
         cut = len(panel.timestamps) * 2 // 3
         base = self._run(strategy, panel)
         altered = BarPanel(
-            symbols=panel.symbols, timestamps=panel.timestamps,
-            open=_alter(panel.open, cut), high=_alter(panel.high, cut, 1.5), low=_alter(panel.low, cut, 0.5),
-            close=_alter(panel.close, cut), volume=_alter(panel.volume, cut), timeframe=panel.timeframe,
+            symbols=panel.symbols,
+            timestamps=panel.timestamps,
+            open=_alter(panel.open, cut),
+            high=_alter(panel.high, cut, 1.5),
+            low=_alter(panel.low, cut, 0.5),
+            close=_alter(panel.close, cut),
+            volume=_alter(panel.volume, cut),
+            timeframe=panel.timeframe,
             instruments=panel.instruments,
         )
         other = self._run(request.getfixturevalue("strategy"), altered)
@@ -98,7 +103,7 @@ class StrategyContract:
 
 def _alter(a: np.ndarray, cut: int, factor: float = 1.3) -> np.ndarray:
     out = a.copy()
-    out[cut + 1:] *= factor
+    out[cut + 1 :] *= factor
     return out
 
 
@@ -109,9 +114,15 @@ class SizerContract:
         panel = _panel()
         t = len(panel.timestamps) - 1
         return SizingContext(
-            timestamp=int(panel.timestamps[t]), symbols=panel.symbols, prices=panel.close[t].copy(), equity=equity,
-            cash=equity, positions=np.zeros(len(panel.symbols)), history=_history(panel, t),
-            instruments=[panel.instrument(s) for s in panel.symbols], timeframe=panel.timeframe,
+            timestamp=int(panel.timestamps[t]),
+            symbols=panel.symbols,
+            prices=panel.close[t].copy(),
+            equity=equity,
+            cash=equity,
+            positions=np.zeros(len(panel.symbols)),
+            history=_history(panel, t),
+            instruments=[panel.instrument(s) for s in panel.symbols],
+            timeframe=panel.timeframe,
         )
 
     def test_shape_and_nan_passthrough(self, sizer: Any) -> None:
@@ -146,18 +157,30 @@ class RiskCheckContract:
         t = len(panel.timestamps) - 1
         n = len(panel.symbols)
         return RiskContext(
-            timestamp=int(panel.timestamps[t]), symbols=panel.symbols, prices=panel.close[t].copy(),
-            positions=np.zeros(n) if positions is None else positions, equity=100_000.0, cash=100_000.0,
-            peak_equity=100_000.0, day_start_equity=100_000.0, history=_history(panel, t), state=state,
+            timestamp=int(panel.timestamps[t]),
+            symbols=panel.symbols,
+            prices=panel.close[t].copy(),
+            positions=np.zeros(n) if positions is None else positions,
+            equity=100_000.0,
+            cash=100_000.0,
+            peak_equity=100_000.0,
+            day_start_equity=100_000.0,
+            history=_history(panel, t),
+            state=state,
             symbol_index={s: i for i, s in enumerate(panel.symbols)},
         )
 
     def orders(self, *quantities: int) -> list[Order]:
         panel = _panel()
         return [
-            Order(client_order_id=f"c{k}", symbol=panel.symbols[k % len(panel.symbols)],
-                  side=Side.BUY if q > 0 else Side.SELL, quantity=Decimal(abs(q)), created_at=to_datetime(0),
-                  correlation_id=f"d{k}")
+            Order(
+                client_order_id=f"c{k}",
+                symbol=panel.symbols[k % len(panel.symbols)],
+                side=Side.BUY if q > 0 else Side.SELL,
+                quantity=Decimal(abs(q)),
+                created_at=to_datetime(0),
+                correlation_id=f"d{k}",
+            )
             for k, q in enumerate(quantities)
         ]
 
@@ -186,16 +209,27 @@ class BrokerContract:
 
     @pytest.fixture
     def connected(self, broker: Any) -> Any:
-        broker.connect(BrokerContext(
-            instruments={s: Instrument(symbol=s) for s in self.symbols}, symbols=self.symbols,
-            initial_cash=Decimal(100_000), currency="USD", timeframe=Timeframe.D1, clock=SimulatedClock(0),
-        ))
+        broker.connect(
+            BrokerContext(
+                instruments={s: Instrument(symbol=s) for s in self.symbols},
+                symbols=self.symbols,
+                initial_cash=Decimal(100_000),
+                currency="USD",
+                timeframe=Timeframe.D1,
+                clock=SimulatedClock(0),
+            )
+        )
         yield broker
         broker.close()
 
     def order(self, coid: str = "contract-1", qty: str = "10") -> Order:
-        return Order(client_order_id=coid, symbol="AAA", side=Side.BUY, quantity=Decimal(qty),
-                     created_at=to_datetime(0).astimezone(UTC))
+        return Order(
+            client_order_id=coid,
+            symbol="AAA",
+            side=Side.BUY,
+            quantity=Decimal(qty),
+            created_at=to_datetime(0).astimezone(UTC),
+        )
 
     def test_submit_is_idempotent(self, connected: Any) -> None:
         first = connected.submit_order(self.order())
@@ -257,6 +291,11 @@ class ReporterContract:
 
 
 __all__ = [
-    "AiTradingError", "BrokerContract", "DataSourceContract", "ReporterContract", "RiskCheckContract",
-    "SizerContract", "StrategyContract",
+    "AiTradingError",
+    "BrokerContract",
+    "DataSourceContract",
+    "ReporterContract",
+    "RiskCheckContract",
+    "SizerContract",
+    "StrategyContract",
 ]

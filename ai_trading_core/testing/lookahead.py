@@ -152,9 +152,7 @@ def assert_no_lookahead(
         block_strategy.prepare(panel.symbols, panel.timeframe)
         block = np.asarray(block_strategy.signal_block(panel), dtype=np.float64)  # type: ignore[attr-defined]
         if block.shape != reference.shape:
-            raise LookaheadError(
-                f"{sid}: signal_block returned shape {block.shape}, expected {reference.shape}"
-            )
+            raise LookaheadError(f"{sid}: signal_block returned shape {block.shape}, expected {reference.shape}")
         where = _first_difference(reference, block, atol=block_atol)
         if where is not None:
             r, c = where

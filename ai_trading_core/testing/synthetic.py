@@ -46,6 +46,14 @@ def random_walk_panel(
     step = timeframe.seconds * 1_000_000_000
     timestamps = start_ns + step * np.arange(n_bars, dtype=np.int64)
     return BarPanel(
-        symbols=syms, timestamps=timestamps, open=open_, high=high, low=low, close=close, volume=volume,
-        timeframe=timeframe, instruments={s: Instrument(symbol=s) for s in syms}, source="synthetic random walk",
+        symbols=syms,
+        timestamps=timestamps,
+        open=open_,
+        high=high,
+        low=low,
+        close=close,
+        volume=volume,
+        timeframe=timeframe,
+        instruments={s: Instrument(symbol=s) for s in syms},
+        source="synthetic random walk",
     )
