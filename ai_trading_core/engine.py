@@ -14,6 +14,7 @@ rejects the orders concerned and halts (or flattens, per ``run.on_error``).
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -185,6 +186,11 @@ class Engine:
             for name in ("ai_trading_signal", "ai_trading_order", "ai_trading_fill", "ai_trading_risk_verdict")
         }
         self._sizes_at_fill = bool(getattr(components.sizer, "sizes_at_fill", False))
+        # Component timings only when an observer asks for them (a metrics exporter): the
+        # per-bar path pays nothing otherwise. perf_counter measures durations, never the time.
+        wants = any(getattr(o, "wants_component_timings", False) for o in components.step_observers)
+        self._timings: dict[str, float] | None = {} if wants else None
+        self._step_timings: dict[str, float] = {}
         self._audit_on = host.has_implementations("ai_trading_audit_event") or hasattr(
             components.storage, "record_audit"
         )
@@ -223,7 +229,14 @@ class Engine:
         if self._sim_clock is not None:
             self._sim_clock.set(m.timestamp)
         self.last_market = m
-        self._apply_broker_events(self.c.broker.on_market(m))
+        if self._timings is not None:
+            # observers see the previous step's complete timings (this step's strategies,
+            # sizer and risk checks run after they are told about the step)
+            self._step_timings, self._timings = self._timings, {}
+        t0 = self._tick()
+        events = self.c.broker.on_market(m)
+        self._took(f"broker:{self.c.broker.name}", t0)
+        self._apply_broker_events(events)
         if self.book.unknown_orders():
             self._resolve_unknown()
         if push_history:
@@ -405,7 +418,9 @@ class Engine:
         ctx = self._risk_context(m, equity)
         for check in self.c.risk_checks:
             try:
+                t0 = self._tick()
                 request: RiskStateRequest | None = check.update(ctx)
+                self._took(f"risk:{check.name}", t0)
             except Exception as exc:  # noqa: BLE001 - fail closed
                 self._fail_closed(f"risk check {check.name} failed in update: {type(exc).__name__}: {exc}", exc)
                 return
@@ -422,8 +437,16 @@ class Engine:
                 # operator re-arm it reports (e.g. `ai-trading resume` for the kill switch).
                 self._change_state(RiskState.ACTIVE, check.name, request.reason, force=True)
 
+    def _tick(self) -> int:
+        return time.perf_counter_ns() if self._timings is not None else 0
+
+    def _took(self, key: str, t0: int) -> None:
+        if self._timings is not None:
+            self._timings[key] = self._timings.get(key, 0.0) + (time.perf_counter_ns() - t0) / 1e9
+
     def _observe_step(self, m: MarketSlice, equity: float) -> None:
         ctx = self._risk_context(m, equity)
+        ctx.component_seconds = self._step_timings if self._timings is not None else None
         for observer in self.c.step_observers:
             try:
                 observer.observe_step(ctx)
@@ -520,7 +543,9 @@ class Engine:
 
     def _run_strategies(self, m: MarketSlice) -> FloatArray:
         for strategy, _ in self.c.strategies:
+            t0 = self._tick()
             out = strategy.on_slice(m, self.history)
+            self._took(f"strategy:{strategy.strategy_id}", t0)
             target = self._targets[strategy.strategy_id]
             np.copyto(target, out, where=np.isfinite(out))
         return self._combine()
@@ -552,7 +577,9 @@ class Engine:
             cash_flows=self.portfolio.cash_flows,
         )
         try:
+            t0 = self._tick()
             target_units = self.c.sizer.target_positions(combined, ctx)
+            self._took(f"sizer:{self.c.sizer_name}", t0)
         except Exception as exc:  # noqa: BLE001 - fail closed
             self._fail_closed(f"sizer {self.c.sizer_name} failed: {type(exc).__name__}: {exc}", exc)
             return
@@ -670,7 +697,9 @@ class Engine:
             ctx = self._risk_context(m, equity)
             for check in self.c.risk_checks:
                 try:
+                    t0 = self._tick()
                     verdicts = list(check.check(orders, ctx))
+                    self._took(f"risk:{check.name}", t0)
                     if len(verdicts) != len(orders):
                         raise RuntimeError(f"returned {len(verdicts)} verdicts for {len(orders)} orders")
                 except Exception as exc:  # noqa: BLE001 - fail closed: nothing passes

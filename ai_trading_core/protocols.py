@@ -121,6 +121,10 @@ class RiskContext:
     history: History
     state: RiskState
     symbol_index: Mapping[str, int]
+    component_seconds: Mapping[str, float] | None = None
+    """Per-step observers only: seconds spent in each component during the previous step
+    ("broker:<name>", "strategy:<id>", "sizer:<name>", "risk:<name>"), measured when an
+    observer sets ``wants_component_timings = True``."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -183,6 +183,16 @@ def test_reporter_role_publishes_end_of_run_equity_and_stops(tmp_path: Any) -> N
     assert v("ai_trading_equity") == pytest.approx(outcome.result.equity[-1])
     assert v("ai_trading_fills_total") == len(outcome.result.fills)
     assert v("ai_trading_steps_total") == len(outcome.result.timestamps)  # observe_step runs for reporters too
+    # per-component latency: one observation per completed step (observers see the previous
+    # step's timings) for the strategy and the broker
+    n = len(outcome.result.timestamps) - 1
+    seen = {s.labels.get("component") for m in reporter.series.registry.collect() for s in m.samples
+            if s.name == "ai_trading_component_latency_seconds_count"}
+    assert {"strategy:sma", "broker:sim"} <= seen, seen
+    for component in ("strategy:sma", "broker:sim"):
+        count = v("ai_trading_component_latency_seconds_count", {"component": component})
+        assert count == n, (component, count)
+        assert v("ai_trading_component_latency_seconds_sum", {"component": component}) > 0
 
 
 def test_risk_state_and_port_conflict() -> None:

@@ -41,6 +41,7 @@ class PrometheusExporter:
     """
 
     name = "prometheus"
+    wants_component_timings = True  # the engine then hands per-component durations to observe_step
 
     def __init__(self, params: PrometheusParams, clock: Clock, *, timer: Timer = time.perf_counter) -> None:
         self.params = params
@@ -129,6 +130,8 @@ class PrometheusExporter:
         self.series.circuit_breaker_state.set(RISK_STATE_VALUE[ctx.state.value])
         self._last_bar_ns = ctx.timestamp
         self.series.last_bar.set(ctx.timestamp / 1e9)
+        for component, seconds in (ctx.component_seconds or {}).items():  # the previous step's calls
+            self.series.component_latency.labels(component=component).observe(seconds)
 
     @contextmanager
     def timing(self, hook: str) -> Iterator[None]:

@@ -89,6 +89,14 @@ class TradingSeries:
             registry=r,
             buckets=buckets,
         )
+        self.component_latency = Histogram(
+            "component_latency_seconds",
+            "Time spent in a component's per-step call (broker, strategy, sizer, risk check), seconds",
+            ["component"],
+            namespace=ns,
+            registry=r,
+            buckets=buckets,
+        )
         self.session = Gauge(
             "session_info", "The running session (value 1)", ["run_id", "mode"], namespace=ns, registry=r
         )
