@@ -85,6 +85,19 @@ class _Series:
         return self._buf[: self.n].copy()
 
 
+def combine_targets(targets: Sequence[FloatArray], weights: FloatArray) -> FloatArray:
+    """Weighted sum of the strategies' targets, for one cross-section (N,) or a block (T, N).
+    NaN means "no opinion": it adds nothing, and the result is NaN only where no strategy
+    has an opinion."""
+    if len(targets) == 1:
+        single: FloatArray = targets[0] * weights[0]
+        return single
+    stack = np.stack(targets) * weights.reshape((-1,) + (1,) * targets[0].ndim)
+    combined: FloatArray = np.nansum(stack, axis=0)
+    combined[~np.isfinite(stack).any(axis=0)] = np.nan
+    return combined
+
+
 class AlertRouter:
     """Sends alerts to the ``ai_trading_alert`` observers and the configured channels.
     Created before the components so that they can be handed its :meth:`emit`."""
@@ -551,14 +564,7 @@ class Engine:
         return self._combine()
 
     def _combine(self) -> FloatArray:
-        if len(self.c.strategies) == 1:
-            single: FloatArray = self._targets[self.c.strategies[0][0].strategy_id] * self._weights[0]
-            return single
-        stack = np.vstack(list(self._targets.values())) * self._weights[:, None]
-        any_finite = np.isfinite(stack).any(axis=0)
-        combined: FloatArray = np.nansum(stack, axis=0)
-        combined[~any_finite] = np.nan
-        return combined
+        return combine_targets(list(self._targets.values()), self._weights)
 
     def _decide(self, m: MarketSlice, combined: FloatArray, changed: Any, equity: float) -> None:
         ctx = SizingContext(

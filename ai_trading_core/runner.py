@@ -16,7 +16,7 @@ from loguru import logger
 from .audit import JsonlAuditSink
 from .clock import Clock, SimulatedClock, WallClock
 from .config import AppConfig, ComponentConfig
-from .engine import AlertRouter, Engine, EngineComponents
+from .engine import AlertRouter, Engine, EngineComponents, combine_targets
 from .enums import Role, RunMode, Timeframe
 from .errors import ConfigError, DataError
 from .feeds import ReplayFeed
@@ -317,19 +317,8 @@ def run_config(
 def _run_backtest(engine: Engine, panel: BarPanel, progress: Progress | None) -> None:
     total = len(panel.timestamps)
     every = max(total // 100, 1)
-    o, h, lo, c, v, ts, syms = (
-        panel.open,
-        panel.high,
-        panel.low,
-        panel.close,
-        panel.volume,
-        panel.timestamps,
-        panel.symbols,
-    )
-    from .market import MarketSlice
-
     for i in range(total):
-        engine.step(MarketSlice(int(ts[i]), syms, o[i], h[i], lo[i], c[i], v[i]))
+        engine.step(panel.slice_at(i))
         if progress is not None and (i % every == 0 or i == total - 1):
             progress(i + 1, total)
 
@@ -341,7 +330,7 @@ def _run_block(engine: Engine, panel: BarPanel, progress: Progress | None, *, ev
     bars in one vectorised pass. Gives the same trades and equity as the per-bar path."""
     import numpy as np
 
-    from .market import MarketSlice, forward_fill
+    from .market import forward_fill
 
     missing = [s.strategy_id for s, _ in engine.c.strategies if not callable(getattr(s, "signal_block", None))]
     if missing:
@@ -349,12 +338,7 @@ def _run_block(engine: Engine, panel: BarPanel, progress: Progress | None, *, ev
     block_strategies = [cast(BlockStrategy, s) for s, _ in engine.c.strategies]
     carried = [forward_fill(np.asarray(s.signal_block(panel), dtype=np.float64)) for s in block_strategies]
     weights = np.array([w for _, w in engine.c.strategies], dtype=float)
-    if len(carried) == 1:
-        combined = carried[0] * weights[0]
-    else:
-        stack = np.stack(carried) * weights[:, None, None]
-        combined = np.nansum(stack, axis=0)
-        combined[~np.isfinite(stack).any(axis=0)] = np.nan
+    combined = combine_targets(carried, weights)
     prev = np.vstack([np.full((1, combined.shape[1]), np.nan), combined[:-1]])
     with np.errstate(invalid="ignore"):
         event = (np.isfinite(combined) & (combined != prev)).any(axis=1)
@@ -362,26 +346,14 @@ def _run_block(engine: Engine, panel: BarPanel, progress: Progress | None, *, ev
     close_filled = forward_fill(panel.close)
     total = len(panel.timestamps)
     every = max(total // 100, 1)
-    o, h, lo, c, v, ts, syms = (
-        panel.open,
-        panel.high,
-        panel.low,
-        panel.close,
-        panel.volume,
-        panel.timestamps,
-        panel.symbols,
-    )
+    ts = panel.timestamps
     event_rows = np.flatnonzero(event)
     i = 0
     next_report = 0
     while i < total:
         if step_all or event[i] or engine.has_open_orders() or _unacted(engine, combined[i]):
             engine.history.load(panel, i)
-            engine.step(
-                MarketSlice(int(ts[i]), syms, o[i], h[i], lo[i], c[i], v[i]),
-                [x[i] for x in carried],
-                push_history=False,
-            )
+            engine.step(panel.slice_at(i), [x[i] for x in carried], push_history=False)
             i += 1
         else:
             # jump to the next event row; nothing happens in between
