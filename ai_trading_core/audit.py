@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from loguru import logger
+
 from . import hookimpl
 from .errors import AuditError
 from .models import AuditEvent
@@ -47,6 +49,7 @@ class JsonlAuditSink:
     def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if self.path.exists() and self.path.stat().st_size:
+            _drop_torn_tail(self.path)
             last = _last_line(self.path)
             if last:
                 self._prev = json.loads(last)["hash"]
@@ -75,6 +78,28 @@ class JsonlAuditSink:
         if self._fh is not None:
             self._fh.close()
             self._fh = None
+
+
+def _drop_torn_tail(path: Path) -> None:
+    """A process killed in the middle of a write leaves a last line without its newline: that
+    record was never complete (nor acted on), so it is cut off before the chain continues."""
+    with path.open("rb+") as fh:
+        fh.seek(0, os.SEEK_END)
+        size = fh.tell()
+        fh.seek(size - 1)
+        if fh.read(1) == b"\n":
+            return
+        block = min(size, 65536)
+        fh.seek(size - block)
+        tail = fh.read()
+        cut = tail.rfind(b"\n")
+        keep = size - block + cut + 1 if cut >= 0 else (0 if block == size else size)
+        if keep == size:
+            return
+        fh.truncate(keep)
+    logger.warning(
+        "audit trail {}: dropped a torn last record ({} bytes) left by an interrupted write", path, size - keep
+    )
 
 
 def _last_line(path: Path) -> str:

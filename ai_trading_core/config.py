@@ -62,6 +62,7 @@ class RunSettings(Strict):
     close_at_end: bool = False
     replay_speed: float = Field(default=0.0, ge=0.0)  # paper over replay: 0 = as fast as possible
     on_stop: Literal["cancel", "keep"] = "cancel"  # live: open orders on SIGTERM/SIGINT or end of stream
+    resume: bool = True  # paper/live with recoverable storage: an unfinished run of this config is resumed
 
     @field_validator("start", "end", mode="before")
     @classmethod
@@ -140,8 +141,9 @@ class AppConfig(BaseSettings):
         return tuple(sources)
 
     def config_hash(self) -> str:
-        """SHA-256 of the canonical config, credentials excluded."""
-        doc = self.model_dump(mode="json", exclude={"credentials"})
+        """SHA-256 of the canonical config, credentials excluded, and ``run.resume`` (how a
+        process starts, not what it trades: a run resumed with it is the same run)."""
+        doc = self.model_dump(mode="json", exclude={"credentials": True, "run": {"resume"}})
         return hashlib.sha256(json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
     def redacted(self) -> dict[str, Any]:

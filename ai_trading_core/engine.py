@@ -42,6 +42,7 @@ from .protocols import (
     Storage,
     Strategy,
 )
+from .recovery import Checkpoint, RecoveredState, finite_list, nan_list
 from .result import RunResult, Session
 
 _DAY_NS = 86_400 * 1_000_000_000
@@ -207,9 +208,16 @@ class Engine:
         self._audit_on = host.has_implementations("ai_trading_audit_event") or hasattr(
             components.storage, "record_audit"
         )
+        # Paper and live runs checkpoint after every step when their storage can resume them.
+        saver = getattr(components.storage, "save_checkpoint", None)
+        self._save_checkpoint = saver if session.mode is not RunMode.BACKTEST and callable(saver) else None
+        self._restarts = 0
+        self._resume_after: int | None = None
+        self._recovered: RecoveredState | None = None
 
     # ================================================================== lifecycle
     def start(self) -> None:
+        recovered = self._recovered
         self.c.broker.connect(
             BrokerContext(
                 instruments={i.symbol: i for i in self.instruments},
@@ -218,6 +226,10 @@ class Engine:
                 currency=self.session.currency,
                 timeframe=self.session.timeframe,
                 clock=self.clock,
+                positions={s: q for s, q in self.portfolio.positions().items() if q != 0},
+                recovered_orders=tuple(o for o in self.book if o.status is OrderStatus.UNKNOWN)
+                if recovered is not None
+                else (),
             )
         )
         for strategy, _ in self.c.strategies:
@@ -226,7 +238,9 @@ class Engine:
             "session",
             "session",
             {
-                "event": "start",
+                "event": "start" if recovered is None else "resume",
+                "restarts": self._restarts,
+                "resume_after": None if self._resume_after is None else to_datetime(self._resume_after).isoformat(),
                 "mode": self.session.mode.value,
                 "config_hash": self.session.config_hash,
                 "symbols": list(self.symbols),
@@ -235,10 +249,18 @@ class Engine:
             },
         )
         self.host.notify("ai_trading_session_start", session=self.session)
+        self._checkpoint(self._resume_after)
 
     def step(self, m: MarketSlice, targets: list[FloatArray] | None = None, *, push_history: bool = True) -> None:
         """Process one cross-section. ``targets`` (block mode) are the strategies' targets
         for this timestamp, computed beforehand by ``signal_block``."""
+        if self._resume_after is not None and m.timestamp <= self._resume_after:
+            self._warm(m)
+            return
+        self._step(m, targets, push_history)
+        self._checkpoint(m.timestamp)
+
+    def _step(self, m: MarketSlice, targets: list[FloatArray] | None, push_history: bool) -> None:
         if self._sim_clock is not None:
             self._sim_clock.set(m.timestamp)
         self.last_market = m
@@ -328,6 +350,96 @@ class Engine:
         self.host.notify("ai_trading_session_finish", session=self.session, result=result)
         return result
 
+    # ================================================================== recovery
+    def restore(self, state: RecoveredState) -> None:
+        """Resume an unfinished paper or live run (see :mod:`ai_trading_core.recovery`). Call
+        before :meth:`start`."""
+        cp = state.checkpoint
+        if list(cp.symbols) and tuple(cp.symbols) != self.symbols:
+            raise AiTradingError(
+                f"cannot resume run {cp.run_id}: it traded {', '.join(cp.symbols)}, the data now has "
+                f"{', '.join(self.symbols)}"
+            )
+        self._recovered = state
+        recorded: dict[str, list[Fill]] = {}
+        for fill in sorted(state.fills, key=lambda f: f.timestamp):
+            if fill.execution_id in self._seen_exec:
+                continue
+            self._seen_exec.add(fill.execution_id)
+            self.portfolio.apply_fill(fill)
+            self.fills.append(fill)
+            recorded.setdefault(fill.client_order_id, []).append(fill)
+        for order in state.orders:
+            fills = recorded.get(order.client_order_id, [])
+            filled = sum((f.quantity for f in fills), Decimal(0))
+            order.filled_quantity = filled
+            order.average_fill_price = sum((f.notional for f in fills), Decimal(0)) / filled if filled else None
+            settled = order.status is OrderStatus.REJECTED or (
+                order.status is OrderStatus.FILLED and filled >= order.quantity
+            )
+            if not settled:
+                # may be live, or may have filled while nobody listened: look it up before trading
+                order.status = OrderStatus.UNKNOWN
+            self.book.add(order)
+            self.book.settle(order)
+            if not order.status.is_terminal and order.symbol in self.portfolio.index:
+                self._pending[self.portfolio.index[order.symbol]] += float(order.remaining_quantity * order.side.sign)
+        self._restarts = cp.restarts + 1
+        self._order_seq = cp.order_seq
+        self._id_tag = f"{self._id_tag}|r{self._restarts}"
+        self._audit_seq = state.audit_sequence
+        self._resume_after = cp.timestamp
+        if len(cp.combined) == len(self.symbols):
+            self._combined = np.array(nan_list(cp.combined))
+        for sid, values in cp.targets.items():
+            if sid in self._targets and len(values) == len(self.symbols):
+                self._targets[sid] = np.array(nan_list(values))
+        self.peak_equity = max(cp.peak_equity, float(self.session.initial_cash))
+        self.day_start_equity = cp.day_start_equity or float(self.session.initial_cash)
+        self._day = cp.day
+        self.state = RiskState(cp.risk_state)
+        self._state_source = cp.risk_state_source
+        self.halt_reason = cp.halt_reason
+        logger.warning(
+            "resuming run {} after restart {}: {} orders ({} to look up), {} fills, last step {}",
+            cp.run_id,
+            self._restarts,
+            len(state.orders),
+            len(self.book.unknown_orders()),
+            len(self.fills),
+            "none" if cp.timestamp is None else to_datetime(cp.timestamp).isoformat(),
+        )
+
+    def _warm(self, m: MarketSlice) -> None:
+        """A bar the resumed run had already stepped through: history and strategies only."""
+        self.last_market = m
+        self.history.push(m)
+        self.portfolio.mark(m.close)
+        for strategy, _ in self.c.strategies:
+            strategy.on_slice(m, self.history)
+
+    def _checkpoint(self, timestamp: int | None) -> None:
+        if self._save_checkpoint is None:
+            return
+        self._save_checkpoint(
+            Checkpoint(
+                run_id=self.session.run_id,
+                config_hash=self.session.config_hash,
+                timestamp=timestamp,
+                order_seq=self._order_seq,
+                restarts=self._restarts,
+                combined=finite_list(self._combined),
+                targets={k: finite_list(v) for k, v in self._targets.items()},
+                peak_equity=self.peak_equity,
+                day_start_equity=float(self.day_start_equity),
+                day=int(self._day),
+                risk_state=self.state.value,
+                risk_state_source=self._state_source,
+                halt_reason=self.halt_reason,
+                symbols=list(self.symbols),
+            )
+        )
+
     def rearm(self, reason: str) -> None:
         """Return to ACTIVE. Only ever explicit (API or CLI), never automatic."""
         self._change_state(RiskState.ACTIVE, "operator", f"re-armed: {reason}", force=True)
@@ -346,26 +458,37 @@ class Engine:
         self._seen_exec.add(fill.execution_id)
         order = self.book.get(fill.client_order_id)
         i = self.portfolio.index[fill.symbol]
-        if order is not None and order.notional is not None and order.filled_quantity == 0:
+        # A late fill on a cancelled or expired order (it filled as the cancel went out): the
+        # money moved, so the fill counts, but the order's remainder already left the pending
+        # quantity when it closed, and it stays closed as the broker said.
+        late = order is not None and order.status.is_terminal and order.status is not OrderStatus.FILLED
+        if order is not None and order.notional is not None and order.filled_quantity == 0 and not late:
             # the broker fixed the quantity at the fill price: replace the decision-time estimate
             self._pending[i] -= float(order.signed_quantity - fill.signed_quantity)
             order.quantity = fill.quantity
+        if order is not None and (not fill.strategy_id or not fill.correlation_id):
+            fill = fill.model_copy(update={"strategy_id": order.strategy_id, "correlation_id": order.correlation_id})
+        # The fill is recorded before the order's new state: after a crash between the two,
+        # recovery recomputes the order from its recorded fills and looks up the rest.
+        if self.c.storage is not None:
+            self.c.storage.record_fill(fill)
         if order is not None:
-            if not fill.strategy_id or not fill.correlation_id:
-                fill = fill.model_copy(
-                    update={"strategy_id": order.strategy_id, "correlation_id": order.correlation_id}
-                )
             prev_value = (order.average_fill_price or Decimal(0)) * order.filled_quantity
             order.filled_quantity += fill.quantity
             order.average_fill_price = (prev_value + fill.notional) / order.filled_quantity
-            status = OrderStatus.FILLED if order.filled_quantity >= order.quantity else OrderStatus.PARTIALLY_FILLED
-            self._set_status(order, status)
-        self._pending[i] -= float(fill.signed_quantity)
+            if late:
+                logger.warning("fill {} on {} order {}", fill.execution_id, order.status.value, order.client_order_id)
+                if self.c.storage is not None:
+                    self.c.storage.record_order_update(order)
+            else:
+                full = order.filled_quantity >= order.quantity
+                self._set_status(order, OrderStatus.FILLED if full else OrderStatus.PARTIALLY_FILLED)
+        if not late:
+            self._pending[i] -= float(fill.signed_quantity)
         self.portfolio.apply_fill(fill)
         self.fills.append(fill)
-        if self.c.storage is not None:
-            self.c.storage.record_fill(fill)
-        self._audit("fill", fill.correlation_id, fill.model_dump(mode="json"))
+        if self._audit_on:
+            self._audit("fill", fill.correlation_id, fill.model_dump(mode="json"))
         if self._has["ai_trading_fill"]:
             self.host.notify("ai_trading_fill", fill=fill)
 
@@ -785,7 +908,8 @@ class Engine:
         try:
             if self.c.storage is not None:
                 self.c.storage.record_order(order)
-            self._audit("order", order.correlation_id, order.model_dump(mode="json"))
+            if self._audit_on:
+                self._audit("order", order.correlation_id, order.model_dump(mode="json"))
         except Exception as exc:  # noqa: BLE001 - fail closed
             transition(order, OrderStatus.REJECTED, reason=f"not recorded: {exc}")
             self.book.settle(order)
@@ -824,7 +948,8 @@ class Engine:
         if order.status is OrderStatus.NEW:
             self._set_status(order, OrderStatus.SUBMITTED)
         if upd is not None:
-            self._audit("order_update", order.correlation_id, upd.model_dump(mode="json"))
+            if self._audit_on:
+                self._audit("order_update", order.correlation_id, upd.model_dump(mode="json"))
             self._apply_update(upd)
 
     # ================================================================== audit

@@ -18,6 +18,7 @@ from .market import BarPanel, FloatArray, History, MarketSlice
 from .models import Alert, Fill, Instrument, Order, OrderUpdate, RiskVerdict, StrategyPerformance
 
 if TYPE_CHECKING:
+    from .recovery import Checkpoint, RecoveredState
     from .result import RunResult
 
 
@@ -167,6 +168,14 @@ class BrokerContext:
     currency: str
     timeframe: Timeframe
     clock: Any  # ai_trading_core.clock.Clock
+    positions: Mapping[str, Decimal] = field(default_factory=dict)
+    """Positions the engine holds at connect: empty for a new run, the recovered ledger when a
+    paper or live run resumes after a restart. A reconciling broker compares the account
+    with these."""
+    recovered_orders: tuple[Order, ...] = ()
+    """Orders this run placed before a restart that may still be live at the broker, with
+    ``filled_quantity`` / ``average_fill_price`` as far as fills were recorded. A broker adopts
+    them (reports their further fills and updates) instead of treating them as strangers."""
 
 
 @runtime_checkable
@@ -235,6 +244,22 @@ class Storage(Protocol):
     def record_fill(self, fill: Fill) -> None: ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class RecoverableStorage(Storage, Protocol):
+    """Storage that lets a paper or live run resume after a crash (see
+    :mod:`ai_trading_core.recovery`). ``save_checkpoint`` is called at session start and after
+    every step; ``finish_run`` when the run ends normally."""
+
+    def save_checkpoint(self, checkpoint: Checkpoint) -> None: ...
+
+    def recover(self, config_hash: str) -> RecoveredState | None:
+        """The newest unfinished run of this config: its checkpoint, every order and fill it
+        recorded and its last audit sequence; None when there is nothing to resume."""
+        ...
+
+    def finish_run(self, run_id: str) -> None: ...
 
 
 @runtime_checkable

@@ -24,6 +24,7 @@ from .manifest import build_manifest, write_manifest
 from .market import BarPanel, to_ns
 from .plugins import PluginHost, create_plugin_host
 from .protocols import BlockStrategy, Reporter, ReportSection
+from .recovery import RecoveredState
 from .registry import BuildContext, ComponentRegistry, redacted_params
 from .result import PluginInfo, RunResult, Session
 from .rundoc import build_run_document, json_safe
@@ -205,6 +206,9 @@ def run_config(
         for c in (*reporters, components.storage, cache, *alerts.channels)
         if c is not None and callable(getattr(c, "observe_step", None))
     ]
+    recovered = _recover(config, components.storage)
+    if recovered is not None:
+        run_id = recovered.checkpoint.run_id  # a resumed run keeps its id, documents and audit chain
 
     session = Session(
         run_id=run_id,
@@ -254,6 +258,8 @@ def run_config(
         expected_steps=len(panel.timestamps),
     )
     try:
+        if recovered is not None:
+            engine.restore(recovered)
         engine.start()
         use_block = (config.run.engine == "block") if block is None else block
         if mode is RunMode.BACKTEST and use_block:
@@ -273,6 +279,9 @@ def run_config(
         if config.run.close_at_end:
             engine._flatten("end of run")
         result = engine.finish()
+        finish_run = getattr(components.storage, "finish_run", None)
+        if mode is not RunMode.BACKTEST and finish_run is not None:
+            finish_run(run_id)  # ended normally: nothing to resume
         execution_report = getattr(components.broker, "execution_report", None)
         if execution_report is not None:  # execution brokers: child orders, shortfall, slippage
             result.extra["execution"] = execution_report()
@@ -312,6 +321,18 @@ def run_config(
         components.storage.close()
     logger.info("run {} finished: equity {}", run_id, result.final_equity)
     return RunOutcome(result, document, sections, Path(audit_path) if audit_path else None, engine, manifest_path)
+
+
+def _recover(config: AppConfig, storage: Any) -> RecoveredState | None:
+    """The unfinished paper or live run of this config to resume, if any (see
+    :mod:`ai_trading_core.recovery`)."""
+    if config.run.mode is RunMode.BACKTEST or not config.run.resume:
+        return None
+    recover = getattr(storage, "recover", None)
+    if recover is None:
+        return None
+    state: RecoveredState | None = recover(config.config_hash())
+    return state
 
 
 def _run_backtest(engine: Engine, panel: BarPanel, progress: Progress | None) -> None:

@@ -48,6 +48,10 @@ NOTES: dict[str, str] = {
     "run.replay_speed": "Paper mode over a replayed feed: multiple of real time; 0 = as fast as possible.",
     "run.on_stop": "Live mode, when the process is told to stop (SIGTERM, SIGINT) or the data stream ends: "
                    "`cancel` halts and cancels every open order at the broker, `keep` leaves them working.",
+    "run.resume": "Paper and live modes with a storage that can resume runs (the `sql` storage): when an "
+    "unfinished run of the same config is found (the process was killed), it is resumed: the ledger is "
+    "rebuilt from the recorded fills, open orders are looked up at the broker, the account is reconciled, "
+    "and trading continues after the last completed step. `false` always starts a new run.",
     "plugins.load": "Explicit list of entry-point names to load; required in live mode. Unset: every installed plugin.",
     "plugins.disable": "Entry-point names not to load.",
     "audit.enabled": "Write the hash-chained JSON-lines audit trail.",

@@ -23,7 +23,7 @@ class FakeAlpacaServer:
     """Alpaca's paper API on 127.0.0.1. ``order_faults`` is consumed one entry per POST
     /v2/orders: ``accept_then_504``, ``accept_then_500``, ``accept_then_drop``,
     ``accept_then_hang``, ``429``, ``500``. ``auto_fill`` fills market orders at
-    ``prices[symbol]`` right after accepting them; ``duplicate_fills`` sends each fill event
+    ``prices[symbol]`` right after accepting them (or ``fill_delay_s`` later); ``duplicate_fills`` sends each fill event
     twice; ``silent_handshake`` never answers the websocket's authentication."""
 
     orders: dict[str, dict[str, Any]] = field(default_factory=dict)  # by client order id
@@ -32,6 +32,7 @@ class FakeAlpacaServer:
     bars: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     order_faults: list[str] = field(default_factory=list)
     auto_fill: bool = False
+    fill_delay_s: float = 0.0  # auto_fill this long after accepting
     duplicate_fills: bool = False
     silent_handshake: bool = False
     hang_s: float = 3.0
@@ -194,10 +195,11 @@ class FakeAlpacaServer:
         order = self._new_order(body)
         self.orders[coid] = order
         if self.auto_fill and body["type"] == "market":
-            asyncio.get_running_loop().call_soon(
+            asyncio.get_running_loop().call_later(
+                self.fill_delay_s,
                 lambda: asyncio.ensure_future(
                     self.fill(coid, str(body["qty"]), str(self.prices[body["symbol"]]))
-                )
+                ),
             )
         if fault == "accept_then_504":
             return self._error(504, 50400000, "gateway timeout")

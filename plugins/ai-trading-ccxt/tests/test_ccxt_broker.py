@@ -60,7 +60,7 @@ def harness(binance_server: Any) -> Iterator[Any]:
             sleep=sleeps.append,
         )
 
-    def connect(broker: CcxtBroker) -> CcxtBroker:
+    def connect(broker: CcxtBroker, **context: Any) -> CcxtBroker:
         broker.connect(
             BrokerContext(
                 instruments={s: Instrument(symbol=s) for s in SYMBOLS},
@@ -69,6 +69,7 @@ def harness(binance_server: Any) -> Iterator[Any]:
                 currency="USDT",
                 timeframe=Timeframe.H1,
                 clock=clock,
+                **context,
             )
         )
         return broker
@@ -214,3 +215,18 @@ def test_ccxt_open_orders_on_start_are_cancelled_or_refused(binance_server: Any,
     cancelling = harness.connect(harness.make())
     assert cancelling.mismatch is None
     assert binance_server.order_by_client_id("foreign-1")[0]["status"] == "CANCELED"
+
+
+def test_ccxt_refuses_to_resume_a_run_and_stays_refused(binance_server: Any, harness: Any) -> None:
+    # a recovered ledger (ai_trading_core.recovery)
+    broker = harness.connect(harness.make(), positions={SYMBOLS[0]: Decimal("0.5")})
+    try:
+        assert broker.mismatch and "resuming a run is not supported" in broker.mismatch
+        with pytest.raises(NotReconciled):
+            broker.submit_order(order("ait-resume"))
+        harness.clock.advance(3600)
+        collect(broker)  # a periodic reconciliation with agreeing balances does not lift it
+        assert broker.mismatch and "run.resume = false" in broker.mismatch
+        assert binance_server.order_posts == 0
+    finally:
+        broker.close()

@@ -110,8 +110,25 @@ class AlpacaBroker:
             url_override=self.params.base_url,
         )
         self._client = harden(client, self.params.request_timeout_s)
+        # A resumed run (ai_trading_core.recovery): the engine's recovered ledger is what the
+        # account must show, and the orders it placed before the restart are ours to follow.
+        self._expected = {s: Decimal(q) for s, q in ctx.positions.items()}
+        for order in ctx.recovered_orders:
+            self._orders[order.client_order_id] = _Tracked(
+                order.symbol,
+                order.side,
+                broker_id=order.broker_order_id,
+                applied_qty=order.filled_quantity,
+                applied_notional=order.filled_quantity * (order.average_fill_price or _ZERO),
+            )
         self._start_open_orders()
-        self.reconcile()
+        if ctx.recovered_orders:
+            # Fills they got while the trader was down arrive with the first poll; reconcile
+            # then, and refuse trading until it agrees.
+            self.mismatch = "recovered orders not yet looked up"
+            self._last_reconcile_ns = None
+        else:
+            self.reconcile()
         if self.params.stream:
             self._listener = TradeUpdatesListener(
                 self._key.get_secret_value(),
@@ -374,7 +391,8 @@ class AlpacaBroker:
         )
         if not raw:
             return
-        if self.params.on_start_open_orders == "refuse":
+        raw = [o for o in raw if str(o.get("client_order_id")) not in self._orders]  # adopted on resume
+        if not raw or self.params.on_start_open_orders == "refuse":
             return  # reconcile() reports them and refuses trading
         for o in raw:
             logger.warning("alpaca: cancelling open order {} found on start", o.get("client_order_id"))

@@ -95,6 +95,7 @@ class CcxtBroker:
         self._trades_since: dict[str, int] = {}
         self._baseline: dict[str, Decimal] = {}  # base-asset balance at connect, per symbol
         self._expected: dict[str, Decimal] = {}  # base-asset change implied by the fills
+        self._unsupported: str | None = None
         self._last_reconcile_ns: int | None = None
         self.mismatch: str | None = None
         self.reconciliations = 0
@@ -116,6 +117,14 @@ class CcxtBroker:
             raise UnknownSymbolError(f"ccxt {self.params.exchange}: unknown symbol(s) {', '.join(missing)}")
         balances = self._base_balances()
         self._baseline = {s: balances.get(self._base(s), _ZERO) for s in self._symbols}
+        if ctx.positions or ctx.recovered_orders:
+            # Balances are reconciled as changes since connect; a resumed run would need the
+            # balances of its first start, which this adapter does not persist. Fail closed,
+            # and stay closed whatever later reconciliations find.
+            self._unsupported = (
+                "resuming a run is not supported by the ccxt adapter (balances are reconciled from the "
+                "start of a run): check the account and start a new run with run.resume = false"
+            )
         self._start_open_orders()
         self.reconcile()
 
@@ -328,6 +337,8 @@ class CcxtBroker:
             # A trade may have landed between the poll and the balance read: catch up once.
             self._poll(events)
             problems = self._balance_problems()
+        if self._unsupported:
+            problems.append(self._unsupported)
         for symbol in self._symbols:
             foreign = [
                 str(o.get("clientOrderId"))

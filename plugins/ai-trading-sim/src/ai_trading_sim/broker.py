@@ -210,7 +210,9 @@ class SimulatedBroker:
         order.status = OrderStatus.FILLED if done else OrderStatus.PARTIALLY_FILLED
         self._positions[order.symbol] = self._positions.get(order.symbol, Decimal(0)) + (qty if order.side is Side.BUY else -qty)
         return Fill(
-            execution_id=f"sim-x{self._exec_seq}", client_order_id=order.client_order_id, symbol=order.symbol,
+            # unique across runs and restarts sharing one database: the order's id, then a count
+            execution_id=f"sim-{order.client_order_id}-x{self._exec_seq}",
+            client_order_id=order.client_order_id, symbol=order.symbol,
             side=order.side, quantity=qty, price=price, commission=commission, timestamp=to_datetime(ts),
             strategy_id=order.strategy_id, correlation_id=order.correlation_id, venue="sim",
         )

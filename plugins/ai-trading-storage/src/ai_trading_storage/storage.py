@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ai_trading_core.clock import WallClock
 from ai_trading_core.models import AuditEvent, Fill, Instrument, Order, PortfolioState, RiskEvent, Signal
+from ai_trading_core.recovery import Checkpoint, RecoveredState
 from ai_trading_core.registry import BuildContext
 
 from . import migrations
@@ -89,6 +90,29 @@ class SqlStorage:
 
     def load_run(self, run_id: str) -> dict[str, Any]:
         return self.db.runs.load(run_id)
+
+    # ------------------------------------------------------------------ crash recovery
+    def save_checkpoint(self, checkpoint: Checkpoint) -> None:
+        """Where the run stands (after every paper or live step); durable on return."""
+        self.db.checkpoints.save(checkpoint, updated_at=self._now())
+
+    def finish_run(self, run_id: str) -> None:
+        """The run ended normally: a later start of the same config begins a new run."""
+        self.db.checkpoints.finish(run_id)
+
+    def recover(self, config_hash: str) -> RecoveredState | None:
+        """The newest unfinished run of this config with everything it recorded, or None."""
+        checkpoint = self.db.checkpoints.unfinished(config_hash)
+        if checkpoint is None:
+            return None
+        run_id = checkpoint.run_id
+        head = self.db.audit.head(run_id)
+        return RecoveredState(
+            checkpoint=checkpoint,
+            orders=self.db.orders.for_run(run_id),
+            fills=self.db.fills.for_run(run_id),
+            audit_sequence=0 if head is None else int(head.sequence),
+        )
 
     # ------------------------------------------------------------------ optional records
     def record_instruments(self, instruments: list[Instrument]) -> None:

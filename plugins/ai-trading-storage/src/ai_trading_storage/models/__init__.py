@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .base import Base, ExactDecimal, JsonText, UtcDateTime
 from .market import BarRow, InstrumentRow
-from .runs import AuditChainHeadRow, AuditEventRow, RunRow
+from .runs import AuditChainHeadRow, AuditEventRow, CheckpointRow, RunRow
 from .trading import FillRow, OrderRow, PortfolioSnapshotRow, PositionSnapshotRow, RiskEventRow, SignalRow
 
 __all__ = [
@@ -12,6 +12,7 @@ __all__ = [
     "AuditEventRow",
     "BarRow",
     "Base",
+    "CheckpointRow",
     "ExactDecimal",
     "FillRow",
     "InstrumentRow",

@@ -52,3 +52,18 @@ class AuditChainHeadRow(Base):
     sequence: Mapped[int] = mapped_column(sa.BigInteger())
     hash: Mapped[str] = mapped_column(sa.String(64))
     count: Mapped[int] = mapped_column(sa.BigInteger())
+
+
+class CheckpointRow(Base):
+    """Where a paper or live run stands, rewritten after every step so that a restarted process
+    can resume it (``ai_trading_core.recovery``). ``finished`` is set when the run ends
+    normally; an unfinished row is a run to resume."""
+
+    __tablename__ = "run_checkpoints"
+
+    run_id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    config_hash: Mapped[str] = mapped_column(sa.String(128), index=True)
+    step_ns: Mapped[int | None] = mapped_column(sa.BigInteger(), nullable=True)
+    finished: Mapped[bool] = mapped_column(sa.Boolean(), default=False)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    state: Mapped[str] = mapped_column(JsonText())

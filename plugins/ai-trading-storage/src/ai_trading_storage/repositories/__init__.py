@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy.engine import Engine
 
 from .audit import AuditRepository
+from .checkpoints import CheckpointRepository
 from .events import RiskEventRepository, SignalRepository, SnapshotRepository
 from .instruments import InstrumentRepository
 from .orders import FillRepository, OrderRepository
@@ -24,6 +25,7 @@ class Database:
         self.risk_events = RiskEventRepository(engine)
         self.runs = RunRepository(engine)
         self.audit = AuditRepository(engine)
+        self.checkpoints = CheckpointRepository(engine)
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -31,6 +33,7 @@ class Database:
 
 __all__ = [
     "AuditRepository",
+    "CheckpointRepository",
     "Database",
     "FillRepository",
     "InstrumentRepository",
