@@ -167,6 +167,8 @@ def build_cli(host: PluginHost) -> click.Group:
                     TimeElapsedColumn(),
                     console=err_console,
                     transient=True,
+                    # Off a terminal the bar only leaves an empty line on stderr before "wrote ..." or "error: ...".
+                    disable=not err_console.is_terminal,
                 ) as bar:
                     task = bar.add_task("bars", total=None)
 

@@ -21,7 +21,7 @@ from loguru import logger
 
 from . import PROJECT_NAME, __version__, hookspecs
 from .enums import AlertSeverity
-from .errors import AiTradingError, DuplicateComponentError, PluginLoadError
+from .errors import AiTradingError, ConfigError, DuplicateComponentError, PluginLoadError
 from .registry import ComponentRegistry, Registries
 
 ENV_DISABLE = "AI_TRADING_DISABLE_PLUGINS"
@@ -52,6 +52,8 @@ class PluginHost:
     failures: list[PluginFailure] = field(default_factory=list)
     registries: Registries = field(default_factory=Registries)
     registry_errors: list[AiTradingError] = field(default_factory=list)
+    #: The explicit load list (``[plugins] load`` and/or ``AI_TRADING_LOAD_PLUGINS``); None: autoload.
+    requested: frozenset[str] | None = None
 
     @property
     def hook(self) -> Any:
@@ -86,8 +88,26 @@ class PluginHost:
         return out
 
     def raise_for_registry_errors(self) -> None:
+        """Raise the start-up errors that must stop a run: two components under one name, or a
+        plugin named in an explicit load list that is not installed or failed to load (a typo
+        there must not silently drop, say, a risk check)."""
         if self.registry_errors:
             raise self.registry_errors[0]
+        self.raise_for_requested_failures()
+
+    def raise_for_requested_failures(self) -> None:
+        """A :class:`ConfigError` on one line when a plugin of the explicit load list did not load."""
+        if not self.requested:
+            return
+        failed = [f.error for f in self.failures if f.error.entry_point in self.requested]
+        if not failed:
+            return
+        installed = sorted({ep.name for ep in importlib_metadata.entry_points(group=PROJECT_NAME)})
+        problems = "; ".join(f"{e.entry_point!r}: {e.reason}" for e in failed)
+        raise ConfigError(
+            f"plugin load list ([plugins] load / {ENV_LOAD}): {problems} "
+            f"(installed plugins: {', '.join(installed) or 'none'})"
+        )
 
     def has_implementations(self, hook_name: str) -> bool:
         return bool(getattr(self.pm.hook, hook_name).get_hookimpls())
@@ -184,7 +204,10 @@ def create_plugin_host(
                 continue
             host.plugins.append(LoadedPlugin(ep.name, dist, version))
         if allowed:
-            for missing in sorted(allowed - seen - {p.name for p in host.plugins}):
+            host.requested = frozenset(allowed)
+            provided = {p.name for p in host.plugins} | set(extra_plugins or {})
+            # A name that is also disabled was left out on purpose, not missing.
+            for missing in sorted(allowed - seen - blocked - provided):
                 err = PluginLoadError(missing, "unknown", "unknown", "no installed entry point of that name")
                 host.failures.append(PluginFailure(err, ""))
 

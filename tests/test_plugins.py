@@ -5,7 +5,7 @@ import json
 import pytest
 
 from ai_trading_core import hookimpl
-from ai_trading_core.errors import DuplicateComponentError
+from ai_trading_core.errors import ConfigError, DuplicateComponentError
 from ai_trading_core.plugins import create_plugin_host
 
 
@@ -55,6 +55,39 @@ def test_env_and_flag_switches(cli) -> None:  # type: ignore[no-untyped-def]
 def test_explicit_load_of_missing_plugin_is_a_failure() -> None:
     host = create_plugin_host(only=["sim", "no-such-plugin"], env={})
     assert any(f.error.entry_point == "no-such-plugin" for f in host.failures)
+    with pytest.raises(ConfigError, match=r"'no-such-plugin': no installed entry point of that name"):
+        host.raise_for_registry_errors()
+
+
+def test_listed_plugins_left_out_on_purpose_are_not_missing() -> None:
+    disabled = create_plugin_host(only=["sim", "sma"], disable=["sma"], env={})
+    assert disabled.plugin("sma") is None and not disabled.failures
+    disabled.raise_for_registry_errors()
+    extra = create_plugin_host(only=["sim", "local"], extra_plugins={"local": object()}, env={})
+    assert not extra.failures
+    extra.raise_for_registry_errors()
+
+
+def test_listed_plugin_that_fails_to_load_stops_the_run(broken_plugin_dist) -> None:  # type: ignore[no-untyped-def]
+    create_plugin_host(env={}).raise_for_registry_errors()  # autoloading: the others still run
+    host = create_plugin_host(only=["sim", "broken"], env={})
+    with pytest.raises(ConfigError, match="'broken': RuntimeError: boom at import"):
+        host.raise_for_registry_errors()
+
+
+def test_cli_refuses_a_misspelt_plugin_in_the_load_list(tmp_path, cli) -> None:  # type: ignore[no-untyped-def]
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[run]\noutput_dir = "%s"\n[plugins]\nload = ["sample-data", "sma", "sim", "risk-limitz"]\n'
+                   '[data]\nname = "synthetic"\n[[strategies]]\nname = "sma_crossover"\n'
+                   % (tmp_path / "runs").as_posix())
+    for args in (("validate", str(cfg)), ("run", str(cfg), "--quiet")):
+        out = cli(*args)
+        assert out.returncode == 2, (out.stdout, out.stderr)
+        (line,) = out.stderr.strip().splitlines()
+        assert line.startswith("error: ") and "'risk-limitz': no installed entry point of that name" in line
+        assert "installed plugins: " in line and "sim" in line
+    env_only = cli("validate", str(cfg), env={"AI_TRADING_LOAD_PLUGINS": "sample-data,sma,sim"})
+    assert env_only.returncode == 0, env_only.stderr
 
 
 class _DuplicateSizer:
