@@ -313,7 +313,8 @@ class Engine:
         """Block mode: record bars on which nothing happens in one vectorised pass. Positions
         and cash are constant over the segment; ``close_filled`` is forward-filled (k, N)."""
         p = self.portfolio
-        values = np.nan_to_num(close_filled) * p.qty_f
+        values = close_filled * p.qty_f
+        values[values != values] = 0.0  # no price yet: nothing held there (NaN * 0 is still NaN)
         net = values.sum(axis=1)
         equity = p.cash_f + net
         self._timestamps.extend(timestamps)

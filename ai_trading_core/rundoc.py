@@ -43,6 +43,15 @@ def _iso_many(ts: Any) -> list[str]:
     return [f"{s}Z" for s in strings]
 
 
+def _curve(stamps: list[str], values: Any) -> list[list[Any]]:
+    """``[[iso, value], ...]`` with None for a non-finite value."""
+    import numpy as np
+
+    if bool(np.isfinite(values).all()):
+        return list(map(list, zip(stamps, values.tolist(), strict=True)))
+    return [[t, e if math.isfinite(e) else None] for t, e in zip(stamps, values.tolist(), strict=True)]
+
+
 def build_run_document(
     result: RunResult,
     config: AppConfig | None,
@@ -87,9 +96,7 @@ def build_run_document(
         "final_cash": str(result.final_cash),
         "final_equity": str(result.final_equity),
         "final_positions": {k: str(v) for k, v in result.final_positions.items()},
-        "equity_curve": [
-            [t, e if math.isfinite(e) else None] for t, e in zip(_iso_many(ts), result.equity.tolist(), strict=True)
-        ],
+        "equity_curve": _curve(_iso_many(ts), result.equity),
         "trades": [
             {
                 "symbol": t.symbol,

@@ -373,8 +373,12 @@ def _run_block(engine: Engine, panel: BarPanel, progress: Progress | None, *, ev
     next_report = 0
     while i < total:
         if step_all or event[i] or engine.has_open_orders() or _unacted(engine, combined[i]):
-            engine.history.load(panel, i)
-            engine.step(panel.slice_at(i), [x[i] for x in carried], push_history=False)
+            market = panel.slice_at(i)
+            if engine.history.count == i:  # the history holds rows 0..i-1: append, don't refill
+                engine.history.push(market)
+            else:
+                engine.history.load(panel, i)
+            engine.step(market, [x[i] for x in carried], push_history=False)
             i += 1
         else:
             # jump to the next event row; nothing happens in between
