@@ -103,6 +103,21 @@ def test_bars_indicators_quotes_heartbeat(redis_url: str) -> None:
 
 
 @pytest.mark.redis
+def test_last_heartbeat_reads_the_watchdog_heartbeat_json(redis_url: str) -> None:
+    """The watchdog plugin's ``heartbeat`` risk check writes the same key as JSON
+    ``{"pid", "ts", "ts_ns", "beats"}``; foreign values are misses, not crashes."""
+    cache = make_cache(redis_url)
+    beat = {"beats": 3, "pid": 4242, "ts": "2027-01-15T08:00:10+00:00", "ts_ns": 1_800_000_010_000_000_000}
+    cache.client.set("ai_trading:heartbeat:trader", json.dumps(beat, separators=(",", ":")), px=60_000)
+    assert cache.last_heartbeat("trader") == datetime.fromtimestamp(1_800_000_010, tz=UTC)
+    for junk in (b"{not json", b'{"pid": 1}', b'{"ts": 5}', b"\xff\xfe", b"yesterday"):
+        cache.client.set("ai_trading:heartbeat:junk", junk)
+        assert cache.last_heartbeat("junk") is None, junk
+    assert cache.last_heartbeat("never") is None
+    cache.close()
+
+
+@pytest.mark.redis
 def test_order_and_fill_hooks_publish_json(redis_url: str) -> None:
     cache = make_cache(redis_url)
     sub = redis.Redis.from_url(redis_url).pubsub()
@@ -194,3 +209,11 @@ def test_failing_alert_callback_does_not_escape() -> None:
     assert cache.get("x") is None
     assert cache.alerts_sent == 1
     cache.close()
+
+
+def test_the_password_param_overrides_the_urls() -> None:
+    with_url_pw = make_cache("redis://:from-url@127.0.0.1:6379/0", password="from-param")
+    assert with_url_pw.client.connection_pool.connection_kwargs["password"] == "from-param"
+    assert make_cache("redis://:from-url@127.0.0.1:6379/0").client.connection_pool.connection_kwargs[
+        "password"] == "from-url"
+    with_url_pw.close()

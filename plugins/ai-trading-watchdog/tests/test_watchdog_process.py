@@ -8,8 +8,10 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from ai_trading_watchdog.watchdog import Liveness, assess, read_heartbeat
@@ -122,7 +124,7 @@ def broker_dist(tmp_path: Path) -> Path:
     return root
 
 
-def _config(tmp_path: Path, open_ids: list[str]) -> Path:
+def _config(tmp_path: Path, open_ids: list[str], extra: str = "") -> Path:
     path = tmp_path / "live.toml"
     path.write_text(textwrap.dedent(f"""\
         [run]
@@ -137,16 +139,20 @@ def _config(tmp_path: Path, open_ids: list[str]) -> Path:
         [broker]
         name = "cancel_recording"
         params = {{ open_ids = {json.dumps(open_ids)}, log = "{(tmp_path / 'cancels.txt').as_posix()}" }}
-    """))
+    """) + extra)
     return path
 
 
-def _watchdog(site: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def _env(site: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AI_TRADING_")}
     env["PYTHONPATH"] = str(site) + os.pathsep + env.get("PYTHONPATH", "")
     env["AI_TRADING_LOAD_PLUGINS"] = "cancel-recording,killswitch,watchdog"
+    return env
+
+
+def _watchdog(site: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "ai_trading_core.cli", "watchdog", *args], capture_output=True,
-                          text=True, env=env, timeout=120)
+                          text=True, env=_env(site), timeout=20)
 
 
 def _write_beat(state_dir: Path, age_s: float) -> None:
@@ -178,3 +184,182 @@ def test_watchdog_leaves_a_beating_trader_alone(tmp_path: Path, broker_dist: Pat
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout.strip().splitlines()[-1])["liveness"] == "fresh"
     assert not (tmp_path / "cancels.txt").exists()
+
+
+# ---------------------------------------------------------------------- the heartbeat in Redis
+
+
+def _redis_beat(redis_target: Any, age_s: float, *, ttl_s: float = 600.0, process: str = "trader") -> None:
+    ts_ns = time.time_ns() - int(age_s * _S)
+    redis_target.client.set(f"{redis_target.prefix}:heartbeat:{process}",
+                            json.dumps({"pid": 99999, "ts_ns": ts_ns, "ts": "", "beats": 3}), px=int(ttl_s * 1000))
+
+
+class _Watchdog:
+    """``ai-trading --log-level INFO watchdog ...`` running in the background; stderr is
+    collected line by line."""
+
+    def __init__(self, site: Path, *args: str) -> None:
+        self.proc = subprocess.Popen([sys.executable, "-m", "ai_trading_core.cli", "--log-level", "INFO", "watchdog",
+                                      *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                     env=_env(site))
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=lambda: self.lines.extend(iter(self.proc.stderr.readline, "")),  # type: ignore[union-attr]
+                                        daemon=True)
+        self._reader.start()
+
+    def wait_for_log(self, text: str, timeout: float = 15.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not any(text in line for line in self.lines):
+            assert self.proc.poll() is None, self.stderr()
+            assert time.monotonic() < deadline, f"no {text!r} in the log:\n{self.stderr()}"
+            time.sleep(0.02)
+
+    def finish(self, timeout: float = 15.0) -> tuple[int, str]:
+        """Wait for the exit; the status and stdout (stderr stays with the reader thread)."""
+        code = self.proc.wait(timeout=timeout)
+        self._reader.join(5)
+        return code, self.proc.stdout.read()  # type: ignore[union-attr]
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(5)
+        self._reader.join(5)
+        for stream in (self.proc.stdout, self.proc.stderr):
+            stream.close()  # type: ignore[union-attr]
+
+    def stderr(self, tail: int = 3000) -> str:
+        return "".join(self.lines)[-tail:]
+
+
+def _redis_args(redis_target: Any, url: str | None = None) -> list[str]:
+    return ["--redis-url", url or redis_target.url, "--redis-prefix", redis_target.prefix]
+
+
+@pytest.mark.redis
+def test_redis_a_fresh_beat_is_alive_and_the_key_settings_come_from_the_trader_config(
+    tmp_path: Path, broker_dist: Path, redis_target: Any,
+) -> None:
+    """No --redis-url: the config's heartbeat check writes to Redis only, so the watchdog reads
+    its redis_url, prefix and process."""
+    config = _config(tmp_path, ["a-1"], extra=textwrap.dedent(f"""\
+        [[risk]]
+        name = "heartbeat"
+        params.write_file = false
+        params.redis_url = "{redis_target.url}"
+        params.redis_prefix = "{redis_target.prefix}"
+        params.redis_process = "bot-1"
+    """))
+    _redis_beat(redis_target, age_s=0, process="bot-1")
+    proc = _watchdog(broker_dist, "--broker-config", str(config), "--max-silence", "60", "--once")
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert report["liveness"] == "fresh" and report["pid"] == 99999
+    assert report["source"].endswith(f"key {redis_target.prefix}:heartbeat:bot-1")
+    assert not (tmp_path / "cancels.txt").exists()
+
+
+@pytest.mark.redis
+def test_redis_a_stale_beat_makes_the_watchdog_cancel_and_halt(
+    tmp_path: Path, broker_dist: Path, redis_target: Any,
+) -> None:
+    from ai_trading_killswitch.state import current_state
+
+    config = _config(tmp_path, ["a-1", "b-2"])
+    _write_beat(tmp_path / "state", age_s=0)  # a fresh file must not matter: Redis is asked
+    _redis_beat(redis_target, age_s=120)
+    proc = _watchdog(broker_dist, "--broker-config", str(config), *_redis_args(redis_target),
+                     "--max-silence", "1", "--poll", "0.05")
+    assert proc.returncode == 3, proc.stderr
+    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert report["liveness"] == "stale" and report["pid"] == 99999 and report["age_s"] > 100
+    assert report["cancelled"] == ["a-1", "b-2"] and report["halted"] is True
+    assert (tmp_path / "cancels.txt").read_text().split() == ["a-1", "b-2"]
+    assert current_state(tmp_path / "state").halted
+
+
+@pytest.mark.redis
+def test_redis_no_key_is_absent_like_no_file(tmp_path: Path, broker_dist: Path, redis_target: Any) -> None:
+    config = _config(tmp_path, ["a-1"])
+    proc = _watchdog(broker_dist, "--broker-config", str(config), *_redis_args(redis_target), "--once")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout.strip().splitlines()[-1])["liveness"] == "absent"
+    assert not (tmp_path / "cancels.txt").exists()
+
+
+@pytest.mark.redis
+def test_redis_a_key_that_expires_after_the_trader_stops_makes_the_watchdog_act(
+    tmp_path: Path, broker_dist: Path, redis_target: Any,
+) -> None:
+    config = _config(tmp_path, ["a-1"])
+    watchdog = _Watchdog(broker_dist, "--broker-config", str(config), *_redis_args(redis_target),
+                         "--max-silence", "1.5", "--poll", "0.05")
+    try:
+        deadline = time.monotonic() + 15
+        while not any("heartbeat fresh" in line for line in watchdog.lines):  # the trader beats (TTL 0.5 s)
+            assert time.monotonic() < deadline and watchdog.proc.poll() is None, watchdog.stderr()
+            _redis_beat(redis_target, age_s=0, ttl_s=0.5)
+            time.sleep(0.05)
+        stopped = time.monotonic()  # the trader dies: no more beats, the key expires after 0.5 s
+        code, out = watchdog.finish()
+    finally:
+        watchdog.stop()
+    assert code == 3, watchdog.stderr()
+    assert time.monotonic() - stopped >= 1.4  # after max_silence, not when the key expired
+    report = json.loads(out.strip().splitlines()[-1])
+    assert report["liveness"] == "stale" and report["cancelled"] == ["a-1"] and report["age_s"] > 1.5
+    assert not redis_target.client.exists(f"{redis_target.prefix}:heartbeat:trader")
+
+
+def test_redis_unreachable_for_the_watchdog_is_reported_never_acted_on(
+    tmp_path: Path, broker_dist: Path, closed_port: int,
+) -> None:
+    from ai_trading_killswitch.state import current_state
+
+    config = _config(tmp_path, ["a-1"])
+    _write_beat(tmp_path / "state", age_s=3600)  # stale file: must not be used as a fallback
+    proc = _watchdog(broker_dist, "--broker-config", str(config), "--redis-url",
+                     f"redis://127.0.0.1:{closed_port}/0", "--once")
+    assert proc.returncode == 4, proc.stderr
+    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert report["liveness"] == "unreachable" and "ConnectionError" in report["error"]
+    assert "not acting" in proc.stderr
+    assert not (tmp_path / "cancels.txt").exists() and not current_state(tmp_path / "state").halted
+
+
+@pytest.mark.redis
+def test_redis_link_down_never_cancels_and_silence_counts_from_its_return(
+    tmp_path: Path, broker_dist: Path, redis_target: Any, redis_proxy: Any,
+) -> None:
+    """The watchdog reaches Redis through a proxy: it sees the trader beat, then its link is
+    cut while the trader also goes silent. Far past --max-silence it has not acted; when the
+    link is back it waits a full --max-silence before acting on the old beat."""
+    from ai_trading_killswitch.state import current_state
+
+    config = _config(tmp_path, ["a-1"])
+    watchdog = _Watchdog(broker_dist, "--broker-config", str(config),
+                         *_redis_args(redis_target, redis_target.url_via(redis_proxy.port)),
+                         "--max-silence", "1", "--poll", "0.05")
+    try:
+        deadline = time.monotonic() + 15
+        while not any("heartbeat fresh" in line for line in watchdog.lines):
+            assert time.monotonic() < deadline and watchdog.proc.poll() is None, watchdog.stderr()
+            _redis_beat(redis_target, age_s=0)
+            time.sleep(0.05)
+        redis_proxy.cut()  # the watchdog's link goes down, the trader stops beating
+        watchdog.wait_for_log("not acting")
+        time.sleep(2.5)  # 2.5 x max_silence without a beat, unseen
+        assert watchdog.proc.poll() is None, watchdog.stderr()
+        assert not (tmp_path / "cancels.txt").exists() and not current_state(tmp_path / "state").halted
+        redis_proxy.restore()
+        restored = time.monotonic()
+        code, out = watchdog.finish()
+        acted_after = time.monotonic() - restored
+    finally:
+        watchdog.stop()
+    assert code == 3, watchdog.stderr()
+    assert acted_after >= 0.95, acted_after  # a full max_silence after the link came back
+    report = json.loads(out.strip().splitlines()[-1])
+    assert report["liveness"] == "stale" and report["age_s"] > 3 and report["cancelled"] == ["a-1"]
+    assert "answers again" in watchdog.stderr(tail=100_000)

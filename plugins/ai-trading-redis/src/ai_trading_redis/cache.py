@@ -76,9 +76,9 @@ class RedisCache:
             retry_on_timeout=False,
             health_check_interval=0,
         )
-        if params.password is not None:
-            kwargs["password"] = params.password.get_secret_value()
         self.client: redis.Redis = redis.Redis.from_url(params.url, **kwargs)
+        if params.password is not None:  # from_url lets the URL's password win over a keyword argument
+            self.client.connection_pool.connection_kwargs["password"] = params.password.get_secret_value()
         self._wait = tenacity.wait_exponential(multiplier=params.backoff_initial, max=params.backoff_max)
         self._failures = 0
         self._retry_at: float | None = None

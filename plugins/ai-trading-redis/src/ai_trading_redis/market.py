@@ -6,6 +6,7 @@ Keys (``prefix`` defaults to ``ai_trading``)::
     <prefix>:indicator:<timeframe>:<name>:<symbol>  NumPy array (codec.encode_array), TTL indicator_ttl
     <prefix>:quote:<symbol>                        JSON {"bid", "ask", "last", "timestamp"}, TTL quote_ttl
     <prefix>:heartbeat:<process>                   ISO-8601 UTC time of the last beat, TTL heartbeat_ttl
+                                                   (or the JSON heartbeat of ai-trading-watchdog)
 
 Channels: ``<prefix>:events:<kind>`` carry one JSON object per message (``order``, ``fill``,
 or any kind given to :meth:`RedisMarketCache.publish_event`).
@@ -90,8 +91,12 @@ class RedisMarketCache(RedisCache):
         )
 
     def last_heartbeat(self, process: str) -> datetime | None:
+        """When ``process`` last beat; None when the key is missing (expired), foreign, or Redis
+        is down. Reads both forms of the key: the ISO time :meth:`heartbeat` writes and the JSON
+        object (``{"pid", "ts", "ts_ns", "beats"}``) of the watchdog plugin's ``heartbeat``
+        risk check."""
         data = self.get(self.key("heartbeat", process))
-        return None if data is None else datetime.fromisoformat(data.decode())
+        return None if data is None else _decoded(_heartbeat_time, data)
 
     # ------------------------------------------------------------------ live events
     def channel(self, kind: str) -> str:
@@ -108,10 +113,17 @@ class RedisMarketCache(RedisCache):
         self.publish_event("fill", fill)
 
 
+def _heartbeat_time(data: bytes) -> datetime:
+    text = data.decode("utf-8")
+    if text.startswith("{"):
+        text = json.loads(text)["ts"]
+    return datetime.fromisoformat(text)
+
+
 def _decoded(decode: Any, data: bytes) -> Any:
     try:
         return decode(data)
-    except (DataError, ValueError, KeyError) as exc:  # a foreign or truncated value is a miss, not a crash
+    except (DataError, ValueError, KeyError, TypeError) as exc:  # a foreign or truncated value is a miss, not a crash
         del exc
         return None
 

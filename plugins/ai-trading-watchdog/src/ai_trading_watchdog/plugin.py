@@ -15,15 +15,27 @@ if TYPE_CHECKING:
 
 
 def build_heartbeat(params: HeartbeatParams, ctx: BuildContext) -> Heartbeat:
-    return Heartbeat(heartbeat_path(ctx.state_dir), ctx.clock, interval_s=params.interval_s,
-                     name=ctx.component_id or "heartbeat")
+    """The check; with ``redis_url``, its Redis writer too (imports the redis client, which
+    raises a ``ConfigError`` naming ``ai-trading-watchdog[redis]`` when it is missing)."""
+    writer = None
+    if params.redis_url:
+        from .redis_heartbeat import RedisHeartbeatWriter, redis_key
+
+        password = (ctx.secret(params.redis_password_credential).get_secret_value()
+                    if params.redis_password_credential else None)
+        writer = RedisHeartbeatWriter(params.redis_url, redis_key(params.redis_prefix, params.redis_process),
+                                      ttl_s=params.redis_ttl_s, password=password)
+    return Heartbeat(heartbeat_path(ctx.state_dir) if params.write_file else None, ctx.clock,
+                     interval_s=params.interval_s, name=ctx.component_id or "heartbeat", redis=writer,
+                     alert=ctx.alert)
 
 
 @hookimpl
 def ai_trading_register_risk_checks(registry: RiskCheckRegistry) -> None:
     registry.register(
         "heartbeat", build_heartbeat, params=HeartbeatParams,
-        description="approves every order; writes <run.state_dir>/heartbeat.json for ai-trading watchdog",
+        description="approves every order; writes <run.state_dir>/heartbeat.json and/or a Redis key "
+                    "(redis_url) for ai-trading watchdog",
     )
 
 

@@ -2,6 +2,24 @@
 
 The watchdog runs in its own process: a trader that hangs, is killed (``kill -9``) or loses
 its machine cannot cancel its own orders, so something outside it must.
+
+Where the heartbeat comes from (a *source*: ``read()`` returns the beat or None): the file
+``<state_dir>/heartbeat.json`` (:class:`FileHeartbeatSource`) or the Redis key
+``<prefix>:heartbeat:<process>`` (:class:`~.redis_heartbeat.RedisHeartbeatSource`). How
+successive reads become a decision (:class:`Watch`):
+
+- a fresh beat: the trader is alive (FRESH);
+- no heartbeat at all, ever (no file, no key: never written, or a key whose TTL ran out before
+  this watchdog looked): the trader has not started, nothing to do (ABSENT);
+- a beat older than ``max_silence``: act (STALE). A heartbeat that *disappears* after the
+  watchdog has seen one (the Redis key expired because the trader stopped beating, the file
+  was deleted) does not reset anything: silence is measured from the newest beat seen;
+- a store that cannot be read (Redis down, or unreachable from the watchdog's host): the
+  trader's state is UNKNOWN (``unreachable``) and the watchdog never acts on it (its own
+  broken link is no evidence that the trader is dead); it reports the problem and keeps
+  watching. Once the store answers again, silence is counted from that moment, not from the
+  last beat: a trader whose link went down together with the watchdog's gets a full
+  ``max_silence`` to beat again before the watchdog acts.
 """
 
 from __future__ import annotations
@@ -12,7 +30,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from loguru import logger
 
@@ -28,7 +46,8 @@ from ai_trading_core.registry import BuildContext
 class Liveness(StrEnum):
     FRESH = "fresh"  # the trader beat within max_silence
     STALE = "stale"  # the trader has been silent longer than max_silence: act
-    ABSENT = "absent"  # no heartbeat yet (trader not started, or another state dir)
+    ABSENT = "absent"  # no heartbeat yet (trader not started, or another state dir / key)
+    UNREACHABLE = "unreachable"  # the heartbeat store cannot be read: unknown, never acted on
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +55,26 @@ class Assessment:
     liveness: Liveness
     age_s: float | None  # seconds since the last beat, None without a heartbeat
     pid: int | None = None
+    error: str | None = None  # why the heartbeat could not be read (UNREACHABLE)
+
+
+class HeartbeatUnreachable(AiTradingError):
+    """The heartbeat store could not be read: the trader's state is unknown, not dead."""
+
+
+def parse_heartbeat(data: str | bytes, where: str) -> dict[str, Any]:
+    """A heartbeat document (JSON object with an integer ``ts_ns``) parsed.
+
+    :raises DataError: ``data`` is not a heartbeat (corrupt or foreign); ``where`` names it.
+    """
+    try:
+        beat = json.loads(data)
+        int(beat["ts_ns"])
+    except (ValueError, KeyError, TypeError, IndexError) as exc:
+        raise DataError(f"{where} is not a heartbeat: {exc}") from None
+    if not isinstance(beat, dict):
+        raise DataError(f"{where} is not a heartbeat")
+    return beat
 
 
 def read_heartbeat(path: Path) -> dict[str, Any] | None:
@@ -47,29 +86,80 @@ def read_heartbeat(path: Path) -> dict[str, Any] | None:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return None
-    try:
-        beat = json.loads(text)
-        int(beat["ts_ns"])
-    except (ValueError, KeyError, TypeError) as exc:
-        raise DataError(f"{path} is not a heartbeat file: {exc}") from None
-    if not isinstance(beat, dict):
-        raise DataError(f"{path} is not a heartbeat file")
-    return beat
+    return parse_heartbeat(text, f"{path} (heartbeat file)")
 
 
-def assess(beat: dict[str, Any] | None, now_ns: int, max_silence_s: float) -> Assessment:
+class HeartbeatSource(Protocol):
+    where: str  # for messages: the file, or the Redis server and key (never a password)
+
+    def read(self) -> dict[str, Any] | None:
+        """The heartbeat, None when there is none; raises ``HeartbeatUnreachable`` when the
+        store cannot be read and ``DataError`` when it holds something else."""
+
+    def close(self) -> None: ...
+
+
+class FileHeartbeatSource:
+    """``<state_dir>/heartbeat.json``: for a watchdog sharing the trader's disk."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.where = str(path)
+
+    def read(self) -> dict[str, Any] | None:
+        return read_heartbeat(self.path)
+
+    def close(self) -> None:
+        pass
+
+
+def assess(
+    beat: dict[str, Any] | None, now_ns: int, max_silence_s: float, *, watched_since_ns: int | None = None,
+) -> Assessment:
     """Decide whether the trader is alive. A beat exactly ``max_silence_s`` old is still fresh;
     a beat from the future (clock skew) counts as age 0.
 
     :param now_ns: the watchdog's clock, nanoseconds since the epoch (UTC).
     :param max_silence_s: seconds of silence tolerated.
+    :param watched_since_ns: silence before this moment is not counted (the watchdog could not
+        see the heartbeat then); ``age_s`` still reports the beat's true age.
     """
     if beat is None:
         return Assessment(Liveness.ABSENT, None)
-    age_s = max(now_ns - int(beat["ts_ns"]), 0) / 1e9
+    ts_ns = int(beat["ts_ns"])
+    age_s = max(now_ns - ts_ns, 0) / 1e9
+    silence_s = max(now_ns - max(ts_ns, watched_since_ns or ts_ns), 0) / 1e9
     pid = beat.get("pid")
-    liveness = Liveness.STALE if age_s > max_silence_s else Liveness.FRESH
+    liveness = Liveness.STALE if silence_s > max_silence_s else Liveness.FRESH
     return Assessment(liveness, age_s, int(pid) if pid is not None else None)
+
+
+class Watch:
+    """Successive reads of one heartbeat source turned into assessments (the rules are in the
+    module docstring). Pure: the caller reads the source and passes the time."""
+
+    def __init__(self, max_silence_s: float) -> None:
+        self.max_silence_s = max_silence_s
+        self.last: dict[str, Any] | None = None  # the newest beat seen
+        self.watched_since_ns: int | None = None  # set when the store answers again after an outage
+        self.unreachable_since_ns: int | None = None
+
+    def seen(self, beat: dict[str, Any] | None, now_ns: int) -> Assessment:
+        """The source answered with ``beat`` (None: no heartbeat there)."""
+        if self.unreachable_since_ns is not None:
+            self.unreachable_since_ns, self.watched_since_ns = None, now_ns
+        if beat is not None and (self.last is None or int(beat["ts_ns"]) >= int(self.last["ts_ns"])):
+            self.last = beat
+        return assess(self.last, now_ns, self.max_silence_s, watched_since_ns=self.watched_since_ns)
+
+    def unreachable(self, error: str, now_ns: int) -> Assessment:
+        """The source could not be read: UNREACHABLE, whatever was seen before."""
+        if self.unreachable_since_ns is None:
+            self.unreachable_since_ns = now_ns
+        last = self.last
+        age_s = max(now_ns - int(last["ts_ns"]), 0) / 1e9 if last is not None else None
+        pid = last.get("pid") if last is not None else None
+        return Assessment(Liveness.UNREACHABLE, age_s, int(pid) if pid is not None else None, error)
 
 
 @dataclass
