@@ -24,10 +24,12 @@ class Clock(Protocol):
 class SimulatedClock:
     """A clock that only moves when told to (backtests, replays, tests)."""
 
-    __slots__ = ("_ns",)
+    __slots__ = ("_ns", "_dt", "_dt_ns")
 
     def __init__(self, start_ns: int = 0) -> None:
         self._ns = start_ns
+        self._dt_ns = -1
+        self._dt = to_datetime(0)
 
     def set(self, ns: int) -> None:
         if ns < self._ns:
@@ -38,7 +40,10 @@ class SimulatedClock:
         self._ns += int(seconds * 1_000_000_000)
 
     def now(self) -> datetime:
-        return to_datetime(self._ns)
+        # the engine asks several times per order within one bar: convert once per tick
+        if self._dt_ns != self._ns:
+            self._dt, self._dt_ns = to_datetime(self._ns), self._ns
+        return self._dt
 
     def now_ns(self) -> int:
         return self._ns

@@ -200,6 +200,12 @@ class Engine:
             for name in ("ai_trading_signal", "ai_trading_order", "ai_trading_fill", "ai_trading_risk_verdict")
         }
         self._sizes_at_fill = bool(getattr(components.sizer, "sizes_at_fill", False))
+        # With no wrapper around submission (kill switch, audit) the pluggy call would only
+        # reach the kernel's default, which calls the broker: call it directly then.
+        from .builtin import defaults
+
+        impls = host.pm.hook.ai_trading_submit_order.get_hookimpls()
+        self._direct_submit = len(impls) == 1 and impls[0].function is defaults.ai_trading_submit_order
         # Component timings only when an observer asks for them (a metrics exporter): the
         # per-bar path pays nothing otherwise. perf_counter measures durations, never the time.
         wants = any(getattr(o, "wants_component_timings", False) for o in components.step_observers)
@@ -921,7 +927,10 @@ class Engine:
         i = self.portfolio.index[order.symbol]
         self._pending[i] += float(order.signed_quantity)
         try:
-            upd = self.host.hook.ai_trading_submit_order(order=order, broker=self.c.broker)
+            if self._direct_submit:
+                upd = self.c.broker.submit_order(order)
+            else:
+                upd = self.host.hook.ai_trading_submit_order(order=order, broker=self.c.broker)
         except BrokerTimeout as exc:
             self._set_status(order, OrderStatus.SUBMITTED)
             self._set_status(order, OrderStatus.UNKNOWN, f"no answer from broker: {exc}")
