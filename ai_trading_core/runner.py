@@ -280,8 +280,10 @@ def run_config(
             engine._flatten("end of run")
         result = engine.finish()
         finish_run = getattr(components.storage, "finish_run", None)
-        if mode is not RunMode.BACKTEST and finish_run is not None:
-            finish_run(run_id)  # ended normally: nothing to resume
+        if mode is RunMode.PAPER and finish_run is not None:
+            # the replay ran to its end: nothing to resume. A live run is one run across
+            # restarts: after a stop (SIGTERM) the next start resumes it with its positions.
+            finish_run(run_id)
         execution_report = getattr(components.broker, "execution_report", None)
         if execution_report is not None:  # execution brokers: child orders, shortfall, slippage
             result.extra["execution"] = execution_report()

@@ -51,7 +51,8 @@ NOTES: dict[str, str] = {
     "run.resume": "Paper and live modes with a storage that can resume runs (the `sql` storage): when an "
     "unfinished run of the same config is found (the process was killed), it is resumed: the ledger is "
     "rebuilt from the recorded fills, open orders are looked up at the broker, the account is reconciled, "
-    "and trading continues after the last completed step. `false` always starts a new run.",
+    "and trading continues after the last completed step. A live run stopped cleanly (SIGTERM) is resumed "
+    "the same way; a paper run is finished when its replay ends. `false` always starts a new run.",
     "plugins.load": "Explicit list of entry-point names to load; required in live mode. Unset: every installed plugin.",
     "plugins.disable": "Entry-point names not to load.",
     "audit.enabled": "Write the hash-chained JSON-lines audit trail.",

@@ -173,3 +173,66 @@ def _ctx(tmp: Path) -> Any:
     from ai_trading_core.registry import BuildContext
 
     return BuildContext(component_id="sql", state_dir=tmp)
+
+
+class StreamingPanel:
+    """Fakes a live data source: streams a panel's slices; ``bars`` limits how many the next
+    stream delivers before it ends (the feed going away, or an operator's stop)."""
+
+    name = "streaming_panel"
+
+    def __init__(self, panel: Any) -> None:
+        self.panel = panel
+        self.bars: int | None = None
+
+    def load(self, start: Any = None, end: Any = None) -> Any:
+        return self.panel
+
+    async def stream(self) -> Any:
+        import asyncio
+
+        n = len(self.panel.timestamps) if self.bars is None else self.bars
+        for i in range(n):
+            await asyncio.sleep(0)
+            yield self.panel.slice_at(i)
+
+
+def test_a_stopped_live_run_is_resumed_by_the_next_start(tmp_path: Path) -> None:
+    from decimal import Decimal
+
+    source = StreamingPanel(random_walk_panel(240, 3, seed=7))
+
+    class LiveDouble:
+        @hookimpl
+        def ai_trading_register_data_sources(self, registry: Any) -> None:
+            registry.register("streaming_panel", lambda p, c: source)
+
+    host = create_plugin_host(only=["sim", "sma", "storage"], extra_plugins={"live-double": LiveDouble()})
+    config = config_from_dict(
+        {
+            "run": {"mode": "live", "output_dir": str(tmp_path / "runs"), "state_dir": str(tmp_path / "state")},
+            "plugins": {"load": ["sim", "sma", "storage"]},
+            "data": {"name": "streaming_panel"},
+            "strategies": [{"name": "sma_crossover", "id": "sma", "params": {"fast": 5, "slow": 20}}],
+            "broker": {"name": "sim"},
+            "storage": {"name": "sql", "params": {"url": f"sqlite:///{tmp_path / 'live.db'}"}},
+            "audit": {"path": str(tmp_path / "live.jsonl")},
+        }
+    )
+    source.bars = 120  # the first session stops half-way (stream ended; open orders cancelled)
+    first = run_config(config, host)
+    source.bars = None
+    second = run_config(config, host)
+
+    assert second.document["run_id"] == first.document["run_id"]
+    assert second.result.timestamps[0] > first.result.timestamps[-1]  # resumed after the last step
+    before = {f.execution_id for f in first.result.fills}
+    assert before and before <= {f.execution_id for f in second.result.fills}
+    assert any(f.execution_id not in before for f in second.result.fills)  # and traded on
+    positions: dict[str, Decimal] = {}
+    for f in second.result.fills:
+        positions[f.symbol] = positions.get(f.symbol, Decimal(0)) + f.signed_quantity
+    assert second.result.final_positions == {k: v for k, v in positions.items() if v}
+    flows = sum((f.signed_quantity * f.price + f.commission for f in second.result.fills), Decimal(0))
+    assert second.result.final_cash == Decimal(100000) - flows
+    assert verify_audit_file(tmp_path / "live.jsonl").ok
