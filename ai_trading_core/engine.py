@@ -217,13 +217,11 @@ class Engine:
         # Paper and live runs checkpoint after every step when their storage can resume them.
         saver = getattr(components.storage, "save_checkpoint", None)
         self._save_checkpoint = saver if session.mode is not RunMode.BACKTEST and callable(saver) else None
-        self._restarts = 0
+        self._restarts = 0  # > 0: a resumed run (restore)
         self._resume_after: int | None = None
-        self._recovered: RecoveredState | None = None
 
     # ================================================================== lifecycle
     def start(self) -> None:
-        recovered = self._recovered
         self.c.broker.connect(
             BrokerContext(
                 instruments={i.symbol: i for i in self.instruments},
@@ -233,9 +231,7 @@ class Engine:
                 timeframe=self.session.timeframe,
                 clock=self.clock,
                 positions={s: q for s, q in self.portfolio.positions().items() if q != 0},
-                recovered_orders=tuple(o for o in self.book if o.status is OrderStatus.UNKNOWN)
-                if recovered is not None
-                else (),
+                recovered_orders=tuple(self.book.unknown_orders()),
             )
         )
         for strategy, _ in self.c.strategies:
@@ -244,7 +240,7 @@ class Engine:
             "session",
             "session",
             {
-                "event": "start" if recovered is None else "resume",
+                "event": "resume" if self._restarts else "start",
                 "restarts": self._restarts,
                 "resume_after": None if self._resume_after is None else to_datetime(self._resume_after).isoformat(),
                 "mode": self.session.mode.value,
@@ -264,7 +260,8 @@ class Engine:
             self._warm(m)
             return
         self._step(m, targets, push_history)
-        self._checkpoint(m.timestamp)
+        if self._save_checkpoint is not None:
+            self._checkpoint(m.timestamp)
 
     def _step(self, m: MarketSlice, targets: list[FloatArray] | None, push_history: bool) -> None:
         if self._sim_clock is not None:
@@ -367,7 +364,6 @@ class Engine:
                 f"cannot resume run {cp.run_id}: it traded {', '.join(cp.symbols)}, the data now has "
                 f"{', '.join(self.symbols)}"
             )
-        self._recovered = state
         recorded: dict[str, list[Fill]] = {}
         for fill in sorted(state.fills, key=lambda f: f.timestamp):
             if fill.execution_id in self._seen_exec:

@@ -28,7 +28,7 @@ config and the engine resumes it (:meth:`~ai_trading_core.engine.Engine.restore`
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from .enums import RiskState
@@ -60,22 +60,7 @@ class Checkpoint:
     symbols: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "run_id": self.run_id,
-            "config_hash": self.config_hash,
-            "timestamp": self.timestamp,
-            "order_seq": self.order_seq,
-            "restarts": self.restarts,
-            "combined": self.combined,
-            "targets": self.targets,
-            "peak_equity": self.peak_equity,
-            "day_start_equity": self.day_start_equity,
-            "day": self.day,
-            "risk_state": self.risk_state,
-            "risk_state_source": self.risk_state_source,
-            "halt_reason": self.halt_reason,
-            "symbols": self.symbols,
-        }
+        return asdict(self)
 
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> Checkpoint:

@@ -176,9 +176,8 @@ def test_kill_9_and_restart_loses_no_fill_and_duplicates_no_order(alpaca_server:
             assert proc.wait(timeout=180) == 0, out.with_suffix(".log").read_text()[-3000:]
         time.sleep(0.5)
     finally:
-        for p in (proc,):
-            if p.poll() is None:
-                p.kill()
+        if proc.poll() is None:
+            proc.kill()
 
     log = out.with_suffix(".log").read_text()
     assert interrupted_mid_run >= 3, "the kills did not land while the run was trading"
