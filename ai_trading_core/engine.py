@@ -17,6 +17,7 @@ import hashlib
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC
 from decimal import Decimal
 from typing import Any
 
@@ -28,7 +29,18 @@ from .enums import AlertSeverity, OrderStatus, OrderType, RiskDecision, RiskStat
 from .errors import AiTradingError, BrokerError, BrokerTimeout, InvalidOrderTransition, TradingHalted
 from .ledger import Portfolio
 from .market import FloatArray, History, MarketSlice, to_datetime
-from .models import Alert, AuditEvent, Fill, Instrument, Order, OrderUpdate, RiskEvent, RiskVerdict, Signal
+from .models import (
+    Alert,
+    AuditEvent,
+    Fill,
+    Instrument,
+    Order,
+    OrderUpdate,
+    RiskEvent,
+    RiskVerdict,
+    Signal,
+    trusted,
+)
 from .orders import OrderBook, transition
 from .plugins import PluginHost
 from .protocols import (
@@ -782,19 +794,23 @@ class Engine:
         self._order_seq += 1
         ts = self.last_market.timestamp if self.last_market is not None else 0
         digest = hashlib.sha256(f"{self._id_tag}|{ts}|{self.symbols[i]}|{self._order_seq}".encode()).hexdigest()
-        return Order(
-            client_order_id=f"ait-{digest[:24]}",
-            symbol=self.symbols[i],
-            side=side,
-            quantity=qty,
-            order_type=OrderType.MARKET,
-            strategy_id=strategy_id,
-            correlation_id=f"dec-{digest[24:40]}",
-            created_at=self.clock.now(),
-            reduce_only=reduce_only,
-            reason=reason,
-            notional=notional,
-        )
+        fields = {
+            "client_order_id": f"ait-{digest[:24]}",
+            "symbol": self.symbols[i],
+            "side": side,
+            "quantity": qty,
+            "order_type": OrderType.MARKET,
+            "strategy_id": strategy_id,
+            "correlation_id": f"dec-{digest[24:40]}",
+            "created_at": self.clock.now(),
+            "reduce_only": reduce_only,
+            "reason": reason,
+            "notional": notional,
+        }
+        ok = qty.is_finite() and qty > 0 and fields["created_at"].tzinfo is UTC
+        if ok and (notional is None or (notional.is_finite() and notional > 0)):
+            return trusted(Order, **fields)  # what validation would check, checked here
+        return Order(**fields)  # raises the validation error
 
     def _decision_payload(
         self, m: MarketSlice, i: int, combined: FloatArray, units: FloatArray, delta: FloatArray, equity: float

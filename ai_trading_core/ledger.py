@@ -11,7 +11,7 @@ import numpy as np
 
 from .enums import Side
 from .market import FloatArray, to_datetime
-from .models import Fill, Position, StrategyPerformance, Trade
+from .models import Fill, Position, StrategyPerformance, Trade, trusted
 
 ZERO = Decimal(0)
 
@@ -156,7 +156,8 @@ class Portfolio:
     def _close_trade(self, i: int, t: _OpenTrade) -> None:
         del self._open[i]
         entry_price = t.entry_value / t.entry_qty
-        rec = Trade(
+        rec = trusted(
+            Trade,
             symbol=self.symbols[i],
             side=t.side,
             quantity=t.max_abs_qty or t.entry_qty,

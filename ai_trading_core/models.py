@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
@@ -151,6 +151,19 @@ class Order(BaseModel):
     @property
     def remaining_quantity(self) -> Decimal:
         return self.quantity - self.filled_quantity
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # Assignment is not validated (validate_assignment=False); an order changes state
+        # several times in its life, so store a field as pydantic would, without its
+        # generic dispatch (a third of the cost).
+        if name in _ORDER_FIELDS:
+            self.__dict__[name] = value
+            self.__pydantic_fields_set__.add(name)
+        else:
+            super().__setattr__(name, value)
+
+
+_ORDER_FIELDS = frozenset(Order.model_fields)
 
 
 class OrderUpdate(Frozen):
@@ -295,6 +308,51 @@ class AuditEvent(Frozen):
     correlation_id: str
     timestamp: UtcDatetime
     payload: dict[str, Any]
+
+
+M = TypeVar("M", bound=BaseModel)
+_Plan = tuple[dict[str, Any], frozenset[str], frozenset[str], tuple[tuple[str, Any], ...]]
+_PLAN: dict[type[BaseModel], _Plan] = {}
+
+
+def _plan(cls: type[BaseModel]) -> _Plan:
+    plan = _PLAN.get(cls)
+    if plan is None:
+        defaults: dict[str, Any] = {}
+        factories: list[tuple[str, Any]] = []
+        required = set()
+        for name, info in cls.model_fields.items():
+            if info.is_required():
+                required.add(name)
+            elif info.default_factory is not None:
+                factories.append((name, info.default_factory))
+            else:
+                defaults[name] = info.default
+        plan = _PLAN[cls] = (defaults, frozenset(required), frozenset(cls.model_fields), tuple(factories))
+    return plan
+
+
+def trusted(cls: type[M], **values: Any) -> M:
+    """An instance of ``cls`` built without validation, for values the kernel or a plugin has
+    just computed and checked itself, on the hot path of a backtest (an order the engine
+    sized, a fill the simulated broker priced): it costs a third of validation. The caller
+    guarantees what validation would check (types, bounds, aware UTC timestamps); anything
+    that crosses a process or network boundary is validated as usual. A missing required
+    field is still an error."""
+    defaults, required, fields, factories = _plan(cls)
+    if not (required.issubset(values) and fields.issuperset(values)):
+        missing, unknown = sorted(required.difference(values)), sorted(set(values).difference(fields))
+        raise TypeError(f"{cls.__name__}: missing fields {missing}, unknown fields {unknown}")
+    data = dict(defaults)
+    for name, factory in factories:
+        data[name] = factory()
+    data.update(values)
+    obj = cls.__new__(cls)
+    object.__setattr__(obj, "__dict__", data)
+    object.__setattr__(obj, "__pydantic_fields_set__", set(values))
+    object.__setattr__(obj, "__pydantic_extra__", None)
+    object.__setattr__(obj, "__pydantic_private__", None)
+    return obj
 
 
 def utc(

@@ -25,6 +25,7 @@ orders resting. The broker does not check buying power: leverage is a risk check
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC
 from decimal import Decimal
 
 import numpy as np
@@ -33,7 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ai_trading_core.enums import OrderStatus, OrderType, Side, TimeInForce
 from ai_trading_core.errors import BrokerError
 from ai_trading_core.market import MarketSlice, to_datetime
-from ai_trading_core.models import Fill, Instrument, Order, OrderUpdate
+from ai_trading_core.models import Fill, Instrument, Order, OrderUpdate, trusted
 from ai_trading_core.protocols import BrokerContext, BrokerEvents
 
 _BPS = Decimal(10_000)
@@ -103,10 +104,13 @@ class SimulatedBroker:
         self._resting.clear()
 
     def _update(self, order: Order, status: OrderStatus, reason: str | None = None) -> OrderUpdate:
-        return OrderUpdate(
-            client_order_id=order.client_order_id, status=status, timestamp=self._now(),
+        now = self._now()
+        fields = dict(
+            client_order_id=order.client_order_id, status=status, timestamp=now,
             broker_order_id=order.broker_order_id, filled_quantity=order.filled_quantity, reason=reason,
         )
+        # built from the broker's own order: only a clock's time could need normalising
+        return trusted(OrderUpdate, **fields) if now.tzinfo is UTC else OrderUpdate(**fields)
 
     def _now(self):  # type: ignore[no-untyped-def]
         return self._clock.now() if self._clock is not None else to_datetime(0)
@@ -209,10 +213,13 @@ class SimulatedBroker:
         done = order.filled_quantity >= order.quantity
         order.status = OrderStatus.FILLED if done else OrderStatus.PARTIALLY_FILLED
         self._positions[order.symbol] = self._positions.get(order.symbol, Decimal(0)) + (qty if order.side is Side.BUY else -qty)
-        return Fill(
+        fields = dict(
             # unique across runs and restarts sharing one database: the order's id, then a count
             execution_id=f"sim-{order.client_order_id}-x{self._exec_seq}",
             client_order_id=order.client_order_id, symbol=order.symbol,
             side=order.side, quantity=qty, price=price, commission=commission, timestamp=to_datetime(ts),
             strategy_id=order.strategy_id, correlation_id=order.correlation_id, venue="sim",
         )
+        if qty > 0 and price > 0 and price.is_finite():
+            return trusted(Fill, **fields)  # what validation would check, checked here
+        return Fill(**fields)  # raises the validation error (a non-positive price)
