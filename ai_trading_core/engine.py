@@ -287,7 +287,7 @@ class Engine:
         events = self.c.broker.on_market(m)
         self._took(f"broker:{self.c.broker.name}", t0)
         self._apply_broker_events(events)
-        if self.book.unknown_orders():
+        if self.book._open and self.book.unknown_orders():
             self._resolve_unknown()
         if push_history:
             self.history.push(m)

@@ -14,6 +14,7 @@ from .market import FloatArray, to_datetime
 from .models import Fill, Position, StrategyPerformance, Trade, trusted
 
 ZERO = Decimal(0)
+_sum = np.add.reduce
 
 
 @dataclass(slots=True)
@@ -77,8 +78,8 @@ class Portfolio:
         np.copyto(self.last_price, close, where=finite)
         np.copyto(self._mark_price, close, where=finite)
         values = self.qty_f * self._mark_price
-        net = float(values.sum())
-        return self.cash_f + net, float(np.abs(values).sum()), net
+        net = float(_sum(values))  # ndarray.sum without its Python wrapper: same result
+        return self.cash_f + net, float(_sum(np.abs(values))), net
 
     # ------------------------------------------------------------------ fills
     def apply_fill(self, fill: Fill) -> None:
@@ -170,7 +171,9 @@ class Portfolio:
             strategy_id=t.strategy_id,
         )
         self.trades.append(rec)
-        perf = self._performance.setdefault(t.strategy_id, StrategyPerformance(strategy_id=t.strategy_id))
+        perf = self._performance.get(t.strategy_id)
+        if perf is None:
+            perf = self._performance[t.strategy_id] = StrategyPerformance(strategy_id=t.strategy_id)
         cost = t.entry_value if t.entry_value else Decimal(1)
         perf.trade_returns.append(float(t.realized / cost))
         perf.trade_pnls.append(float(t.realized))

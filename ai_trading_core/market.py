@@ -207,9 +207,8 @@ class History:
     def push(self, market: MarketSlice) -> None:
         p, c = self._pos, self.capacity
         buf = self._buf
-        for k, arr in enumerate((market.open, market.high, market.low, market.close, market.volume)):
-            buf[k, p] = arr
-            buf[k, p + c] = arr
+        buf[:, p] = (market.open, market.high, market.low, market.close, market.volume)
+        buf[:, p + c] = buf[:, p]
         self._ts[p] = self._ts[p + c] = market.timestamp
         self._pos = (p + 1) % c
         self.count += 1

@@ -8,7 +8,10 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from pydantic import TypeAdapter
+
 from .market import to_datetime
+from .models import Order
 from .protocols import ReportSection
 from .result import RunResult
 
@@ -16,6 +19,7 @@ if TYPE_CHECKING:
     from .config import AppConfig
 
 SCHEMA_VERSION = 1
+_ORDERS = TypeAdapter(list[Order])
 
 
 def json_safe(value: Any) -> Any:
@@ -113,7 +117,7 @@ def build_run_document(
             }
             for t in result.trades
         ],
-        "orders": [o.model_dump(mode="json") for o in result.orders],
+        "orders": _ORDERS.dump_python(result.orders, mode="json"),  # one call, not one per order
         "metrics": metrics,
         "risk_events": [e.model_dump(mode="json") for e in result.risk_events],
         "risk_verdicts": [v.model_dump(mode="json") for v in result.risk_verdicts if v.decision.value != "approve"],
