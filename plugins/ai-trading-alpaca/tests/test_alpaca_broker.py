@@ -4,6 +4,7 @@ order, 429, duplicated fill events, dropped sockets, positions that do not recon
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterator
 from decimal import Decimal
@@ -223,6 +224,33 @@ def test_alpaca_positions_not_reconciled_refuse_trading(alpaca_server: Any) -> N
         assert alpaca_server.order_posts == 1
     finally:
         h.broker.close()
+
+
+def test_alpaca_fill_landing_during_reconciliation_is_in_flight_not_a_mismatch(
+    alpaca_server: Any, rest_only: Harness
+) -> None:
+    """The account shows a fill of our own open order before the order poll does (it landed
+    between the two reads): no halt; the next step's poll applies the fill and reconciles.
+    A difference larger than what our open orders could still fill is a mismatch."""
+    h = rest_only
+    h.broker.submit_order(order("ait-1", "10"))
+    alpaca_server.positions["AAPL"] = Decimal(10)  # the position moved; the order still reads "accepted"
+    assert h.broker.reconcile(BrokerEvents()) is True
+    assert h.broker.mismatch is None and not h.alerts
+    assert alpaca_server.order_posts == 1
+
+    alpaca_server.positions["AAPL"] = Decimal(0)  # the server's fill books the 10 itself
+    asyncio.run_coroutine_threadsafe(alpaca_server.fill("ait-1", "10", "100"), alpaca_server._loop).result(5)
+    events = h.broker.on_market(market())  # due again: polls the fill, then reconciles clean
+    assert [(f.symbol, f.quantity) for f in events.fills] == [("AAPL", Decimal(10))]
+    assert h.broker.mismatch is None and h.broker.reconcile()
+
+    h.broker.submit_order(order("ait-2", "5", Side.SELL))
+    alpaca_server.positions["AAPL"] = Decimal(-1)  # 11 units down with 5 for sale: not ours
+    assert h.broker.reconcile(BrokerEvents()) is False
+    assert "AAPL: account -1, expected 10" in (h.broker.mismatch or "")
+    with pytest.raises(TradingHalted):
+        h.broker.submit_order(order("ait-3"))
 
 
 def test_alpaca_open_orders_on_start_cancelled_or_refused(alpaca_server: Any) -> None:
