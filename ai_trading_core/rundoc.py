@@ -43,8 +43,8 @@ def _iso_many(ts: Any) -> list[str]:
 
     unit = "s" if not np.any(ts % 1_000_000_000) else "us"
     as_dt = ts.view("datetime64[ns]").astype(f"datetime64[{unit}]")
-    strings: list[str] = np.datetime_as_string(as_dt, unit=unit).tolist()  # type: ignore[call-overload]
-    return [f"{s}Z" for s in strings]
+    strings: list[str] = np.datetime_as_string(as_dt, unit=unit, timezone="UTC").tolist()  # type: ignore[call-overload]
+    return strings
 
 
 def _curve(stamps: list[str], values: Any) -> list[list[Any]]:
