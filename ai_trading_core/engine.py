@@ -794,7 +794,8 @@ class Engine:
         self._order_seq += 1
         ts = self.last_market.timestamp if self.last_market is not None else 0
         digest = hashlib.sha256(f"{self._id_tag}|{ts}|{self.symbols[i]}|{self._order_seq}".encode()).hexdigest()
-        fields = {
+        now = self.clock.now()
+        fields: dict[str, Any] = {
             "client_order_id": f"ait-{digest[:24]}",
             "symbol": self.symbols[i],
             "side": side,
@@ -802,12 +803,12 @@ class Engine:
             "order_type": OrderType.MARKET,
             "strategy_id": strategy_id,
             "correlation_id": f"dec-{digest[24:40]}",
-            "created_at": self.clock.now(),
+            "created_at": now,
             "reduce_only": reduce_only,
             "reason": reason,
             "notional": notional,
         }
-        ok = qty.is_finite() and qty > 0 and fields["created_at"].tzinfo is UTC
+        ok = qty.is_finite() and qty > 0 and now.tzinfo is UTC
         if ok and (notional is None or (notional.is_finite() and notional > 0)):
             return trusted(Order, **fields)  # what validation would check, checked here
         return Order(**fields)  # raises the validation error
