@@ -49,6 +49,11 @@ def gc_paused(pause: bool = True) -> Iterator[None]:
     try:
         yield
     finally:
+        # Everything allocated meanwhile is still "young": the first collection after
+        # enable() would scan it all at once. Move it to the oldest generation instead
+        # (freeze then unfreeze: two list splices), where the next full collection sees it.
+        gc.freeze()
+        gc.unfreeze()
         gc.enable()
 
 

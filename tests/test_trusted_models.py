@@ -139,6 +139,26 @@ def test_engine_validates_what_it_cannot_vouch_for() -> None:
         engine._new_order(0, Side.BUY, Decimal(5), "s", notional=Decimal(0))
 
 
+def test_gc_paused_hands_its_objects_to_the_oldest_generation() -> None:
+    """What was allocated during the pause is not scanned by the next young collection,
+    and a cycle made during it is still collected."""
+
+    class Node:
+        def __init__(self) -> None:
+            self.other: Node | None = None
+
+    gc.collect()
+    with gc_paused():
+        kept = [[i] for i in range(20_000)]
+        a, b = Node(), Node()
+        a.other, b.other = b, a
+        assert gc.get_count()[0] > 20_000
+    assert gc.get_count()[0] < 700  # young generation empty: no 20,000-object young scan
+    assert gc.is_tracked(kept[0])
+    del a, b
+    assert gc.collect() >= 2  # the cycle made during the pause is collected
+
+
 def test_gc_paused_restores_collection() -> None:
     assert gc.isenabled()
     with pytest.raises(RuntimeError), gc_paused():
