@@ -98,6 +98,44 @@ class _Series:
         return self._buf[: self.n].copy()
 
 
+class _Curve:
+    """The per-step record (timestamp, equity, cash, gross and net exposure): one call per
+    step appends all five."""
+
+    __slots__ = ("timestamps", "equity", "cash", "gross", "net", "n")
+
+    def __init__(self, capacity: int) -> None:
+        self.timestamps = _Series(capacity, np.int64)
+        self.equity = _Series(capacity)
+        self.cash = _Series(capacity)
+        self.gross = _Series(capacity)
+        self.net = _Series(capacity)
+        self.n = 0
+
+    def append(self, timestamp: int, equity: float, cash: float, gross: float, net: float) -> None:
+        n = self.n
+        if n == len(self.equity._buf):
+            for series in (self.timestamps, self.equity, self.cash, self.gross, self.net):
+                series._grow(n + 1)
+        self.timestamps._buf[n] = timestamp
+        self.equity._buf[n] = equity
+        self.cash._buf[n] = cash
+        self.gross._buf[n] = gross
+        self.net._buf[n] = net
+        self.n = n + 1
+        self.timestamps.n = self.equity.n = self.cash.n = self.gross.n = self.net.n = n + 1
+
+    def extend(self, timestamps: Any, equity: Any, cash: Any, gross: Any, net: Any) -> None:
+        for series, values in zip(
+            (self.timestamps, self.equity, self.cash, self.gross, self.net), (timestamps, equity, cash, gross, net)
+        ):
+            series.extend(values)
+        self.n += len(equity)
+
+    def last_equity(self) -> float:
+        return self.equity.last()
+
+
 def combine_targets(targets: Sequence[FloatArray], weights: FloatArray) -> FloatArray:
     """Weighted sum of the strategies' targets, for one cross-section (N,) or a block (T, N).
     NaN means "no opinion": it adds nothing, and the result is NaN only where no strategy
@@ -194,11 +232,7 @@ class Engine:
         self._weights = np.array([w for _, w in components.strategies], dtype=float)
         self._combined = np.full(n, np.nan)
         self._pending = np.zeros(n)
-        self._timestamps = _Series(expected_steps, np.int64)
-        self._equity = _Series(expected_steps)
-        self._cash = _Series(expected_steps)
-        self._gross = _Series(expected_steps)
-        self._net = _Series(expected_steps)
+        self._curve = _Curve(expected_steps)
         self.peak_equity = float(session.initial_cash)
         self.day_start_equity = float(session.initial_cash)
         self._day = -1
@@ -285,8 +319,10 @@ class Engine:
             self._step_timings, self._timings = self._timings, {}
         t0 = self._tick()
         events = self.c.broker.on_market(m)
-        self._took(f"broker:{self.c.broker.name}", t0)
-        self._apply_broker_events(events)
+        if t0:
+            self._took(f"broker:{self.c.broker.name}", t0)
+        if events.updates or events.fills:
+            self._apply_broker_events(events)
         if self.book._open and self.book.unknown_orders():
             self._resolve_unknown()
         if push_history:
@@ -298,14 +334,10 @@ class Engine:
         day = m.timestamp // _DAY_NS
         if day != self._day:
             self._day = day
-            self.day_start_equity = self._equity.last() if self._equity.n else equity
+            self.day_start_equity = self._curve.last_equity() if self._curve.n else equity
         if equity > self.peak_equity:
             self.peak_equity = equity
-        self._timestamps.append(m.timestamp)
-        self._equity.append(equity)
-        self._cash.append(self.portfolio.cash_f)
-        self._gross.append(gross)
-        self._net.append(net)
+        self._curve.append(m.timestamp, equity, self.portfolio.cash_f, gross, net)
 
         if self.c.risk_checks:
             self._update_risk(m, equity)
@@ -332,11 +364,7 @@ class Engine:
         values[values != values] = 0.0  # no price yet: nothing held there (NaN * 0 is still NaN)
         net = values.sum(axis=1)
         equity = p.cash_f + net
-        self._timestamps.extend(timestamps)
-        self._equity.extend(equity)
-        self._cash.extend(np.full(len(equity), p.cash_f))
-        self._gross.extend(np.abs(values).sum(axis=1))
-        self._net.extend(net)
+        self._curve.extend(timestamps, equity, np.full(len(equity), p.cash_f), np.abs(values).sum(axis=1), net)
         last = close_filled[-1]
         finite = np.isfinite(last)
         np.copyto(p.last_price, last, where=finite)
@@ -348,11 +376,11 @@ class Engine:
             self._audit("session", "session", {"event": "finish", "equity": str(self.portfolio.equity_decimal())})
         result = RunResult(
             session=self.session,
-            timestamps=self._timestamps.array(),
-            equity=self._equity.array(),
-            cash=self._cash.array(),
-            gross_exposure=self._gross.array(),
-            net_exposure=self._net.array(),
+            timestamps=self._curve.timestamps.array(),
+            equity=self._curve.equity.array(),
+            cash=self._curve.cash.array(),
+            gross_exposure=self._curve.gross.array(),
+            net_exposure=self._curve.net.array(),
             final_cash=self.portfolio.cash,
             final_equity=self.portfolio.equity_decimal(),
             final_positions=self.portfolio.positions(),
@@ -571,7 +599,8 @@ class Engine:
             try:
                 t0 = self._tick()
                 request: RiskStateRequest | None = check.update(ctx)
-                self._took(f"risk:{check.name}", t0)
+                if t0:
+                    self._took(f"risk:{check.name}", t0)
             except Exception as exc:  # noqa: BLE001 - fail closed
                 self._fail_closed(f"risk check {check.name} failed in update: {type(exc).__name__}: {exc}", exc)
                 return
@@ -696,7 +725,8 @@ class Engine:
         for strategy, _ in self.c.strategies:
             t0 = self._tick()
             out = strategy.on_slice(m, self.history)
-            self._took(f"strategy:{strategy.strategy_id}", t0)
+            if t0:
+                self._took(f"strategy:{strategy.strategy_id}", t0)
             target = self._targets[strategy.strategy_id]
             np.copyto(target, out, where=np.isfinite(out))
         return self._combine()
@@ -723,7 +753,8 @@ class Engine:
         try:
             t0 = self._tick()
             target_units = self.c.sizer.target_positions(combined, ctx)
-            self._took(f"sizer:{self.c.sizer_name}", t0)
+            if t0:
+                self._took(f"sizer:{self.c.sizer_name}", t0)
         except Exception as exc:  # noqa: BLE001 - fail closed
             self._fail_closed(f"sizer {self.c.sizer_name} failed: {type(exc).__name__}: {exc}", exc)
             return
@@ -848,7 +879,8 @@ class Engine:
                 try:
                     t0 = self._tick()
                     verdicts = list(check.check(orders, ctx))
-                    self._took(f"risk:{check.name}", t0)
+                    if t0:
+                        self._took(f"risk:{check.name}", t0)
                     if len(verdicts) != len(orders):
                         raise RuntimeError(f"returned {len(verdicts)} verdicts for {len(orders)} orders")
                 except Exception as exc:  # noqa: BLE001 - fail closed: nothing passes

@@ -1,7 +1,7 @@
 """Time ai-trading runs in this process: one untimed run, then ``--runs`` timed ones, best and
 all reported, with each phase of the last run (backtest loop, run document, manifest).
 
-    python -m benchmarks.inprocess --case panel --mode bar --runs 3 [--checkout DIR]
+    python -m benchmarks.inprocess --case panel --mode bar --runs 3 [--checkout DIR] [--bars N]
 
 For comparing two versions of the project on the same machine in the same hour, ``--checkout``
 runs the kernel and the ``sim``, ``sma`` and ``sample-data`` plugins of another checkout
@@ -11,6 +11,7 @@ runs the kernel and the ``sim``, ``sma`` and ``sample-data`` plugins of another 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib
 import sys
 import time
@@ -40,6 +41,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--mode", choices=("bar", "block"), default="bar")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--checkout", type=Path, help="another checkout whose kernel and plugins to time")
+    parser.add_argument("--bars", type=int, help="only the first BARS bars of the case")
     args = parser.parse_args(argv)
     if args.checkout is not None:
         root = args.checkout.resolve()
@@ -56,6 +58,11 @@ def main(argv: list[str] | None = None) -> None:
     for name in PHASES:  # the runner looks these up at call time
         setattr(runner, name, _timed(phases, name, getattr(runner, name)))
     case = bench_data.load(bench_data.ensure_case(args.case))
+    if args.bars:
+        rows = slice(0, args.bars)
+        case = dataclasses.replace(
+            case, **{f: getattr(case, f)[rows] for f in ("timestamps", "open", "high", "low", "close", "volume")}
+        )
     ai_trading_engine.run(case, args.mode)
     times = []
     for _ in range(args.runs):
