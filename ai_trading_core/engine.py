@@ -127,7 +127,9 @@ class _Curve:
 
     def extend(self, timestamps: Any, equity: Any, cash: Any, gross: Any, net: Any) -> None:
         for series, values in zip(
-            (self.timestamps, self.equity, self.cash, self.gross, self.net), (timestamps, equity, cash, gross, net)
+            (self.timestamps, self.equity, self.cash, self.gross, self.net),
+            (timestamps, equity, cash, gross, net),
+            strict=True,
         ):
             series.extend(values)
         self.n += len(equity)
