@@ -102,7 +102,7 @@ class _Curve:
     """The per-step record (timestamp, equity, cash, gross and net exposure): one call per
     step appends all five."""
 
-    __slots__ = ("timestamps", "equity", "cash", "gross", "net", "n")
+    __slots__ = ("timestamps", "equity", "cash", "gross", "net")
 
     def __init__(self, capacity: int) -> None:
         self.timestamps = _Series(capacity, np.int64)
@@ -110,10 +110,9 @@ class _Curve:
         self.cash = _Series(capacity)
         self.gross = _Series(capacity)
         self.net = _Series(capacity)
-        self.n = 0
 
     def append(self, timestamp: int, equity: float, cash: float, gross: float, net: float) -> None:
-        n = self.n
+        n = self.equity.n
         if n == len(self.equity._buf):
             for series in (self.timestamps, self.equity, self.cash, self.gross, self.net):
                 series._grow(n + 1)
@@ -122,7 +121,6 @@ class _Curve:
         self.cash._buf[n] = cash
         self.gross._buf[n] = gross
         self.net._buf[n] = net
-        self.n = n + 1
         self.timestamps.n = self.equity.n = self.cash.n = self.gross.n = self.net.n = n + 1
 
     def extend(self, timestamps: Any, equity: Any, cash: Any, gross: Any, net: Any) -> None:
@@ -132,10 +130,6 @@ class _Curve:
             strict=True,
         ):
             series.extend(values)
-        self.n += len(equity)
-
-    def last_equity(self) -> float:
-        return self.equity.last()
 
 
 def combine_targets(targets: Sequence[FloatArray], weights: FloatArray) -> FloatArray:
@@ -336,7 +330,7 @@ class Engine:
         day = m.timestamp // _DAY_NS
         if day != self._day:
             self._day = day
-            self.day_start_equity = self._curve.last_equity() if self._curve.n else equity
+            self.day_start_equity = self._curve.equity.last() if self._curve.equity.n else equity
         if equity > self.peak_equity:
             self.peak_equity = equity
         self._curve.append(m.timestamp, equity, self.portfolio.cash_f, gross, net)
@@ -841,10 +835,9 @@ class Engine:
             "reason": reason,
             "notional": notional,
         }
-        ok = qty.is_finite() and qty > 0 and now.tzinfo is UTC
-        if ok and (notional is None or (notional.is_finite() and notional > 0)):
-            return trusted(Order, **fields)  # what validation would check, checked here
-        return Order(**fields)  # raises the validation error
+        checked = qty.is_finite() and qty > 0 and now.tzinfo is UTC
+        checked = checked and (notional is None or (notional.is_finite() and notional > 0))
+        return trusted(Order, checked, **fields)
 
     def _decision_payload(
         self, m: MarketSlice, i: int, combined: FloatArray, units: FloatArray, delta: FloatArray, equity: float

@@ -332,13 +332,16 @@ def _plan(cls: type[BaseModel]) -> _Plan:
     return plan
 
 
-def trusted(cls: type[M], **values: Any) -> M:
+def trusted(cls: type[M], checked: bool = True, /, **values: Any) -> M:
     """An instance of ``cls`` built without validation, for values the kernel or a plugin has
     just computed and checked itself, on the hot path of a backtest (an order the engine
     sized, a fill the simulated broker priced): it costs a third of validation. The caller
-    guarantees what validation would check (types, bounds, aware UTC timestamps); anything
-    that crosses a process or network boundary is validated as usual. A missing required
-    field is still an error."""
+    guarantees what validation would check (types, bounds, aware UTC timestamps) and passes
+    ``checked=False`` when its own checks failed: then ``cls(**values)`` validates (and
+    raises, or normalises) as usual. Anything that crosses a process or network boundary is
+    validated. A missing required field is still an error."""
+    if not checked:
+        return cls(**values)
     defaults, required, fields, factories = _plan(cls)
     if not (required.issubset(values) and fields.issuperset(values)):
         missing, unknown = sorted(required.difference(values)), sorted(set(values).difference(fields))

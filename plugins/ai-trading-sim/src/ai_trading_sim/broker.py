@@ -110,7 +110,7 @@ class SimulatedBroker:
             broker_order_id=order.broker_order_id, filled_quantity=order.filled_quantity, reason=reason,
         )
         # built from the broker's own order: only a clock's time could need normalising
-        return trusted(OrderUpdate, **fields) if now.tzinfo is UTC else OrderUpdate(**fields)
+        return trusted(OrderUpdate, now.tzinfo is UTC, **fields)
 
     def _now(self):  # type: ignore[no-untyped-def]
         return self._clock.now() if self._clock is not None else to_datetime(0)
@@ -220,6 +220,5 @@ class SimulatedBroker:
             side=order.side, quantity=qty, price=price, commission=commission, timestamp=to_datetime(ts),
             strategy_id=order.strategy_id, correlation_id=order.correlation_id, venue="sim",
         )
-        if qty > 0 and price > 0 and price.is_finite():
-            return trusted(Fill, **fields)  # what validation would check, checked here
-        return Fill(**fields)  # raises the validation error (a non-positive price)
+        # what validation would check, checked here; a non-positive price fails validation
+        return trusted(Fill, qty > 0 and price > 0 and price.is_finite(), **fields)
