@@ -155,7 +155,7 @@ class Order(BaseModel):
     def __setattr__(self, name: str, value: Any) -> None:
         # Assignment is not validated (validate_assignment=False); an order changes state
         # several times in its life, so store a field as pydantic would, without its
-        # generic dispatch (a third of the cost).
+        # generic dispatch.
         if name in _ORDER_FIELDS:
             self.__dict__[name] = value
             self.__pydantic_fields_set__.add(name)
@@ -335,7 +335,7 @@ def _plan(cls: type[BaseModel]) -> _Plan:
 def trusted(cls: type[M], checked: bool = True, /, **values: Any) -> M:
     """An instance of ``cls`` built without validation, for values the kernel or a plugin has
     just computed and checked itself, on the hot path of a backtest (an order the engine
-    sized, a fill the simulated broker priced): it costs a third of validation. The caller
+    sized, a fill the simulated broker priced; see ``benchmarks/bench_models.py``). The caller
     guarantees what validation would check (types, bounds, aware UTC timestamps) and passes
     ``checked=False`` when its own checks failed: then ``cls(**values)`` validates (and
     raises, or normalises) as usual. Anything that crosses a process or network boundary is

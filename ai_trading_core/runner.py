@@ -39,8 +39,8 @@ def gc_paused(pause: bool = True) -> Iterator[None]:
     """Automatic garbage collection off for a bounded batch computation: a backtest and the
     building of its run document. They allocate hundreds of thousands of long-lived objects
     (orders, fills, trades, equity-curve rows) and make no reference cycles per bar, so the
-    generational collector would only re-scan the growing heap again and again (measured:
-    15-25 % of a backtest's wall time). Reference counting still frees everything else at
+    generational collector would only re-scan the growing heap again and again (about a
+    quarter of a backtest's wall time: ``python -m benchmarks.inprocess --keep-gc``). Reference counting still frees everything else at
     once; collection resumes on exit, also after an error. Paper and live runs never pause."""
     if not pause or not gc.isenabled():
         yield

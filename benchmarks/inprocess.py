@@ -1,7 +1,7 @@
 """Time ai-trading runs in this process: one untimed run, then ``--runs`` timed ones, best and
 all reported, with each phase of the last run (backtest loop, run document, manifest).
 
-    python -m benchmarks.inprocess --case panel --mode bar --runs 3 [--checkout DIR] [--bars N]
+    python -m benchmarks.inprocess --case panel --mode bar --runs 3 [--checkout DIR] [--bars N] [--keep-gc] [--cycles]
 
 For comparing two versions of the project on the same machine in the same hour, ``--checkout``
 runs the kernel and the ``sim``, ``sma`` and ``sample-data`` plugins of another checkout
@@ -11,7 +11,9 @@ runs the kernel and the ``sim``, ``sma`` and ``sample-data`` plugins of another 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
+import gc
 import importlib
 import sys
 import time
@@ -42,6 +44,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--checkout", type=Path, help="another checkout whose kernel and plugins to time")
     parser.add_argument("--bars", type=int, help="only the first BARS bars of the case")
+    parser.add_argument(
+        "--keep-gc", action="store_true", help="leave garbage collection on during the run (what the pause saves)"
+    )
+    parser.add_argument(
+        "--cycles", action="store_true", help="after the timed runs, count what one run leaves for the cycle collector"
+    )
     args = parser.parse_args(argv)
     if args.checkout is not None:
         root = args.checkout.resolve()
@@ -57,6 +65,8 @@ def main(argv: list[str] | None = None) -> None:
     phases: dict[str, float] = {}
     for name in PHASES:  # the runner looks these up at call time
         setattr(runner, name, _timed(phases, name, getattr(runner, name)))
+    if args.keep_gc:
+        runner.gc_paused = lambda pause=True: contextlib.nullcontext()
     case = bench_data.load(bench_data.ensure_case(args.case))
     if args.bars:
         rows = slice(0, args.bars)
@@ -76,6 +86,14 @@ def main(argv: list[str] | None = None) -> None:
         f"{runner.__file__}: {args.case} {args.mode}: runs {[round(t, 2) for t in times]} s, best {min(times):.2f} s; "
         f"last run: {shown}, other {total - sum(phases.values()):.2f} s; outcome {outcome}"
     )
+    if args.cycles:
+        gc.collect()
+        gc.disable()
+        try:
+            ai_trading_engine.run(case, args.mode)
+            print(f"unreachable objects left by one run: {gc.collect()}")
+        finally:
+            gc.enable()
 
 
 if __name__ == "__main__":
