@@ -40,8 +40,9 @@ def gc_paused(pause: bool = True) -> Iterator[None]:
     building of its run document. They allocate hundreds of thousands of long-lived objects
     (orders, fills, trades, equity-curve rows) and make no reference cycles per bar, so the
     generational collector would only re-scan the growing heap again and again (about a
-    quarter of a backtest's wall time: ``python -m benchmarks.inprocess --keep-gc``). Reference counting still frees everything else at
-    once; collection resumes on exit, also after an error. Paper and live runs never pause."""
+    quarter of a backtest's wall time: ``python -m benchmarks.inprocess --keep-gc``).
+    Reference counting still frees everything else at once; collection resumes on exit,
+    also after an error. Paper and live runs never pause."""
     if not pause or not gc.isenabled():
         yield
         return
