@@ -217,7 +217,37 @@ def test_pov_and_the_venue_participation_cap_hold_per_bar() -> None:
     pov.submit_order(parent("700"))
     vols = [1_234.0, 4_000.0, 999.0, 50_000.0]
     events = [pov.on_market(bar((k + 1) * DAY, volume=v)) for k, v in enumerate(vols)]
-    assert [sum(f.quantity for f in ev.fills) for ev in events] == [123, 400, 99, 78]
+    # each slice is 10 % of the previous bar's volume (the decision bar traded 1,000)
+    assert [sum(f.quantity for f in ev.fills) for ev in events] == [100, 123, 400, 77]
+
+
+def test_pov_sizes_on_volume_already_observed_not_on_a_spike_it_could_not_know() -> None:
+    b = algo(algorithm="pov", participation=0.1)
+    b.on_market(bar(0, volume=1_000.0))  # the decision bar: 1,000 traded
+    b.submit_order(parent("6000"))
+    spike = b.on_market(bar(DAY, price=100.0, volume=50_000.0))
+    # the child fills at the spike bar's open, before its 50,000 exist: 10 % of 1,000
+    assert [(f.quantity, f.price) for f in spike.fills] == [(Decimal(100), Decimal(100))]
+    after = b.on_market(bar(2 * DAY, price=101.0, volume=2_000.0))
+    # the spike is known now, and sizes the next slice
+    assert sum(f.quantity for f in after.fills) == 5_000
+    quiet = b.on_market(bar(3 * DAY, price=102.0, volume=2_000.0))
+    assert sum(f.quantity for f in quiet.fills) == 200
+    assert [c.order.quantity for c in b.children.values()] == [100, 5_000, 200]
+
+
+def test_pov_time_of_day_forecast_uses_previous_days_only() -> None:
+    b = algo(timeframe=Timeframe.H1, algorithm="pov", participation=0.1, pov_volume="time_of_day")
+    for day, vols in enumerate(([1_000.0, 3_000.0], [3_000.0, 5_000.0])):
+        for h, vol in zip((10, 11), vols, strict=True):
+            b.on_market(bar(day * DAY + h * HOUR, volume=vol))
+    b.on_market(bar(2 * DAY + 9 * HOUR, volume=700.0))  # no 09:00 history before today
+    b.submit_order(parent("1000"))
+    for h in (10, 11, 12):
+        b.on_market(bar(2 * DAY + h * HOUR, volume=90_000.0))
+    # 10:00 averaged 2,000 and 11:00 4,000 on the previous days; 12:00 was never seen, so
+    # the previous bar (today's 11:00, 90,000) stands in
+    assert [c.order.quantity for c in b.children.values()] == [200, 400, 400]
 
 
 def test_cancelling_the_parent_cancels_its_children() -> None:
@@ -351,3 +381,29 @@ def test_shadow_comparison_is_recorded_as_each_parent_completes() -> None:
     assert row["price_difference_bps"] == pytest.approx(300.0)
     b.on_market(bar(4 * DAY))
     assert len(b.shadow_compared) == 1
+
+
+def test_shadow_summary_counts_finished_orders_and_reports_unfinished_apart() -> None:
+    b = algo(algorithm="twap", horizon_bars=3, shadow=True)
+    b.on_market(bar(0))
+    b.submit_order(parent("9", coid="done"))
+    b.submit_order(parent("9", coid="cut"))
+    b.on_market(bar(DAY))  # paper fills 9 + 9 at once; live 3 of each
+    b.cancel_order("cut")  # finished with 3 live against 9 on paper: a real mismatch
+    for k in (2, 3):
+        b.on_market(bar(k * DAY))  # "done" completes live
+    b.submit_order(parent("9", coid="late"))  # the data ends while it is worked
+    b.on_market(bar(4 * DAY))  # live 3 of 9, paper 9
+    rep = b.execution_report()
+    summary = rep["shadow"]["summary"]
+    assert summary["quantity_mismatches"] == 1  # "cut" only: "late" is still working
+    assert summary["orders"] == 3 and summary["finished"] == 2 and summary["compared"] == 2
+    rows = {r["client_order_id"]: r for r in rep["shadow"]["orders"]}
+    assert {k: (r["finished"], r["quantity_difference"]) for k, r in rows.items()} == {
+        "done": (True, "0"),
+        "cut": (True, "-6"),
+        "late": (False, "-6"),
+    }
+    assert summary["unfinished"] == {"orders": 1, "client_order_ids": ["late"]}
+    # the per-order log agrees: only finished orders were compared
+    assert [r["client_order_id"] for r in b.shadow_compared] == ["cut", "done"]

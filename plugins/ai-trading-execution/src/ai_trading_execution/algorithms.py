@@ -57,6 +57,15 @@ class VolumeProfile:
         self._sum[b][ok] += volume[ok]
         self._count[b][ok] += 1
 
+    def expected(self, i: int, ts: int) -> float:
+        """Average volume of symbol ``i`` at the time of day of ``ts`` over the bars added so
+        far (units); NaN when none was seen at that time of day."""
+        b = self._bucket(ts)
+        c = self._count.get(b)
+        if c is None or c[i] <= 0:
+            return float("nan")
+        return float(self._sum[b][i] / c[i])
+
     def weights(self, i: int, start_ts: int, bars: int) -> list[float]:
         """Expected volume of symbol ``i`` over ``bars`` bars from ``start_ts``; bars with no
         history get the average of the others (all equal when nothing is known)."""
@@ -89,7 +98,8 @@ def slice_quantity(
     :param unsent: units of the parent not yet sent to any venue.
     :param sent: units sent so far (net of slices the venues rejected).
     :param schedule: TWAP/VWAP cumulative schedule (see :func:`cumulative_schedule`).
-    :param volume: the bar's volume, units (POV).
+    :param volume: volume forecast for the bar, units (POV): observed before the bar trades,
+        never the bar's own volume (see the module docstring).
     :param child_open: whether a child of this parent is still working (iceberg).
     """
     if unsent <= 0:

@@ -62,6 +62,7 @@ class AlgoBroker:
         self._instruments: Mapping[str, Instrument] = {}
         self._positions: dict[str, Decimal] = {}
         self._last_close: np.ndarray | None = None
+        self._last_volume: np.ndarray | None = None  # each symbol's last observed bar volume, units
         self._profile: VolumeProfile | None = None
         self._clock: Any = None
 
@@ -147,6 +148,11 @@ class AlgoBroker:
         assert self._profile is not None
         self._profile.add(market.timestamp, market.volume)
         self._last_close = np.array(market.close, dtype=float)
+        vol = np.asarray(market.volume, dtype=float)
+        if self._last_volume is None:
+            self._last_volume = np.full(len(vol), np.nan)
+        seen = np.isfinite(vol)  # a symbol without a bar keeps its last known volume
+        self._last_volume[seen] = vol[seen]
         return events
 
     def _work(
@@ -173,7 +179,7 @@ class AlgoBroker:
                 sent=parent.sent,
                 bar=bar,
                 schedule=parent.schedule,
-                volume=float(m.volume[i]),
+                volume=self._volume_forecast(i, m.timestamp),
                 child_open=child_open,
                 inst=inst,
             )
@@ -212,6 +218,19 @@ class AlgoBroker:
         parent.sent += qty
         self.children[child.client_order_id] = ChildRecord(child, outcome.venue.name, bar, self._now())
         self._child_venue[child.client_order_id] = outcome.venue
+
+    def _volume_forecast(self, i: int, ts: int) -> float:
+        """POV's volume for symbol ``i`` at the bar ``ts``, from bars before it only (units):
+        the bar being worked has not traded yet when its child is sent."""
+        if self.params.algorithm != "pov":
+            return float("nan")
+        if self.params.pov_volume == "time_of_day" and self._profile is not None:
+            v = self._profile.expected(i, ts)
+            if np.isfinite(v):
+                return v
+        if self._last_volume is None:
+            return float("nan")
+        return float(self._last_volume[i])
 
     def _schedule(self, parent: ParentRecord, i: int, inst: Instrument) -> list[Decimal] | None:
         p = self.params
@@ -304,8 +323,7 @@ class AlgoBroker:
         for p in self.parents.values():
             if p.shadow_done or p.is_open:
                 continue
-            shadow = self.shadow.lookup_order(p.order.client_order_id) if self.shadow is not None else None
-            if shadow is not None and not shadow.status.is_terminal:
+            if not self._shadow_finished(p):
                 continue
             p.shadow_done = True
             row = shadow_row(p)
@@ -342,9 +360,16 @@ class AlgoBroker:
             "routing_refusals": list(self.refusals),
         }
         if self.shadow is not None:
-            rows = [shadow_row(p) for p in parents]
+            rows = [shadow_row(p, self._shadow_finished(p)) for p in parents]
             report["shadow"] = {"orders": rows, "summary": shadow_summary(rows)}
         return report
+
+    def _shadow_finished(self, p: ParentRecord) -> bool:
+        """Both the parent and its shadow order are terminal (or the shadow never took it)."""
+        if p.is_open:
+            return False
+        shadow = self.shadow.lookup_order(p.order.client_order_id) if self.shadow is not None else None
+        return shadow is None or shadow.status.is_terminal
 
     # ------------------------------------------------------------------ helpers
     def _instrument(self, symbol: str) -> Instrument:

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Algorithm = Literal["twap", "vwap", "pov", "iceberg", "direct"]
+PovVolume = Literal["previous_bar", "time_of_day"]
 
 
 class VenueParams(BaseModel):
@@ -41,7 +42,10 @@ class AlgoBrokerParams(BaseModel):
     * ``vwap``: slices proportional to ``volume_profile`` (one weight per bar of the
       horizon) or, without it, to the average volume seen so far at each bar's time of day
       (daily bars have one time of day: equal slices);
-    * ``pov``: each bar, ``participation`` × the bar's volume until done;
+    * ``pov``: each bar, ``participation`` × volume already observed before the bar
+      (``pov_volume``: the symbol's previous bar, or the average at the bar's time of day
+      over the previous days) until done; never the bar's own volume, which is only known
+      once the bar has closed;
     * ``iceberg``: ``display_qty`` at a time, the next slice once the shown one is filled;
     * ``direct``: the whole order at once (routing only).
     """
@@ -53,7 +57,17 @@ class AlgoBrokerParams(BaseModel):
     volume_profile: list[float] | None = Field(
         default=None, description="vwap: relative volume per bar of the horizon (len == horizon_bars)"
     )
-    participation: float = Field(default=0.1, gt=0, le=1, description="pov: fraction of each bar's volume")
+    participation: float = Field(
+        default=0.1, gt=0, le=1, description="pov: fraction of the volume forecast for each bar"
+    )
+    pov_volume: PovVolume = Field(
+        default="previous_bar",
+        description=(
+            "pov: the volume a slice is sized on, known before the bar trades: 'previous_bar' "
+            "(the symbol's last bar) or 'time_of_day' (average at the bar's time of day over "
+            "the previous days; the previous bar until a day has been seen)"
+        ),
+    )
     display_qty: Decimal | None = Field(default=None, gt=0, description="iceberg: units shown at a time")
     venues: list[VenueParams] = Field(min_length=1, description="venues, routed by cost then config order")
     max_route_failures: int = Field(

@@ -219,8 +219,11 @@ def _add(
         t.arrival_notional += float(arrival * qty)
 
 
-def shadow_row(p: ParentRecord) -> dict[str, Any]:
-    """Live (venues) against shadow (paper) fills of one parent order."""
+def shadow_row(p: ParentRecord, finished: bool = True) -> dict[str, Any]:
+    """Live (venues) against shadow (paper) fills of one parent order.
+
+    :param finished: both sides are done (the parent and the shadow's order are terminal);
+        an unfinished order's quantities are still moving and are not a mismatch."""
     live = p.average_price
     paper = p.shadow_value / p.shadow_filled if p.shadow_filled > 0 else None
     diff_bps = None
@@ -238,14 +241,27 @@ def shadow_row(p: ParentRecord) -> dict[str, Any]:
         "shadow_average_price": None if paper is None else str(paper),
         "price_difference_bps": diff_bps,
         "shadow_reason": p.shadow_reason,
+        "finished": finished,
     }
 
 
 def shadow_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    diffs = [r["price_difference_bps"] for r in rows if r["price_difference_bps"] is not None]
+    """Live against paper over **finished** orders only (see :func:`shadow_row`), as the
+    per-order log does: an order still working when the data ended (partly filled live or on
+    paper) is listed under ``unfinished`` and never counted as a quantity mismatch.
+
+    ``orders``: every parent; ``finished``: those compared; ``compared``: finished orders
+    with a fill on both sides (the price difference is defined); ``quantity_mismatches``:
+    finished orders whose live and paper filled quantities differ; ``unfinished``: the count
+    and client order ids of the rest."""
+    done = [r for r in rows if r.get("finished", True)]
+    open_ids = [r["client_order_id"] for r in rows if not r.get("finished", True)]
+    diffs = [r["price_difference_bps"] for r in done if r["price_difference_bps"] is not None]
     return {
         "orders": len(rows),
+        "finished": len(done),
         "compared": len(diffs),
         "mean_price_difference_bps": sum(diffs) / len(diffs) if diffs else None,
-        "quantity_mismatches": sum(1 for r in rows if Decimal(r["quantity_difference"]) != 0),
+        "quantity_mismatches": sum(1 for r in done if Decimal(r["quantity_difference"]) != 0),
+        "unfinished": {"orders": len(open_ids), "client_order_ids": open_ids},
     }
