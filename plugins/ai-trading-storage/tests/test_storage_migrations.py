@@ -79,6 +79,7 @@ def test_postgres_audit_triggers_installed_and_removed(pg_url: str) -> None:
         assert set(conn.execute(query).scalars()) == {
             "audit_events_no_update_delete",
             "audit_events_no_truncate",
+            "audit_events_in_sequence",
         }
     migrations.downgrade(engine)
     with engine.connect() as conn:

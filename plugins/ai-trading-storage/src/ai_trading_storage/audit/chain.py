@@ -47,3 +47,6 @@ def event_bytes(
 
 def chain_hash(prev_hash: str, canonical: bytes) -> str:
     return hashlib.sha256(prev_hash.encode("ascii") + canonical).hexdigest()
+
+SEAL_KIND = "seal"
+"""Kind of the event that closes a run's chain on a clean stop (see ``ai_trading_core.audit``)."""

@@ -21,6 +21,9 @@ class RunRow(Base):
     config_hash: Mapped[str] = mapped_column(sa.String(128))
     stored_at: Mapped[datetime] = mapped_column(UtcDateTime())
     document: Mapped[str] = mapped_column(JsonText())
+    # The sealed head of the run's audit chain (hash and event count), fixed once recorded.
+    audit_head: Mapped[str | None] = mapped_column(sa.String(64), nullable=True)
+    audit_count: Mapped[int | None] = mapped_column(sa.BigInteger(), nullable=True)
 
 
 class AuditEventRow(Base):
@@ -52,6 +55,7 @@ class AuditChainHeadRow(Base):
     sequence: Mapped[int] = mapped_column(sa.BigInteger())
     hash: Mapped[str] = mapped_column(sa.String(64))
     count: Mapped[int] = mapped_column(sa.BigInteger())
+    sealed: Mapped[bool] = mapped_column(sa.Boolean(), default=False, server_default=sa.false())
 
 
 class CheckpointRow(Base):

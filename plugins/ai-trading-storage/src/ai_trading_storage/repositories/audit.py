@@ -10,9 +10,9 @@ from sqlalchemy.engine import Engine
 from ai_trading_core.errors import AuditError
 from ai_trading_core.models import AuditEvent
 
-from ..audit.chain import GENESIS_HASH, chain_hash, event_bytes, payload_text
+from ..audit.chain import GENESIS_HASH, SEAL_KIND, chain_hash, event_bytes, payload_text
 from ..models import AuditChainHeadRow, AuditEventRow
-from ._sql import reading, transaction, upsert
+from ._sql import reading, transaction
 
 
 class AuditRepository:
@@ -60,19 +60,20 @@ class AuditRepository:
                     "hash": digest,
                 },
             )
-            upsert(
-                conn,
-                AuditChainHeadRow,
-                [
-                    {
-                        "run_id": event.run_id,
-                        "sequence": event.sequence,
-                        "hash": digest,
-                        "count": 1 if head is None else int(head._mapping["count"]) + 1,
-                    }
-                ],
-                ["run_id"],
-            )
+            # The head is inserted for the first event and advanced by one afterwards: the
+            # database's triggers (migration 0004) refuse any other change to it.
+            values = {
+                "sequence": event.sequence,
+                "hash": digest,
+                "count": 1 if head is None else int(head._mapping["count"]) + 1,
+                "sealed": event.kind == SEAL_KIND,
+            }
+            if head is None:
+                conn.execute(sa.insert(AuditChainHeadRow), {"run_id": event.run_id, **values})
+            else:
+                conn.execute(
+                    sa.update(AuditChainHeadRow).where(AuditChainHeadRow.run_id == event.run_id).values(**values)
+                )
         return digest
 
     def run_ids(self) -> list[str]:
