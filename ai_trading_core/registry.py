@@ -4,6 +4,7 @@ own pydantic model."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -63,6 +64,54 @@ class BuildContext:
             ) from None
 
 
+def finite_params_model(model: type[BaseModel]) -> type[BaseModel]:
+    """``model`` with non-finite floats (``inf``, ``nan``) refused in every float field.
+
+    A parameter that ``validate`` accepts must be one that ``run`` can use: a window of
+    ``inf`` seconds, a limit of ``nan`` are config errors, not crashes in the middle of a
+    run. A field that means something by infinity opts in with ``Field(allow_inf_nan=True)``;
+    a model that sets ``allow_inf_nan`` in its own ``model_config`` keeps its choice.
+    ``Decimal`` fields refuse non-finite values already. The returned class is a subclass
+    (same name, same validators), so the factory still receives an instance of ``model``."""
+    if "allow_inf_nan" in model.model_config:
+        return model
+    namespace = {
+        "model_config": ConfigDict(allow_inf_nan=False),
+        "__module__": model.__module__,
+        "__qualname__": model.__qualname__,
+        "__doc__": model.__doc__,
+    }
+    return type(model.__name__, (model,), namespace)
+
+
+def _first_non_finite(value: Any, path: str) -> str | None:
+    """Location of the first non-finite float inside nested parameter models (their own
+    fields are not covered by the subclass made by :func:`finite_params_model`)."""
+    if isinstance(value, float):
+        return None if math.isfinite(value) else path
+    if isinstance(value, BaseModel):
+        for name, info in type(value).model_fields.items():
+            if any(getattr(m, "allow_inf_nan", None) is True for m in info.metadata):
+                continue
+            if type(value).model_config.get("allow_inf_nan") is True:
+                continue
+            found = _first_non_finite(getattr(value, name, None), f"{path}.{name}" if path else name)
+            if found is not None:
+                return found
+        return None
+    if isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            found = _first_non_finite(item, f"{path}.{i}")
+            if found is not None:
+                return found
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            found = _first_non_finite(item, f"{path}.{key}")
+            if found is not None:
+                return found
+    return None
+
+
 @dataclass(frozen=True)
 class ComponentSpec(Generic[T]):
     name: str
@@ -71,16 +120,25 @@ class ComponentSpec(Generic[T]):
     params_model: type[BaseModel]
     plugin: str
     description: str = ""
+    checked_model: type[BaseModel] | None = None
+    """What :meth:`validate` uses: ``params_model`` refusing non-finite floats (see
+    :func:`finite_params_model`); set by :meth:`ComponentRegistry.register`."""
 
     def build(self, params: Mapping[str, Any], ctx: BuildContext) -> T:
         model = self.validate(params, where=f"{self.role.value} {self.name!r}")
         return self.factory(model, ctx)
 
     def validate(self, params: Mapping[str, Any], where: str) -> BaseModel:
+        model = self.checked_model or finite_params_model(self.params_model)
         try:
-            return self.params_model.model_validate(dict(params))
+            validated = model.model_validate(dict(params))
         except ValidationError as exc:
             raise ConfigError(f"{where}: {format_validation_error(exc)}") from None
+        if model.model_config.get("allow_inf_nan") is False:
+            nested = _first_non_finite(validated, "")
+            if nested is not None:
+                raise ConfigError(f"{where}: {nested}: Input should be a finite number")
+        return validated
 
 
 class ComponentRegistry(Generic[T]):
@@ -115,7 +173,9 @@ class ComponentRegistry(Generic[T]):
                 f"{self.role.value} {name!r} registered twice: "
                 f"by plugin {other!r} and by plugin {self._current_plugin!r}"
             )
-        self._specs[name] = ComponentSpec(name, self.role, factory, params, self._current_plugin, description)
+        self._specs[name] = ComponentSpec(
+            name, self.role, factory, params, self._current_plugin, description, finite_params_model(params)
+        )
 
     def get(self, name: str) -> ComponentSpec[T]:
         try:
@@ -199,6 +259,7 @@ _ECHO_TYPES = frozenset(
         "less_than",
         "less_than_equal",
         "int_from_float",
+        "finite_number",
     }
 )
 

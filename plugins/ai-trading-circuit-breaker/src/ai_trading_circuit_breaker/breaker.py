@@ -36,6 +36,7 @@ from .state_file import read_state, write_state
 _SEVERITY = {RiskState.ACTIVE: 0, RiskState.REDUCING: 1, RiskState.HALTED: 2}
 _NS = 1_000_000_000
 HISTORY_KEPT = 50  # state changes kept in the state file
+MAX_WINDOW_SECONDS = 100 * 366 * 86_400.0  # a century: "since the start" in any real run
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,9 +151,15 @@ class CircuitBreaker:
     ) -> None:
         self.daily_loss_limit = _check_fraction("daily_loss_limit", daily_loss_limit)
         self.rapid_loss_limit = _check_fraction("rapid_loss_limit", rapid_loss_limit)
-        if not (isinstance(rapid_loss_window, int | float) and rapid_loss_window > 0):
+        # finite: the window is kept in integer nanoseconds (int(inf) would raise mid-run)
+        if not (
+            isinstance(rapid_loss_window, int | float)
+            and math.isfinite(rapid_loss_window)
+            and 0 < rapid_loss_window <= MAX_WINDOW_SECONDS
+        ):
             raise ConfigError(
-                f"rapid_loss_window must be a positive number of seconds, got {rapid_loss_window!r}"
+                f"rapid_loss_window must be a finite, positive number of seconds up to "
+                f"{MAX_WINDOW_SECONDS:g}, got {rapid_loss_window!r}"
             )
         self.rapid_loss_window = float(rapid_loss_window)
         for name, st in (("daily_loss_state", daily_loss_state), ("rapid_loss_state", rapid_loss_state)):

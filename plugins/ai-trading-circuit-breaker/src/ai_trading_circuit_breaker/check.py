@@ -15,7 +15,7 @@ from ai_trading_core.models import Order, RiskVerdict
 from ai_trading_core.protocols import RiskContext, RiskStateRequest
 from ai_trading_core.registry import BuildContext
 
-from .breaker import CircuitBreaker
+from .breaker import MAX_WINDOW_SECONDS, CircuitBreaker
 from .state_file import state_path
 
 
@@ -26,7 +26,9 @@ class CircuitBreakerParams(BaseModel):
 
     daily_loss_limit: float = Field(0.05, gt=0, le=1, description="fraction of day-start equity")
     rapid_loss_limit: float = Field(0.02, gt=0, le=1, description="fraction of the trailing window's high")
-    rapid_loss_window: float = Field(900.0, gt=0, description="seconds")
+    rapid_loss_window: float = Field(
+        900.0, gt=0, le=MAX_WINDOW_SECONDS, description="seconds (finite; at most a century)"
+    )
     daily_loss_action: Literal["reducing", "halted"] = "halted"
     rapid_loss_action: Literal["reducing", "halted"] = "reducing"
     persist: bool | None = Field(

@@ -1,5 +1,5 @@
 """Simulated broker: fills orders against the bars of a backtest or a replayed feed."""
 
-from .broker import SimulatedBroker, SimulatedBrokerParams
+from .broker import FillPriceError, SimulatedBroker, SimulatedBrokerParams, data_tick
 
-__all__ = ["SimulatedBroker", "SimulatedBrokerParams"]
+__all__ = ["FillPriceError", "SimulatedBroker", "SimulatedBrokerParams", "data_tick"]

@@ -16,20 +16,37 @@ next bar):
   bar without volume (NaN or 0) fills nothing under a cap. Notional orders are not capped:
   their quantity is fixed once, at the first fill.
 
-Fill prices are rounded to the instrument's tick against the trader (buys up, sells down);
-commission is ``notional × commission_bps / 10,000 + per_unit × quantity``, at least
+Fill prices are rounded to the tick against the trader (buys up, sells down), then kept
+inside the bar's range (below). Commission is ``notional × commission_bps / 10,000 + per_unit × quantity``, at least
 ``commission_minimum``, in exact ``Decimal``. A symbol without a bar (NaN open) leaves its
 orders resting. The broker does not check buying power: leverage is a risk check's job.
+
+Price guards (see the research-guards page of the documentation):
+
+* **tick**: the instrument's ``tick_size`` when the data source configured one; otherwise
+  the finer of 0.01 and the decimal places of the prices being filled (the bar's OHLC and
+  the order's limit or stop, at most ``MAX_TICK_DECIMALS``), so a 0.004 open is filled to
+  0.001, not rounded to zero. The tick is a function of the fill's own bar: the same fill
+  in per-bar and in block mode, whatever bars the broker saw before;
+* **bar range**: the rounded price is clamped to the bar's ``[low, high]`` snapped inward
+  to the tick (as backtrader's ``slip_match``): slippage and rounding never fill at a price
+  the bar did not trade. When no tick price lies inside the range (a bar narrower than one
+  tick) the rounded price stands, outside the range by less than one tick;
+* **sanity**: a fill price that is zero or moves more than ``max_fill_move`` (fraction)
+  from its reference (the open, or the limit/stop base, before slippage) raises
+  :class:`FillPriceError` before anything is filled in that bar; the engine halts the run
+  with that one-line reason (fail-closed) instead of booking a price the data cannot
+  support.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC
-from decimal import Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ai_trading_core.enums import OrderStatus, OrderType, Side, TimeInForce
 from ai_trading_core.errors import BrokerError
@@ -38,6 +55,35 @@ from ai_trading_core.models import Fill, Instrument, Order, OrderUpdate, trusted
 from ai_trading_core.protocols import BrokerContext, BrokerEvents
 
 _BPS = Decimal(10_000)
+_DEFAULT_TICK = Decimal("0.01")
+MAX_TICK_DECIMALS = 10
+"""Finest tick inferred from the data: 1e-10 (a float's repr may carry 17 digits)."""
+
+
+class FillPriceError(BrokerError):
+    """A fill price the data cannot support: rounded to zero, or moved more than
+    ``max_fill_move`` from its reference. The engine halts the run with this message."""
+
+
+def data_tick(*prices: float | Decimal | None) -> Decimal:
+    """The tick for prices of unknown increment: the finer of 0.01 and the finest decimal
+    place among ``prices`` (their shortest ``repr``), at most ``MAX_TICK_DECIMALS`` places.
+    Non-finite and missing prices are ignored."""
+    places = 2
+    for x in prices:
+        if x is None:
+            continue
+        d = x if isinstance(x, Decimal) else Decimal(repr(float(x)))
+        if not d.is_finite():
+            continue
+        exponent = d.normalize().as_tuple().exponent
+        if isinstance(exponent, int) and -exponent > places:
+            places = -exponent
+    return _DEFAULT_TICK if places == 2 else Decimal(1).scaleb(-min(places, MAX_TICK_DECIMALS))
+
+
+def _to_tick(price: Decimal, tick: Decimal, rounding: str) -> Decimal:
+    return (price / tick).to_integral_value(rounding=rounding) * tick
 
 
 class SimulatedBrokerParams(BaseModel):
@@ -50,6 +96,20 @@ class SimulatedBrokerParams(BaseModel):
         default=None, gt=0, le=1,
         description="fraction of a bar's volume that market orders on one symbol may take; None: no cap",
     )
+    max_fill_move: float = Field(
+        default=0.05, gt=0, le=1,
+        description="largest move of a fill price from its reference (open, limit or stop before slippage), "
+        "fraction; a larger move (or a price rounded to zero) halts the run",
+    )
+
+    @model_validator(mode="after")
+    def _slippage_within_move(self) -> SimulatedBrokerParams:
+        if self.slippage_bps / _BPS >= Decimal(repr(self.max_fill_move)):
+            raise ValueError(
+                f"slippage_bps ({self.slippage_bps}) must be below max_fill_move ({self.max_fill_move:g} "
+                f"= {Decimal(repr(self.max_fill_move)) * _BPS:g} bps): every slipped fill would halt the run"
+            )
+        return self
 
 
 class SimulatedBroker:
@@ -123,13 +183,14 @@ class SimulatedBroker:
         cap = self.params.max_participation
         taken: dict[str, Decimal] = {}  # units filled per symbol in this bar, under the cap
         still: list[Order] = []
-        for order in self._resting:
+        # Price every order first: a price that fails the sanity check raises before anything
+        # in this bar is filled, so the broker's state and the engine's ledger stay in step.
+        priced = [(order, self._price(order, market)) for order in self._resting]
+        for order, price in priced:
             i = self._index[order.symbol]
-            o = market.open[i]
-            if not np.isfinite(o):
+            if not np.isfinite(market.open[i]):
                 still.append(order)
                 continue
-            price = self._match(order, float(o), float(market.high[i]), float(market.low[i]))
             if price is None:
                 self._age[order.client_order_id] += 1
                 if order.time_in_force is TimeInForce.GTC:
@@ -157,13 +218,65 @@ class SimulatedBroker:
         self._resting = still
         return events
 
-    def _match(self, order: Order, o: float, h: float, lo: float) -> Decimal | None:
+    def _price(self, order: Order, market: MarketSlice) -> Decimal | None:
+        """The fill price of ``order`` in this bar (tick-rounded, within the bar's range), or
+        None when it does not fill here. Raises :class:`FillPriceError` (see the module doc)."""
+        i = self._index[order.symbol]
+        o, h, lo = float(market.open[i]), float(market.high[i]), float(market.low[i])
+        if not np.isfinite(o):
+            return None
+        matched = self._match(order, o, h, lo)
+        if matched is None:
+            return None
+        raw, reference = matched
+        inst = self._instruments.get(order.symbol) or Instrument(symbol=order.symbol)
+        if "tick_size" in inst.model_fields_set:
+            tick = inst.tick_size
+        else:
+            tick = data_tick(o, h, lo, float(market.close[i]), order.limit_price, order.stop_price)
+        buy = order.side is Side.BUY
+        price = _to_tick(raw, tick, ROUND_CEILING if buy else ROUND_FLOOR)
+        limit = order.limit_price
+        if limit is not None and order.order_type in (OrderType.LIMIT, OrderType.STOP_LIMIT):
+            # rounding never crosses the limit: a buy pays at most it, a sell gets at least it
+            if buy:
+                price = min(price, _to_tick(limit, tick, ROUND_FLOOR))
+            else:
+                price = max(price, _to_tick(limit, tick, ROUND_CEILING))
+        if np.isfinite(h) and np.isfinite(lo) and lo <= h:
+            floor = _to_tick(Decimal(repr(lo)), tick, ROUND_CEILING)
+            ceiling = _to_tick(Decimal(repr(h)), tick, ROUND_FLOOR)
+            if floor <= ceiling:
+                price = min(max(price, floor), ceiling)
+        price = price.normalize() if price else Decimal(0)
+        self._check_price(order, price, reference, tick, market.timestamp)
+        return price
+
+    def _check_price(self, order: Order, price: Decimal, reference: Decimal, tick: Decimal, ts: int) -> None:
+        what = f"{order.side.value} {order.quantity} {order.symbol} at {to_datetime(ts).isoformat()}"
+        if price <= 0 or reference <= 0:
+            raise FillPriceError(
+                f"sim: fill price {price} for {what} rounds to zero (reference {reference.normalize()}, "
+                f"tick {tick}); configure the instrument's tick_size to the data's increment"
+            )
+        move = abs(price - reference) / reference
+        limit = Decimal(repr(self.params.max_fill_move))
+        if move > limit:
+            raise FillPriceError(
+                f"sim: fill price {price} for {what} moves {float(move):.2%} from the reference "
+                f"{reference.normalize()} (tick {tick}, slippage {self.params.slippage_bps} bps), more than "
+                f"max_fill_move {float(limit):.2%}; configure the instrument's tick_size or max_fill_move"
+            )
+
+    def _match(self, order: Order, o: float, h: float, lo: float) -> tuple[Decimal, Decimal] | None:
+        """(price after slippage, reference before it), or None when the bar does not fill
+        the order."""
         slip = self.params.slippage_bps / _BPS
         buy = order.side is Side.BUY
         kind = order.order_type
         if kind is OrderType.MARKET:
             px = Decimal(repr(o))
-            return px * (1 + slip) if buy else px * (1 - slip)
+            return (px * (1 + slip) if buy else px * (1 - slip)), px
         if kind in (OrderType.STOP, OrderType.STOP_LIMIT):
             stop = order.stop_price
             assert stop is not None
@@ -172,13 +285,15 @@ class SimulatedBroker:
                 return None
             if kind is OrderType.STOP:
                 base = max(Decimal(repr(o)), stop) if buy else min(Decimal(repr(o)), stop)
-                return base * (1 + slip) if buy else base * (1 - slip)
+                return (base * (1 + slip) if buy else base * (1 - slip)), base
         limit = order.limit_price
         assert limit is not None
         if buy and lo <= float(limit):
-            return min(Decimal(repr(o)), limit)
+            px = min(Decimal(repr(o)), limit)
+            return px, px
         if not buy and h >= float(limit):
-            return max(Decimal(repr(o)), limit)
+            px = max(Decimal(repr(o)), limit)
+            return px, px
         return None
 
     def _capped_quantity(self, order: Order, cap: float, volume: float, taken: dict[str, Decimal]) -> Decimal:
@@ -194,10 +309,10 @@ class SimulatedBroker:
             taken[order.symbol] = used + qty
         return qty
 
-    def _fill(self, order: Order, raw_price: Decimal, ts: int,
+    def _fill(self, order: Order, price: Decimal, ts: int,
               quantity: Decimal | None = None) -> Fill | None:
         inst = self._instruments.get(order.symbol) or Instrument(symbol=order.symbol)
-        price = inst.round_price(raw_price, order.side)
+        # price: already on the tick, inside the bar and checked (_price)
         qty = order.remaining_quantity if quantity is None else quantity
         if order.notional is not None:
             # quantity fixed now, at the fill price: as many lots as the notional buys
