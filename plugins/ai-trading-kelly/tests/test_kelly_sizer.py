@@ -112,9 +112,35 @@ def test_nan_strength_or_price_keeps_the_position() -> None:
 
 
 def test_zero_kelly_gives_zero_targets_not_nan() -> None:
-    ctx = context([100.0, 100.0], {"s1": [1.0, -1.0]}, {"s1": EVEN_MONEY_60[:10]})  # too few trades
+    ctx = context([100.0, 100.0], {"s1": [1.0, -1.0]}, {"s1": NO_EDGE})  # f* = 0.5 - 0.5 / 1 = 0
     units = sizer().target_positions(np.array([1.0, -1.0]), ctx)
     assert units.tolist() == [0.0, 0.0]
+
+
+def test_cold_start_stakes_the_prior_until_min_trades_closed_trades_exist() -> None:
+    # 10 closed trades < min_trades = 20: the prior 0.05 of equity, not the (unknown) estimate.
+    # Hand-worked: 1.0 × 0.05 × 100,000 / 100 = 50 units; -0.5 × 0.05 × 100,000 / 50 = -50.
+    few = context([100.0, 50.0], {"s1": [1.0, -0.5]}, {"s1": EVEN_MONEY_60[:10]})
+    np.testing.assert_allclose(sizer(cold_start_fraction=0.05).target_positions(np.array([1.0, -0.5]), few), [50.0, -50.0])
+    # no record at all (the first decision of a run) is a cold start too
+    fresh = context([100.0], {"s1": [1.0]}, {})
+    assert sizer(cold_start_fraction=0.05).target_positions(np.array([1.0]), fresh)[0] == pytest.approx(50.0)
+    # the prior is capped like the estimate: min(0.05, max_fraction 0.03) × 100,000 / 100 = 30
+    assert sizer(cold_start_fraction=0.05, max_fraction=0.03).target_positions(np.array([1.0]), fresh)[0] == (
+        pytest.approx(30.0)
+    )
+    # 20 trades: the estimate takes over (f* = 0.2 → 200 units at fraction 1)
+    enough = context([100.0], {"s1": [1.0]}, {"s1": EVEN_MONEY_60})
+    assert sizer(cold_start_fraction=0.05).target_positions(np.array([1.0]), enough)[0] == pytest.approx(200.0)
+    # a prior of 0 keeps the old behaviour: flat until the edge is known
+    assert sizer(cold_start_fraction=0.0).target_positions(np.array([1.0]), fresh)[0] == 0.0
+
+
+def test_cold_start_prior_is_validated() -> None:
+    for bad in (-0.1, 1.5, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="cold_start_fraction"):
+            KellyParams(cold_start_fraction=bad)
+    assert KellyParams().cold_start_fraction == 0.02
 
 
 def test_without_strategy_targets_a_single_record_is_used_else_flat() -> None:

@@ -122,7 +122,21 @@ class KellyParams(BaseModel):
     min_trades: int = Field(
         default=20,
         ge=1,
-        description="fewer closed trades than this in the window give a zero fraction (trades)",
+        description=(
+            "closed trades the window must hold before the Kelly estimate is used; until then the "
+            "sizer stakes cold_start_fraction (trades)"
+        ),
+    )
+    cold_start_fraction: float = Field(
+        default=0.02,
+        ge=0.0,
+        le=1.0,
+        allow_inf_nan=False,
+        description=(
+            "prior used by the kelly sizer while a strategy has fewer than min_trades closed trades: "
+            "fraction of equity per position before confidence and cap (fraction; 0 = do not trade "
+            "until the edge is known, which also means no trades ever close)"
+        ),
     )
 
     @model_validator(mode="after")

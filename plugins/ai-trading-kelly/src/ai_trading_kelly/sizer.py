@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ai_trading_core.market import FloatArray
+from ai_trading_core.models import StrategyPerformance
 from ai_trading_core.protocols import SizingContext
 
 from .criterion import KellyCriterion, KellyParams
@@ -28,7 +29,10 @@ class KellySizer:
     - A symbol no strategy puts any weight on gets ``k_i = 0``; when ``ctx.strategy_targets``
       is empty and ``ctx.performance`` holds exactly one strategy, every symbol is attributed
       to it; otherwise every ``k_i`` is 0.
-    - ``k_i = 0`` (no edge, too little history) gives a zero target: flat.
+    - Cold start: a strategy with fewer than ``min_trades`` closed trades in its window stakes
+      ``k_s = cold_start_fraction`` (the documented prior, 0.02 by default) instead of its
+      estimate (see :meth:`strategy_fraction`).
+    - ``k_i = 0`` (no edge) gives a zero target: flat.
     - A NaN strength, or a NaN / non-positive price, gives NaN: keep the current position.
     - Non-positive equity gives zero targets.
 
@@ -36,11 +40,25 @@ class KellySizer:
     equity gross; bound the book with a risk check.
     """
 
-    __slots__ = ("criterion", "warmup")
+    __slots__ = ("criterion", "cold_start_fraction", "warmup")
 
     def __init__(self, params: KellyParams) -> None:
         self.criterion = KellyCriterion.from_params(params)
+        self.cold_start_fraction = params.cold_start_fraction
         self.warmup = 0  # needs no market history, only closed trades
+
+    def strategy_fraction(self, performance: StrategyPerformance | None) -> float:
+        """A strategy's fractional Kelly ``k_s`` (fraction of equity, before confidence and cap).
+
+        Cold start: while the strategy's window holds fewer than ``min_trades`` closed trades
+        (or it has no record yet), the Kelly estimate does not exist and ``k_s`` is the prior
+        ``cold_start_fraction``. Without a prior a Kelly-sized strategy could never trade, so
+        it could never close the trades its estimate needs.
+        """
+        crit = self.criterion
+        if performance is None or len(performance.trade_returns[-crit.lookback_periods :]) < crit.min_trades:
+            return self.cold_start_fraction
+        return crit.scaled_kelly(performance)
 
     def symbol_fractions(self, n: int, ctx: SizingContext) -> FloatArray:
         """``k_i`` for each of the ``n`` symbols (fraction of equity, in [0, max_fraction])."""
@@ -51,11 +69,11 @@ class KellySizer:
             for sid, strengths in ctx.strategy_targets.items():
                 w = np.abs(np.asarray(strengths, dtype=np.float64))
                 w[~np.isfinite(w)] = 0.0
-                num += w * crit.scaled_kelly(ctx.performance.get(sid))
+                num += w * self.strategy_fraction(ctx.performance.get(sid))
                 den += w
             k = np.divide(num, den, out=np.zeros(n), where=den > 0.0)
         elif len(ctx.performance) == 1:
-            k = np.full(n, crit.scaled_kelly(next(iter(ctx.performance.values()))))
+            k = np.full(n, self.strategy_fraction(next(iter(ctx.performance.values()))))
         else:
             k = np.zeros(n)
         if ctx.confidence is not None:
