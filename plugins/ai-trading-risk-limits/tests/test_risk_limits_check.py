@@ -186,6 +186,66 @@ def test_correlation_cluster_limit() -> None:
     assert figures.clusters == [(["A", "B"], pytest.approx(0.3))]
 
 
+def _pair_context(rho: float, position_a: float, equity: float = 10_000.0) -> tuple[RiskContext, list[float]]:
+    """A held long (``position_a`` of equity) and a second symbol with correlation ``rho`` to
+    A: +1 (B moves with A, plus tiny noise) or -1 (D = A's returns negated exactly)."""
+    rng = np.random.default_rng(11)
+    r = rng.normal(0, 0.01, 60)
+    other = r + rng.normal(0, 0.0005, 60) if rho > 0 else -r
+    closes = 100 * np.vstack([np.ones(2), np.cumprod(1 + np.column_stack([r, other]), axis=0)])
+    prices = closes[-1].tolist()
+    second = "B" if rho > 0 else "D"
+    ctx = context(prices, [position_a * equity / prices[0], 0.0], equity, closes=closes, symbols=("A", second))
+    return ctx, prices
+
+
+def test_correlation_limit_catches_a_short_in_an_anti_correlated_asset() -> None:
+    ctx, prices = _pair_context(-1.0, 0.3)
+    params = PortfolioLimitsParams(correlation_threshold=0.8, max_cluster_weight=0.4)
+    check = PortfolioLimits(params)
+    # selling D (rho = -1 with A) for 0.3 of equity is the same bet as buying 0.3 more of A:
+    # the cluster's signed exposure would be 0.6 > 0.4, so only 0.1 of equity passes
+    (v,) = check.check([order("D", Side.SELL, str(int(3_000 / prices[1])))], ctx)
+    assert v.decision is RiskDecision.RESIZE, v.reason
+    assert v.approved_quantity == Decimal(int(1_000 / prices[1]))
+    assert "cluster_weight" in v.reason and v.measured == pytest.approx(0.6, abs=1e-3)
+    # buying D hedges A: approved, the signed exposure falls to 0.3 - 0.25 = 0.05
+    (v,) = check.check([order("D", Side.BUY, str(int(2_500 / prices[1])))], ctx)
+    assert v.decision is RiskDecision.APPROVE
+    # the live monitor reports the same signed figure for the doubled book
+    figures = RiskMonitor(params).update(_with_positions(ctx, [float(ctx.positions[0]), -3_000 / prices[1]]))
+    assert figures.clusters == [(["A", "D"], pytest.approx(0.6))]
+
+
+def test_correlation_limit_does_not_penalise_a_hedge() -> None:
+    ctx, prices = _pair_context(1.0, 0.3)
+    check = PortfolioLimits(PortfolioLimitsParams(correlation_threshold=0.8, max_cluster_weight=0.4))
+    # selling B (moves with A) for 0.5 of equity leaves a net -0.2 bet on the cluster: a hedge
+    # and then some, within 0.4; summing |values| (0.8) would have cut it to 0.1
+    (v,) = check.check([order("B", Side.SELL, str(int(5_000 / prices[1])))], ctx)
+    assert v.decision is RiskDecision.APPROVE, v.reason
+    # a sale of 0.8 of equity would leave -0.5: resized to the 0.7 that keeps -0.4
+    (v,) = check.check([order("B", Side.SELL, str(int(8_000 / prices[1])))], ctx)
+    assert v.decision is RiskDecision.RESIZE
+    assert v.approved_quantity == Decimal(int(7_000 / prices[1]))
+
+
+def _with_positions(ctx: RiskContext, positions: list[float]) -> RiskContext:
+    return RiskContext(
+        timestamp=ctx.timestamp,
+        symbols=ctx.symbols,
+        prices=ctx.prices,
+        positions=np.array(positions, dtype=float),
+        equity=ctx.equity,
+        cash=ctx.cash,
+        peak_equity=ctx.peak_equity,
+        day_start_equity=ctx.day_start_equity,
+        history=ctx.history,
+        state=ctx.state,
+        symbol_index=ctx.symbol_index,
+    )
+
+
 def _single_asset_context(rets: np.ndarray, units: float, equity: float) -> RiskContext:
     closes = 100 * np.concatenate([[1.0], np.cumprod(1 + rets)])
     return context([float(closes[-1])], [units], equity, closes=closes[:, None])

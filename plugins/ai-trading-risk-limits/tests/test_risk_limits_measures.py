@@ -12,6 +12,7 @@ from ai_trading_risk_limits import (
     historical_var,
     parametric_cvar,
     parametric_var,
+    signed_correlation_clusters,
     simple_returns,
 )
 from ai_trading_risk_limits.measures import tail_count
@@ -106,3 +107,31 @@ def test_correlation_clusters_hand_case() -> None:
     corr[0, 1] = corr[1, 0] = math.nan
     labels = correlation_clusters(corr, 0.8)
     assert labels[1] == labels[2] and labels[0] != labels[1]
+
+
+def test_signed_correlation_clusters_orient_each_symbol_and_flag_mixed_clusters() -> None:
+    #        A      B      C      D      E
+    corr = np.array(
+        [
+            [1.00, -0.95, 0.90, 0.10, 0.00],
+            [-0.95, 1.00, -0.85, 0.20, 0.00],
+            [0.90, -0.85, 1.00, 0.10, 0.00],
+            [0.10, 0.20, 0.10, 1.00, -0.70],
+            [0.00, 0.00, 0.00, -0.70, 1.00],
+        ]
+    )
+    labels, orient, mixed = signed_correlation_clusters(corr, 0.8)
+    # B moves opposite to A and C: one cluster, B oriented against them
+    assert labels[0] == labels[1] == labels[2] and orient[:3].tolist() == [1.0, -1.0, 1.0]
+    # D and E (|rho| 0.70 < 0.8) stand alone; no cluster is mixed
+    assert len({labels[0], labels[3], labels[4]}) == 3 and not mixed.any()
+    labels, orient, _ = signed_correlation_clusters(corr, 0.7)
+    assert labels[3] == labels[4] and orient[4] == -orient[3]
+    # a chain A~B~C~D "same way" with a direct A~D "opposite" link: no orientation fits
+    chain = np.eye(4)
+    for a, b, r in ((0, 1, 0.9), (1, 2, 0.9), (2, 3, 0.9), (0, 3, -0.9)):
+        chain[a, b] = chain[b, a] = r
+    labels, _, mixed = signed_correlation_clusters(chain, 0.8)
+    assert len(set(labels.tolist())) == 1 and mixed.tolist() == [True]
+    with pytest.raises(RiskError, match="threshold"):
+        signed_correlation_clusters(corr, 0.0)

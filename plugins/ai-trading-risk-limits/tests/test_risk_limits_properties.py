@@ -5,6 +5,7 @@ independently of the check (plain NumPy sorts, standard deviations, a union-find
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 from decimal import Decimal
@@ -62,7 +63,7 @@ def cases(draw: st.DrawFn, linear_only: bool = False) -> Case:
         "min_observations": 10,
     }
     if draw(st.booleans()):
-        kw["correlation_threshold"] = draw(st.floats(0.0, 0.9))
+        kw["correlation_threshold"] = draw(st.floats(0.05, 0.9))
         kw["max_cluster_weight"] = draw(st.floats(0.1, 2.0))
     if not linear_only:
         var_opt = st.one_of(st.none(), st.floats(0.002, 0.05))
@@ -105,7 +106,10 @@ def make_context(case: Case) -> RiskContext:
     )
 
 
-def clusters_of(rets: np.ndarray, threshold: float) -> list[int]:
+def clusters_of(rets: np.ndarray, threshold: float) -> tuple[list[int], list[float], set[int]]:
+    """Union-find on ``|rho| >= threshold``, then, by brute force over every orientation
+    (first member +1), the one agreeing with the sign of every link; the clusters where none
+    does are returned as mixed (they count gross)."""
     corr = np.corrcoef(rets.T)
     parent = list(range(N))
 
@@ -114,11 +118,27 @@ def clusters_of(rets: np.ndarray, threshold: float) -> list[int]:
             i = parent[i]
         return i
 
-    for a in range(N):
-        for b in range(a + 1, N):
-            if corr[a, b] >= threshold:
-                parent[find(a)] = find(b)
-    return [find(i) for i in range(N)]
+    links = [(a, b) for a in range(N) for b in range(a + 1, N) if abs(corr[a, b]) >= threshold]
+    for a, b in links:
+        parent[find(a)] = find(b)
+    labels = [find(i) for i in range(N)]
+    orient = [1.0] * N
+    mixed: set[int] = set()
+    for root in set(labels):
+        members = [i for i in range(N) if labels[i] == root]
+        inner = [(a, b) for a, b in links if labels[a] == root]
+        found = None
+        for bits in itertools.product([1.0, -1.0], repeat=len(members) - 1):
+            sigma = dict(zip(members, (1.0, *bits), strict=True))
+            if all(np.sign(corr[a, b]) == sigma[a] * sigma[b] for a, b in inner):
+                found = sigma
+                break
+        if found is None:
+            mixed.add(root)
+            continue
+        for i, sg in found.items():
+            orient[i] = sg
+    return labels, orient, mixed
 
 
 def figures(case: Case, pos: np.ndarray, j: int) -> dict[str, float]:
@@ -136,8 +156,12 @@ def figures(case: Case, pos: np.ndarray, j: int) -> dict[str, float]:
         "drawdown": 1 - e / case.peak,
     }
     if p.correlation_threshold is not None:
-        labels = clusters_of(rets, p.correlation_threshold)
-        out["cluster_weight"] = sum(abs(val[i]) for i in range(N) if labels[i] == labels[j]) / e
+        labels, orient, mixed = clusters_of(rets, p.correlation_threshold)
+        members = [i for i in range(N) if labels[i] == labels[j]]
+        if labels[j] in mixed:
+            out["cluster_weight"] = sum(abs(val[i]) for i in members) / e
+        else:
+            out["cluster_weight"] = abs(sum(orient[i] * val[i] for i in members)) / e
     pnl = np.sort(rets @ val)
     sd = float(np.std(pnl, ddof=1))
     for name, c, is_cvar in (

@@ -11,6 +11,7 @@ from .measures import (
     historical_var,
     parametric_cvar,
     parametric_var,
+    signed_correlation_clusters,
     simple_returns,
 )
 from .monitor import RiskFigures, RiskMonitor, TradeCheck
@@ -31,5 +32,6 @@ __all__ = [
     "lot_of",
     "parametric_cvar",
     "parametric_var",
+    "signed_correlation_clusters",
     "simple_returns",
 ]

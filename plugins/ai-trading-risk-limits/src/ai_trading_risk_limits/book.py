@@ -6,7 +6,12 @@ Definitions (``v_i`` = position value of symbol ``i`` in currency, ``E`` = equit
 
 * gross exposure and leverage: ``sum |v_i| / E``; net exposure: ``|sum v_i| / E``;
 * position weight: ``|v_j| / E`` of the order's symbol ``j``;
-* cluster weight: ``sum |v_i| / E`` over the correlation cluster of ``j``;
+* cluster weight: the **signed** exposure of the correlation cluster of ``j`` (symbols linked
+  by ``|rho| >= threshold``): ``|sum sigma_i v_i| / E`` with ``sigma_i = ±1`` each symbol's
+  direction in the cluster (see :func:`~.measures.signed_correlation_clusters`). A short in a
+  symbol that moves opposite to a long adds to it (a doubled bet); a short in a symbol that
+  moves with the long offsets it (a hedge). In a *mixed* cluster, whose correlations disagree
+  on directions, nothing offsets: ``sum |v_i| / E``;
 * historical VaR/CVaR: of the P&L series ``sum_i v_i r_{t,i}`` over the lookback window,
   divided by ``E``; parametric: ``z sqrt(v' C v) - v' mu`` (the mean term only with
   ``include_mean``), divided by ``E``;
@@ -113,6 +118,9 @@ class RiskBook:
         "var",
         "mean",
         "cluster_gross",
+        "cluster_net",
+        "cluster_mixed",
+        "orient",
         "labels",
         "kth",
         "hist_k",
@@ -170,9 +178,19 @@ class RiskBook:
             self.n_tail = n_levels * ((self.pnl is not None) + (self.u is not None))
         self.labels: list[int] | None = None
         self.cluster_gross: list[float] | None = None
+        self.cluster_net: list[float] | None = None
+        self.cluster_mixed: list[bool] = []
+        self.orient: list[float] = []
         if p.max_cluster_weight is not None and self.measurable and est.labels is not None:
+            assert est.orientation is not None and est.mixed is not None
             self.labels = est.labels.tolist()
-            self.cluster_gross = np.bincount(est.labels, weights=absval).tolist()
+            n_clusters = len(est.mixed)
+            self.cluster_gross = np.bincount(est.labels, weights=absval, minlength=n_clusters).tolist()
+            self.cluster_net = np.bincount(
+                est.labels, weights=est.orientation * val, minlength=n_clusters
+            ).tolist()
+            self.cluster_mixed = est.mixed.tolist()
+            self.orient = est.orientation.tolist()
 
     def copy(self) -> RiskBook:
         """An independent copy (the mutable sums are copied, the estimates shared)."""
@@ -183,6 +201,8 @@ class RiskBook:
         new.val = list(self.val)
         if self.cluster_gross is not None:
             new.cluster_gross = list(self.cluster_gross)
+        if self.cluster_net is not None:
+            new.cluster_net = list(self.cluster_net)
         return new  # pnl and u are replaced, never mutated in place, by apply()
 
     # ------------------------------------------------------------------ figures
@@ -209,12 +229,18 @@ class RiskBook:
         if p.max_position_weight is not None:
             out.append(Measure("position_weight", abs(new) / e, p.max_position_weight))
         if p.max_cluster_weight is not None:
-            if self.cluster_gross is None or self.labels is None:
-                out.append(Measure("cluster_weight", math.nan, p.max_cluster_weight))
-            else:
-                cg = self.cluster_gross[self.labels[j]] - abs(old) + abs(new)
-                out.append(Measure("cluster_weight", cg / e, p.max_cluster_weight))
+            out.append(Measure("cluster_weight", self._cluster_after(j, old, new) / e, p.max_cluster_weight))
         return self._tail_measures(j, dv, out)
+
+    def _cluster_after(self, j: int, old: float, new: float) -> float:
+        """The cluster exposure of ``j`` (currency) with its position value moved from ``old``
+        to ``new``: signed, or gross in a mixed cluster; NaN when clusters are unknown."""
+        if self.cluster_gross is None or self.cluster_net is None or self.labels is None:
+            return math.nan
+        c = self.labels[j]
+        if self.cluster_mixed[c]:
+            return self.cluster_gross[c] - abs(old) + abs(new)
+        return abs(self.cluster_net[c] + self.orient[j] * (new - old))
 
     def _tail_measures(self, j: int, dv: float, out: list[Measure]) -> list[Measure]:
         e = self.equity
@@ -258,10 +284,22 @@ class RiskBook:
             bound = min(bound, (min(caps) * e - (self.gross - abs(old))) / price)
         if p.max_position_weight is not None:
             bound = min(bound, p.max_position_weight * e / price)
+        signed_cluster: tuple[float, float] | None = None  # (orientation of j, the others' net)
         if p.max_cluster_weight is not None and self.cluster_gross is not None and self.labels is not None:
-            other = self.cluster_gross[self.labels[j]] - abs(old)
-            bound = min(bound, (p.max_cluster_weight * e - other) / price)
+            c = self.labels[j]
+            if self.cluster_mixed[c] or self.cluster_net is None:
+                other = self.cluster_gross[c] - abs(old)
+                bound = min(bound, (p.max_cluster_weight * e - other) / price)
+            else:
+                signed_cluster = (self.orient[j], self.cluster_net[c] - self.orient[j] * old)
         x_lo, x_hi = -bound, bound
+        if signed_cluster is not None:
+            # |other + sigma x price| <= limit E
+            sigma, other = signed_cluster
+            a = (-p.max_cluster_weight * e - other) / price  # type: ignore[operator]
+            b = (p.max_cluster_weight * e - other) / price  # type: ignore[operator]
+            lo, hi = (a, b) if sigma > 0 else (-b, -a)
+            x_lo, x_hi = max(x_lo, lo), min(x_hi, hi)
         if p.max_net_exposure is not None:
             other = self.net - old
             x_lo = max(x_lo, (-p.max_net_exposure * e - other) / price)
@@ -351,3 +389,5 @@ class RiskBook:
                 self.mean += dv * self.mu[j]
         if self.cluster_gross is not None and self.labels is not None:
             self.cluster_gross[self.labels[j]] += abs(new) - abs(old)
+        if self.cluster_net is not None and self.labels is not None:
+            self.cluster_net[self.labels[j]] += self.orient[j] * dv

@@ -9,7 +9,7 @@ import numpy as np
 
 from ai_trading_core.market import FloatArray, History
 
-from .measures import IntArray, correlation_clusters, correlation_from_covariance, simple_returns
+from .measures import IntArray, correlation_from_covariance, signed_correlation_clusters, simple_returns
 from .params import PortfolioLimitsParams
 
 
@@ -17,7 +17,9 @@ from .params import PortfolioLimitsParams
 class RiskEstimates:
     """``returns_t`` is (N, L): symbol-major so that one symbol's returns are contiguous.
     ``mean`` (N,) and ``cov`` (N, N) are per-step simple-return moments (``cov`` with
-    ddof 1); ``labels`` (N,) the correlation cluster of each symbol."""
+    ddof 1); ``labels`` (N,) the correlation cluster of each symbol, ``orientation`` (N,)
+    its direction in the cluster (±1) and ``mixed`` (per cluster) whether the cluster's
+    correlations disagree on directions (see :func:`signed_correlation_clusters`)."""
 
     timestamp: int
     n_obs: int
@@ -25,6 +27,8 @@ class RiskEstimates:
     mean: FloatArray | None = None
     cov: FloatArray | None = None
     labels: IntArray | None = None
+    orientation: FloatArray | None = None
+    mixed: np.ndarray | None = None
 
 
 def estimate(
@@ -40,10 +44,12 @@ def estimate(
         return RiskEstimates(timestamp, n_obs, returns_t)
     mean = returns.mean(axis=0)
     cov = None
-    labels = None
+    labels = orientation = mixed = None
     if params.needs_covariance:
         centred = returns - mean
         cov = (centred.T @ centred) / (n_obs - 1)
         if params.correlation_threshold is not None:
-            labels = correlation_clusters(correlation_from_covariance(cov), params.correlation_threshold)
-    return RiskEstimates(timestamp, n_obs, returns_t, mean, cov, labels)
+            labels, orientation, mixed = signed_correlation_clusters(
+                correlation_from_covariance(cov), params.correlation_threshold
+            )
+    return RiskEstimates(timestamp, n_obs, returns_t, mean, cov, labels, orientation, mixed)

@@ -18,6 +18,7 @@ limit; for an approval, the most utilised limit.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from datetime import datetime
@@ -70,7 +71,7 @@ class PortfolioLimits:
             est = estimate(self.params, ctx.history, ctx.timestamp, len(ctx.symbols))
             self._steps_since = 0
         else:
-            est = RiskEstimates(ctx.timestamp, est.n_obs, est.returns_t, est.mean, est.cov, est.labels)
+            est = dataclasses.replace(est, timestamp=ctx.timestamp)
         self._est = est
         return est
 

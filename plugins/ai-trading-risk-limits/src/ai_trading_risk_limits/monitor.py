@@ -57,7 +57,7 @@ class RiskFigures:
     largest_position: str | None
     largest_position_weight: float
     var: dict[str, float] = field(default_factory=dict)
-    clusters: list[tuple[list[str], float]] = field(default_factory=list)  # (symbols, sum |weight|)
+    clusters: list[tuple[list[str], float]] = field(default_factory=list)  # (symbols, signed exposure)
     breaches: list[Measure] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -176,11 +176,16 @@ class RiskMonitor:
             for name, c, is_cvar in levels:
                 factor = normal_cvar_factor(c) if is_cvar else normal_quantile(c)
                 var[f"{name}_parametric"] = (factor * sd - mean) / e
-            if est.labels is not None:
+            if est.labels is not None and est.orientation is not None and est.mixed is not None:
                 for label in np.unique(est.labels):
                     members = np.flatnonzero(est.labels == label)
                     if len(members) > 1:
-                        clusters.append(([ctx.symbols[i] for i in members], float(absval[members].sum()) / e))
+                        # the same signed exposure as the pre-trade limit (gross in a mixed cluster)
+                        if est.mixed[label]:
+                            w = float(absval[members].sum())
+                        else:
+                            w = abs(float(est.orientation[members] @ val[members]))
+                        clusters.append(([ctx.symbols[i] for i in members], w / e))
         figures = RiskFigures(
             timestamp=to_datetime(ctx.timestamp),
             equity=e,

@@ -55,10 +55,19 @@ class PortfolioLimitsParams(BaseModel):
         20, ge=2, description="fewer returns than this: VaR and correlation limits cannot be measured"
     )
     correlation_threshold: float | None = Field(
-        None, gt=-1, le=1, description="symbols with pairwise return correlation >= this form a cluster"
+        None,
+        gt=0,
+        le=1,
+        description="symbols linked by pairwise return correlations with |correlation| >= this form a cluster",
     )
     max_cluster_weight: float | None = Field(
-        None, gt=0, description="sum of |position value| / equity over one correlation cluster (fraction)"
+        None,
+        gt=0,
+        description=(
+            "signed exposure of one correlation cluster, |sum of direction × position value| / "
+            "equity (fraction): a short in a symbol moving opposite to a long adds, one moving "
+            "with it offsets"
+        ),
     )
     estimate_every: int = Field(1, ge=1, description="re-estimate covariances every this many steps")
     lot_sizes: dict[str, Decimal] = Field(
