@@ -12,15 +12,17 @@ from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from ai_trading_analytics import AnalyticsParams, AnalyticsReporter, PerformanceCalculator
 from ai_trading_analytics.plugin import ai_trading_register_reporters
+from ai_trading_analytics.series import rolling_beta, rolling_volatility, worst_drawdowns, yearly_returns
 from ai_trading_analytics.tearsheet import CHART_TITLES
 from rich.console import Console
 
-from ai_trading_core.enums import Role, RunMode, Side, Timeframe
+from ai_trading_core.enums import RiskState, Role, RunMode, Side, Timeframe
 from ai_trading_core.errors import ConfigError
-from ai_trading_core.models import Fill, Trade
+from ai_trading_core.models import Fill, RiskEvent, Trade
 from ai_trading_core.protocols import Reporter
 from ai_trading_core.registry import BuildContext, ComponentRegistry
 from ai_trading_core.result import RunResult, Session
@@ -242,7 +244,7 @@ def _write(tmp_path: Path, result: RunResult) -> tuple[Path, str]:
     return path, path.read_text(encoding="utf-8")
 
 
-def test_tearsheet_is_offline_and_has_the_six_charts(tmp_path: Path) -> None:
+def test_tearsheet_is_offline_and_has_every_chart(tmp_path: Path) -> None:
     path, text = _write(tmp_path, realistic())
     assert path.exists()
     for title in CHART_TITLES:
@@ -290,3 +292,110 @@ def test_tearsheet_renders_in_headless_chromium(tmp_path: Path) -> None:
     # plotly drew every chart: each div received an SVG main layer.
     assert proc.stdout.count('class="main-svg"') >= len(CHART_TITLES)
     assert "Trade P&amp;L distribution" in proc.stdout
+
+
+# --------------------------------------------------------------- tables and added charts
+
+
+def stamps(n: int, start: str = "2019-12-30") -> np.ndarray:
+    return (np.datetime64(start, "ns") + np.arange(n) * np.timedelta64(1, "D")).astype(np.int64)
+
+
+def test_yearly_returns_equal_pandas_compounding() -> None:
+    rng = np.random.default_rng(1)
+    r = rng.normal(0.0005, 0.01, 900)
+    ts = stamps(900)
+    ours = yearly_returns(ts, r)
+    s = pd.Series(r, index=pd.to_datetime(ts, utc=True))
+    ref = (1 + s).groupby(s.index.year).prod() - 1
+    assert [y for y, _ in ours] == list(ref.index)
+    np.testing.assert_allclose([v for _, v in ours], ref.to_numpy(), rtol=1e-12)
+
+
+def test_rolling_volatility_and_beta_equal_pandas() -> None:
+    rng = np.random.default_rng(2)
+    b = rng.normal(0, 0.01, 300)
+    r = 1.3 * b + rng.normal(0, 0.004, 300)
+    vol = rolling_volatility(r, 20, 252)
+    ref_vol = pd.Series(r).rolling(20).std(ddof=1) * np.sqrt(252)
+    np.testing.assert_allclose(vol, ref_vol.to_numpy(), rtol=1e-10, equal_nan=True)
+    beta = rolling_beta(r, b, 20)
+    rs, bs = pd.Series(r), pd.Series(b)
+    ref_beta = rs.rolling(20).cov(bs) / bs.rolling(20).var()
+    np.testing.assert_allclose(beta, ref_beta.to_numpy(), rtol=1e-9, equal_nan=True)
+    assert np.isnan(rolling_beta(r, np.zeros(300), 20)).all()  # a flat benchmark has no beta
+
+
+def test_worst_drawdowns_hand_worked() -> None:
+    # wealth: 1.1, 0.88, 0.924, 1.1088, 0.99792, 1.0079 -> falls of -20 % (peak 0, trough 1,
+    # back above 1.1 at 3) and -10 % (peak 3, trough 4, not recovered; 2 bars to the end)
+    periods = worst_drawdowns([0.1, -0.2, 0.05, 0.2, -0.1, 0.01])
+    assert [(p["peak"], p["trough"], p["recovery"], p["bars"]) for p in periods] == [(0, 1, 3, 3), (3, 4, None, 2)]
+    assert periods[0]["depth"] == pytest.approx(-0.2) and periods[1]["depth"] == pytest.approx(-0.1)
+    # a fall from the starting capital: the peak is the start (-1)
+    assert worst_drawdowns([-0.5, 1.0])[0] == {"peak": -1, "trough": 0, "recovery": 1, "depth": -0.5, "bars": 2}
+    assert worst_drawdowns([0.01, 0.02]) == []
+    # the depth equals the maximum drawdown quantstats/empyrical define: min(wealth / peak - 1)
+    rng = np.random.default_rng(3)
+    r = rng.normal(0, 0.02, 500)
+    wealth = np.cumprod(1 + r)
+    mdd = float(np.min(wealth / np.maximum.accumulate(np.r_[1.0, wealth])[1:] - 1))
+    assert worst_drawdowns(r, 1)[0]["depth"] == pytest.approx(mdd)
+
+
+def _html(tmp_path: Path, result: RunResult) -> str:
+    reporter = AnalyticsReporter()
+    path = reporter.write_report(result, reporter.report(result), tmp_path / "tearsheet.html")
+    return path.read_text(encoding="utf-8")
+
+
+def test_tearsheet_has_trade_table_yearly_returns_and_worst_drawdowns(tmp_path: Path) -> None:
+    result = realistic()
+    text = _html(tmp_path, result)
+    for heading in ("Yearly returns", "Worst drawdowns", "Trades", "Rolling volatility and beta"):
+        assert f"<h2>{heading}</h2>" in text or heading in text, heading
+    trades_table = re.search(r"<table class='trades'>.*?</table>", text, re.S)
+    assert trades_table is not None
+    assert trades_table.group(0).count("<tr>") == 1 + len([t for t in result.trades if not t.is_open])
+    assert "-200.00" in trades_table.group(0)  # a losing trade's exact P&L
+    yearly = re.search(r"<table class='yearly'>.*?</table>", text, re.S)
+    assert yearly is not None and "<td>2020</td>" in yearly.group(0) and "<td>2021</td>" in yearly.group(0)
+    assert "Benchmark" in yearly.group(0)  # the run has a benchmark: its yearly returns beside
+    dd = re.search(r"<table class='drawdowns'>.*?</table>", text, re.S)
+    assert dd is not None and dd.group(0).count("<tr>") == 6  # header + five worst periods
+    # one tick label per year on the heatmap, not every other one
+    assert '"tickvals":["2020","2021"]' in text.replace(" ", "")
+
+
+def test_risk_events_are_marked_on_the_equity_curve(tmp_path: Path) -> None:
+    result = realistic()
+    result.risk_events.append(
+        RiskEvent(
+            timestamp=datetime(2020, 3, 2, tzinfo=UTC), source="circuit_breaker",
+            previous_state=RiskState.ACTIVE, state=RiskState.HALTED, reason="daily loss 3.1% > 3%",
+        )
+    )
+    text = _html(tmp_path, result)
+    assert re.search(r'"name":\s*"Risk events"', text)
+    assert "HALTED (circuit_breaker): daily loss 3.1%" in text
+
+
+@pytest.mark.browser
+def test_tearsheet_screenshot_is_drawn(tmp_path: Path) -> None:
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("chromium is not installed")
+    _html(tmp_path, realistic())
+    shot = tmp_path / "shot.png"
+    proc = subprocess.run(
+        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--hide-scrollbars",
+         "--virtual-time-budget=5000", "--window-size=1400,2400", f"--screenshot={shot}",
+         (tmp_path / "tearsheet.html").as_uri()],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0 and shot.exists(), proc.stderr[-2000:]
+    data = shot.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    # A drawn page compresses far worse than a blank one: a white 1400x2400 PNG is a few KiB,
+    # the tearsheet's charts and tables make it well over 100 KiB.
+    assert len(data) > 100_000, len(data)
