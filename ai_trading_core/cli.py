@@ -56,6 +56,14 @@ def _plugin_rows(host: PluginHost) -> list[dict[str, Any]]:
     return rows
 
 
+_env_option = click.option(
+    "--env",
+    "env_name",
+    metavar="NAME",
+    help="Environment profile ([profiles.NAME] or CONFIG.NAME.toml/.json); default $TRADING_ENVIRONMENT.",
+)
+
+
 def build_cli(host: PluginHost) -> click.Group:
     @click.group(context_settings={"help_option_names": ["-h", "--help"]})
     @click.version_option(__version__, prog_name="ai-trading")
@@ -100,18 +108,21 @@ def build_cli(host: PluginHost) -> click.Group:
 
     @cli.command()
     @click.argument("config_path", type=click.Path(path_type=Path))
+    @_env_option
     @click.pass_context
-    def validate(ctx: click.Context, config_path: Path) -> None:
-        """Check a config: every component exists and its parameters validate."""
+    def validate(ctx: click.Context, config_path: Path, env_name: str | None) -> None:
+        """Check a config: every component exists and its parameters validate (and, in the
+        production profile, that it is safe for real money)."""
         from .config import load_config
         from .runner import host_for_config, validate_config
 
-        config = load_config(config_path)
+        config = load_config(config_path, profile=env_name)
         run_host = host_for_config(config, disable=ctx.obj["disabled"])
         validate_config(config, run_host)
         names = ", ".join(s.instance_id for s in config.strategies)
+        profile = f"profile {config.profile}; " if config.profile else ""
         click.echo(
-            f"{config_path}: OK ({config.run.mode.value}; data {config.data.name}; strategies {names}; "
+            f"{config_path}: OK ({profile}{config.run.mode.value}; data {config.data.name}; strategies {names}; "
             f"sizer {config.sizer.name}; {len(config.risk)} risk checks; broker {config.broker.name})"
         )
 
@@ -126,6 +137,7 @@ def build_cli(host: PluginHost) -> click.Group:
     )
     @click.option("--mode", type=click.Choice(["backtest", "paper", "live"]), help="Override run.mode.")
     @click.option("--quiet", is_flag=True, help="No progress bar or summary.")
+    @_env_option
     @click.pass_context
     def run(
         ctx: click.Context,
@@ -134,6 +146,7 @@ def build_cli(host: PluginHost) -> click.Group:
         report_path: Path | None,
         mode: str | None,
         quiet: bool,
+        env_name: str | None,
     ) -> None:
         """Run a config in backtest, paper or live mode."""
         import uuid
@@ -144,7 +157,11 @@ def build_cli(host: PluginHost) -> click.Group:
         from .runner import host_for_config, run_config
 
         overrides = {"run": {"mode": mode}} if mode else None
-        config = load_config(config_path, overrides=overrides) if overrides is None else _with_mode(config_path, mode)
+        config = (
+            load_config(config_path, profile=env_name)
+            if overrides is None
+            else _with_mode(config_path, mode, env_name)
+        )
         run_host = host_for_config(config, disable=ctx.obj["disabled"])
         run_id = uuid.uuid4().hex
         log_path = config.logging.json_path or (config.run.output_dir / run_id / "log.jsonl")
@@ -271,14 +288,14 @@ class AuditChainBroken(AiTradingError):
     exit_code = 3
 
 
-def _with_mode(config_path: Path, mode: str | None) -> Any:
+def _with_mode(config_path: Path, mode: str | None, profile: str | None = None) -> Any:
     import os
 
     from .config import load_config
 
     os.environ["AI_TRADING_RUN__MODE"] = mode or ""
     try:
-        return load_config(config_path)
+        return load_config(config_path, profile=profile)
     finally:
         del os.environ["AI_TRADING_RUN__MODE"]
 

@@ -1,5 +1,6 @@
-"""Configuration: a TOML file, overridden by ``AI_TRADING_*`` environment variables and a
-``.env`` file (nested keys with ``__``, e.g. ``AI_TRADING_RUN__INITIAL_CASH=50000``).
+"""Configuration: a TOML or JSON file (same schema), an optional environment profile
+(:mod:`ai_trading_core.profiles`), overridden by ``.env`` files and ``AI_TRADING_*``
+environment variables (nested keys with ``__``, e.g. ``AI_TRADING_RUN__INITIAL_CASH=50000``).
 
 Component parameters stay untyped here (``params`` tables) and are validated by each
 plugin's own pydantic model when the component is built. Credentials are ``SecretStr`` and
@@ -10,14 +11,21 @@ from __future__ import annotations
 
 import hashlib
 import json
-import tomllib
+import os
+from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    InitSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
 
 from .enums import RunMode
 from .errors import ConfigError
@@ -109,6 +117,9 @@ class AppConfig(BaseSettings):
         env_file=".env",
         extra="forbid",
         env_ignore_empty=True,
+        # A .env file may hold other tools' variables (APCA_API_KEY_ID, TRADING_ENVIRONMENT):
+        # only AI_TRADING_* ones are settings, and an unknown AI_TRADING_* one is an error.
+        dotenv_filtering="match_prefix",
     )
 
     run: RunSettings = Field(default_factory=RunSettings)
@@ -126,6 +137,28 @@ class AppConfig(BaseSettings):
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     credentials: dict[str, SecretStr] = Field(default_factory=dict)
 
+    # Where the config came from (set by load_config): not settings, not in config_hash.
+    _profile: str | None = PrivateAttr(default=None)
+    _source_path: Path | None = PrivateAttr(default=None)
+    _source_document: dict[str, Any] | None = PrivateAttr(default=None)
+
+    @property
+    def profile(self) -> str | None:
+        """The environment profile this config was loaded with (``TRADING_ENVIRONMENT`` or
+        ``--env``), or None."""
+        return self._profile
+
+    @property
+    def source_path(self) -> Path | None:
+        """The config file, when loaded from one."""
+        return self._source_path
+
+    @property
+    def source_document(self) -> dict[str, Any] | None:
+        """What the file (with its profile applied) said, before the environment and ``.env``
+        files: production checks look here for secrets written in the file."""
+        return self._source_document
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -136,7 +169,10 @@ class AppConfig(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings, dotenv_settings]
-        if settings_cls.model_config.get("toml_file"):
+        document = getattr(settings_cls, "__config_document__", None)
+        if document is not None:  # load_config: the file, TOML or JSON, profile applied
+            sources.append(InitSettingsSource(settings_cls, init_kwargs=document))
+        elif settings_cls.model_config.get("toml_file"):
             sources.append(TomlConfigSettingsSource(settings_cls))
         return tuple(sources)
 
@@ -152,29 +188,87 @@ class AppConfig(BaseSettings):
         return doc
 
 
+#: Looked for in the working directory by ``load_config()`` without a path.
+DEFAULT_CONFIG_NAMES = ("config.toml", "config.json")
+ENV_CONFIG_PATH = "AI_TRADING_CONFIG"
+
+
+def find_config(path: str | Path | None = None) -> Path:
+    """``path``, else ``$AI_TRADING_CONFIG``, else ``config.toml`` or ``config.json`` in the
+    working directory."""
+    if path is not None:
+        return Path(path)
+    if os.environ.get(ENV_CONFIG_PATH):
+        return Path(os.environ[ENV_CONFIG_PATH])
+    for name in DEFAULT_CONFIG_NAMES:
+        if Path(name).is_file():
+            return Path(name)
+    raise ConfigError(
+        f"no config file given: pass a path, set {ENV_CONFIG_PATH}, "
+        f"or put {' or '.join(DEFAULT_CONFIG_NAMES)} in the working directory"
+    )
+
+
+def env_files_for(path: Path, env_file: str | Path | Sequence[str | Path] | None) -> tuple[Path, ...]:
+    """The ``.env`` files read for a config at ``path``, weakest first. A relative name (the
+    default ``.env``) is looked up in the working directory and beside the config, which wins;
+    an absolute path is read as is; None reads none."""
+    if env_file is None:
+        return ()
+    names = [env_file] if isinstance(env_file, str | Path) else list(env_file)
+    out: list[Path] = []
+    for name in map(Path, names):
+        candidates = [name] if name.is_absolute() else [name, path.parent / name]
+        for candidate in candidates:
+            if candidate.resolve() not in [p.resolve() for p in out]:
+                out.append(candidate)
+    return tuple(out)
+
+
 def load_config(
-    path: str | Path, *, env_file: str | Path | None = ".env", overrides: dict[str, Any] | None = None
+    path: str | Path | None = None,
+    *,
+    env_file: str | Path | Sequence[str | Path] | None = ".env",
+    overrides: dict[str, Any] | None = None,
+    profile: str | None = None,
 ) -> AppConfig:
-    """Read and validate a TOML config. Raises :class:`ConfigError` with one line naming the
-    file and every problem; never a traceback, never a secret value."""
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"config file not found: {path}")
-    try:
-        with path.open("rb") as fh:
-            tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    """Read and validate a config file, TOML or JSON (by suffix ``.json``).
+
+    :param path: the file; default ``$AI_TRADING_CONFIG`` or ``config.toml`` /
+        ``config.json`` in the working directory.
+    :param env_file: ``.env`` files to read (see :func:`env_files_for`).
+    :param overrides: values that win over everything (``--mode``).
+    :param profile: the environment profile; default ``TRADING_ENVIRONMENT`` from the
+        environment or a ``.env`` file (see :mod:`ai_trading_core.profiles`).
+
+    Raises :class:`ConfigError` with one line naming the file and every problem; never a
+    traceback, never a secret value. A ``production`` profile's safety rules need the
+    plugins' parameter models: they are enforced where the config is validated
+    (``runner.host_for_config`` / ``validate_config``: ``ai-trading validate`` and ``run``).
+    """
+    from .profiles import apply_profile, profile_name, read_document
+
+    path = find_config(path)
+    env_files = env_files_for(path, env_file)
+    name = profile_name(profile, env_files)
+    document = apply_profile(read_document(path), name, path)
     bound = type(
         "BoundAppConfig",
         (AppConfig,),
-        {"model_config": SettingsConfigDict(**{**AppConfig.model_config, "toml_file": path, "env_file": env_file})},
+        {
+            "model_config": SettingsConfigDict(**{**AppConfig.model_config, "env_file": env_files or None}),
+            "__config_document__": document,
+        },
     )
     try:
         config = bound(**(overrides or {}))
     except ValidationError as exc:
         raise ConfigError(f"{path}: {format_validation_error(exc)}") from None
-    return AppConfig.model_validate(config.model_dump())
+    loaded = AppConfig.model_validate(config.model_dump())
+    loaded._profile = name
+    loaded._source_path = path
+    loaded._source_document = document
+    return loaded
 
 
 def config_from_dict(data: dict[str, Any]) -> AppConfig:

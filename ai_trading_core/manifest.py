@@ -74,6 +74,7 @@ def build_manifest(document: dict[str, Any], config: AppConfig, panel: BarPanel)
         "config_hash": document["config_hash"],
         "config": document["config"],
         "replay_config": replayable_config(config, document["config"]),
+        "profile": config.profile,  # the environment profile the run was loaded with
         "plugins": document["plugins"],
         "seed": seed,
         "data": {

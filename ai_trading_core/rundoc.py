@@ -90,6 +90,7 @@ def build_run_document(
         "plugins": [{"name": p.name, "distribution": p.distribution, "version": p.version} for p in s.plugins],
         "config_hash": s.config_hash,
         "config": config_doc if config_doc is not None else (config.redacted() if config is not None else None),
+        "profile": config.profile if config is not None else None,  # TRADING_ENVIRONMENT / --env
         "timeframe": s.timeframe.value,
         "symbols": list(s.symbols),
         "currency": s.currency,

@@ -25,6 +25,7 @@ from .feeds import ReplayFeed
 from .manifest import build_manifest, write_manifest
 from .market import BarPanel, to_ns
 from .plugins import PluginHost, create_plugin_host
+from .profiles import check_profile
 from .protocols import BlockStrategy, Reporter, ReportSection
 from .recovery import RecoveredState
 from .registry import BuildContext, ComponentRegistry, redacted_params
@@ -73,6 +74,8 @@ def host_for_config(
 ) -> PluginHost:
     """Load plugins as the config asks: an explicit ``[plugins] load`` list, or every
     installed plugin. Live mode refuses to autoload (no unlisted plugin may trade)."""
+    if not config.plugins.load:
+        check_profile(config)  # production: every problem visible without loading a plugin
     if config.run.mode is RunMode.LIVE and not config.plugins.load:
         raise ConfigError(
             "live mode requires an explicit [plugins] load = [...] list; autoloaded plugins may not trade"
@@ -83,7 +86,9 @@ def host_for_config(
 
 
 def validate_config(config: AppConfig, host: PluginHost) -> None:
-    """Check that every named component exists and its parameters validate."""
+    """Check that every named component exists and its parameters validate, and that a
+    ``production`` profile's config is safe for real money (:mod:`ai_trading_core.profiles`)."""
+    check_profile(config, host)
     r = host.registries
     checks: list[tuple[ComponentRegistry[Any], ComponentConfig]] = [
         (r.data_sources, config.data),
