@@ -75,7 +75,7 @@ def build_cli(host: PluginHost) -> click.Group:
     def cli(ctx: click.Context, disabled: tuple[str, ...], log_level: str) -> None:
         """ai-trading: an algorithmic trading framework where every feature is a plugin."""
         configure_logging(log_level)
-        ctx.obj = {"disabled": disabled}
+        ctx.obj = {"disabled": disabled, "host": host}
 
     @cli.group()
     def plugins() -> None:
@@ -109,16 +109,26 @@ def build_cli(host: PluginHost) -> click.Group:
     @cli.command()
     @click.argument("config_path", type=click.Path(path_type=Path))
     @_env_option
+    @click.option(
+        "--no-data",
+        is_flag=True,
+        help="Skip the checks that load the configured data (symbols, benchmark, look-ahead).",
+    )
     @click.pass_context
-    def validate(ctx: click.Context, config_path: Path, env_name: str | None) -> None:
+    def validate(ctx: click.Context, config_path: Path, env_name: str | None, no_data: bool) -> None:
         """Check a config: every component exists and its parameters validate (and, in the
-        production profile, that it is safe for real money)."""
+        production profile, that it is safe for real money); the data loads as run would load
+        it, and every strategy passes the look-ahead check on a sample of it."""
         from .config import load_config
+        from .guards import check_config_data
         from .runner import host_for_config, validate_config
 
         config = load_config(config_path, profile=env_name)
         run_host = host_for_config(config, disable=ctx.obj["disabled"])
         validate_config(config, run_host)
+        if not no_data:
+            for line in check_config_data(config, run_host).lines:
+                click.echo(line)
         names = ", ".join(s.instance_id for s in config.strategies)
         profile = f"profile {config.profile}; " if config.profile else ""
         click.echo(
@@ -198,8 +208,10 @@ def build_cli(host: PluginHost) -> click.Group:
 
             logger.remove(handler)
         if json_out is not None:
+            from .files import atomic_write_text
+
             json_out.parent.mkdir(parents=True, exist_ok=True)
-            json_out.write_text(json.dumps(outcome.document, indent=1, allow_nan=False))
+            atomic_write_text(json_out, json.dumps(outcome.document, indent=1, allow_nan=False))  # mode 0600
         if report_path is not None:
             writers = [(r, s) for r, s in outcome.sections if hasattr(r, "write_report")]
             if not writers:
@@ -226,6 +238,15 @@ def build_cli(host: PluginHost) -> click.Group:
             where = [str(p) for p in (json_out, report_path, outcome.audit_path) if p is not None]
             if where:
                 err_console.print("wrote " + ", ".join(where))
+        failure = getattr(outcome.engine, "failure", "")
+        if failure:
+            # the run document is written; the exit code says the run did not go as configured
+            raise RunHalted(f"run {outcome.result.session.run_id} halted: {failure}")
+        from .runner import run_failure
+
+        failure = run_failure(outcome.document)
+        if failure is not None:
+            raise RunEndedBadly(f"run {outcome.result.session.run_id[:12]}: {failure}")
 
     @cli.group()
     def audit() -> None:
@@ -233,14 +254,88 @@ def build_cli(host: PluginHost) -> click.Group:
 
     @audit.command("verify")
     @click.argument("path", type=click.Path(path_type=Path))
-    def audit_verify(path: Path) -> None:
-        """Verify the hash chain of a JSON-lines audit file."""
-        from .audit import verify_audit_file
+    @click.option("--key-file", type=click.Path(dir_okay=False, path_type=Path), help="the audit key file (0600)")
+    @click.option(
+        "--state-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=Path(".ai-trading"),
+        show_default=True,
+        help="where the run kept its audit key (audit-hmac.key) when no credential names one",
+    )
+    @click.option(
+        "--document",
+        "documents",
+        multiple=True,
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="a run document (--json-out) or manifest whose recorded head must be in the trail (repeatable); "
+        "manifest.json beside PATH is checked by default",
+    )
+    @click.option(
+        "--anchors", type=click.Path(dir_okay=False, path_type=Path), help="heads exported by 'audit export-heads'"
+    )
+    def audit_verify(
+        path: Path,
+        key_file: Path | None,
+        state_dir: Path,
+        documents: tuple[Path, ...],
+        anchors: Path | None,
+    ) -> None:
+        """Verify a JSON-lines audit file: its HMAC chain, its seal, and the heads the run
+        document, the manifest and exported anchors record."""
+        from .audit import (
+            audit_key_for_command,
+            credentials_for_commands,
+            head_of_document,
+            read_anchors,
+            verify_audit_file,
+        )
 
-        result = verify_audit_file(path)
+        key = audit_key_for_command(key_file, state_dir, credentials_for_commands(host))
+        beside = path.parent / "manifest.json"
+        expected = []
+        for doc_path in (*documents, *([beside] if beside.is_file() and not documents else [])):
+            try:
+                doc = json.loads(doc_path.read_text(encoding="utf-8"))
+            except (OSError, ValueError) as exc:
+                raise ConfigError(f"cannot read run document {doc_path}: {exc}") from None
+            head = head_of_document(doc, str(doc_path)) if isinstance(doc, dict) else None
+            if head is None:
+                raise AuditChainBroken(f"{doc_path} records no audit head (written before sealing, or edited)")
+            expected.append(head)
+        if anchors is not None:
+            expected += [a for a in read_anchors(anchors) if a.run_id in _run_ids_in(path)]
+        result = verify_audit_file(path, key, expected=tuple(expected))
         if not result.ok:
             raise AuditChainBroken(f"{path}: {result.problem}")
-        click.echo(f"{path}: OK, {result.lines} events, hash chain intact")
+        checked = f", {len(expected)} recorded head(s) found" if expected else ""
+        click.echo(f"{path}: OK, {result.lines} events, HMAC chain intact, sealed{checked} (key {key.key_id})")
+
+    @audit.command("export-heads")
+    @click.option(
+        "--runs-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=Path("runs"),
+        show_default=True,
+        help="the runs' output dir (run.output_dir): heads are read from its manifests",
+    )
+    @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="append here instead of stdout")
+    def audit_export_heads(runs_dir: Path, out: Path | None) -> None:
+        """Print the sealed audit heads of the runs' manifests as JSON lines, for anchoring where
+        the key holder cannot rewrite them (a WORM bucket, another party); 'audit verify
+        --anchors' checks a trail against them."""
+        from .audit import heads_of_manifests
+
+        lines = [
+            json.dumps({"run_id": h.run_id, "head": h.head, "events": h.events}, sort_keys=True)
+            for h in heads_of_manifests(runs_dir)
+        ]
+        if out is None:
+            for line in lines:
+                click.echo(line)
+        else:
+            with out.open("a", encoding="utf-8") as fh:
+                fh.writelines(line + "\n" for line in lines)
+            err_console.print(f"appended {len(lines)} head(s) to {out}")
 
     from .replay import replay_command
 
@@ -286,6 +381,31 @@ def _register_plugin_commands(host: PluginHost, cli: click.Group) -> None:
 
 class AuditChainBroken(AiTradingError):
     exit_code = 3
+
+
+def _run_ids_in(path: Path) -> set[str]:
+    """The run ids of a JSON-lines audit file (unreadable lines are the verifier's to report)."""
+    ids: set[str] = set()
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            try:
+                ids.add(str(json.loads(line)["run_id"]))
+            except (ValueError, KeyError, TypeError):
+                continue
+    return ids
+
+
+class RunHalted(AiTradingError):
+    """The run failed closed on an error (a fill that could not be booked, a sizer or risk
+    check that raised): its document was written, the exit code is non-zero."""
+
+    exit_code = 4
+
+
+class RunEndedBadly(AiTradingError):
+    """A paper or live run halted, did not reconcile with its broker, or lost its storage."""
+
+    exit_code = 4
 
 
 def _with_mode(config_path: Path, mode: str | None, profile: str | None = None) -> Any:

@@ -31,6 +31,7 @@ from .ledger import Portfolio
 from .market import FloatArray, History, MarketSlice, to_datetime
 from .models import (
     Alert,
+    AlertContext,
     AuditEvent,
     Fill,
     Instrument,
@@ -41,7 +42,7 @@ from .models import (
     Signal,
     trusted,
 )
-from .orders import OrderBook, transition
+from .orders import OrderBook, is_stale, transition
 from .plugins import PluginHost
 from .protocols import (
     Broker,
@@ -58,6 +59,18 @@ from .recovery import Checkpoint, RecoveredState, finite_list, nan_list
 from .result import RunResult, Session
 
 _DAY_NS = 86_400 * 1_000_000_000
+_LOOKUP_BACKOFF_S = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0)  # then every 10 s until the budget is spent
+
+
+@dataclass(slots=True)
+class _Lookup:
+    """The search for one order whose fate is unknown: since when (monotonic seconds), the
+    broker time it was sent (for listing the broker's orders since then), and the next try."""
+
+    since: float
+    sent_at: Any
+    attempts: int = 0
+    next_at: float = 0.0
 _ESCALATION = {RiskState.ACTIVE: 0, RiskState.REDUCING: 1, RiskState.HALTED: 2}
 
 
@@ -153,8 +166,15 @@ class AlertRouter:
         self.host: PluginHost | None = None
         self.channels: list[Any] = []
         self.sent: list[Alert] = []
+        # describes the run at the moment of an alert (set by the Engine); called per alert only
+        self.context: Callable[[], AlertContext] | None = None
 
     def emit(self, alert: Alert) -> None:
+        if alert.context is None and self.context is not None:
+            try:
+                alert = alert.model_copy(update={"context": self.context()})
+            except Exception as exc:  # noqa: BLE001 - an alert is never lost for want of context
+                logger.opt(exception=exc).error("alert context failed")
         self.sent.append(alert)
         log = logger.warning if alert.severity is not AlertSeverity.INFO else logger.info
         log("alert [{}] {}: {}", alert.severity.value, alert.source, alert.message)
@@ -210,6 +230,7 @@ class Engine:
         self.every_bar = rebalance == "every_bar"
         self.alerts = alerts or AlertRouter()
         self.alerts.host = host
+        self.alerts.context = self._alert_context
         self.tf_ns = session.timeframe.seconds * 1_000_000_000
 
         warmups = [getattr(s, "warmup", 0) for s, _ in components.strategies]
@@ -233,10 +254,16 @@ class Engine:
         self.day_start_equity = float(session.initial_cash)
         self._day = -1
         self._audit_seq = 0
+        self.audit_head = ""  # hash of the last audit event, as the sinks computed it
+        self._audit_disagreed = False
         self._order_seq = 0
-        self._id_tag = session.run_id if session.mode is RunMode.BACKTEST else session.config_hash[:32]
+        # Client order ids derive from the run id: a new run of the same config never reuses an
+        # id the broker has seen (Alpaca refuses a reused id even after the first order closed);
+        # a resumed run keeps its run id and adds its restart count (restore).
+        self._id_tag = session.run_id
         self.last_market: MarketSlice | None = None
         self.halt_reason = ""
+        self.failure = ""  # why the run failed closed on an error (empty: it did not)
         self._has = {
             name: host.has_implementations(name)
             for name in ("ai_trading_signal", "ai_trading_order", "ai_trading_fill", "ai_trading_risk_verdict")
@@ -261,6 +288,21 @@ class Engine:
         self._save_checkpoint = saver if session.mode is not RunMode.BACKTEST and callable(saver) else None
         self._restarts = 0  # > 0: a resumed run (restore)
         self._resume_after: int | None = None
+        # Orders whose fate is unknown (a lost answer): looked up with back-off until the broker
+        # proves what happened, within a wall-clock budget (seconds) the broker may set.
+        # perf-style monotonic seconds measure elapsed time only, never the trading time.
+        self._monotonic: Callable[[], float] = time.monotonic
+        budget = getattr(components.broker, "unknown_order_budget_s", None)
+        self.unknown_order_budget_s = float(budget) if budget is not None else 60.0
+        self._lookups: dict[str, _Lookup] = {}
+        # Orders the broker refused: alerted, counted, and the target decided again on the
+        # next step, at most this many times in a row per symbol.
+        retries = getattr(components.broker, "refused_order_retries", None)
+        self.refused_order_retries = int(retries) if retries is not None else 3
+        self._refusals = [0] * n
+        self._refused_at = np.full(n, np.nan)  # the combined target that was refused
+        self.refused_orders: list[dict[str, str]] = []
+        self.storage_lost = False
 
     # ================================================================== lifecycle
     def start(self) -> None:
@@ -274,8 +316,12 @@ class Engine:
                 clock=self.clock,
                 positions={s: q for s, q in self.portfolio.positions().items() if q != 0},
                 recovered_orders=tuple(self.book.unknown_orders()),
+                cash=self.portfolio.cash,
+                adopt_account=self._adopts_account(),
             )
         )
+        if self._adopts_account():
+            self._adopt_account()
         for strategy, _ in self.c.strategies:
             strategy.prepare(self.symbols, self.session.timeframe)
         self._audit(
@@ -294,6 +340,31 @@ class Engine:
         )
         self.host.notify("ai_trading_session_start", session=self.session)
         self._checkpoint(self._resume_after)
+
+    def _adopts_account(self) -> bool:
+        return (
+            self.session.mode is not RunMode.BACKTEST
+            and not self._restarts
+            and callable(getattr(self.c.broker, "account_state", None))
+        )
+
+    def _adopt_account(self) -> None:
+        """A new paper or live run against a broker account starts from the account's cash
+        and positions, never from ``initial_cash`` over the broker."""
+        account = self.c.broker.account_state()  # type: ignore[attr-defined]
+        if account is None:
+            return
+        if account.cash != self.portfolio.cash or any(q != 0 for q, _ in account.positions.values()):
+            held = ", ".join(f"{s} {q}" for s, (q, _) in sorted(account.positions.items()) if q != 0)
+            logger.warning(
+                "starting from the account: cash {} (configured initial_cash {}){}",
+                account.cash,
+                self.session.initial_cash,
+                f", positions {held}" if held else "",
+            )
+        self.portfolio.adopt_account(account.cash, account.positions, self.clock.now_ns())
+        held_value = sum((q * a for q, a in account.positions.values()), Decimal(0))
+        self.peak_equity = self.day_start_equity = float(account.cash + held_value)
 
     def step(self, m: MarketSlice, targets: list[FloatArray] | None = None, *, push_history: bool = True) -> None:
         """Process one cross-section. ``targets`` (block mode) are the strategies' targets
@@ -314,11 +385,14 @@ class Engine:
             # sizer and risk checks run after they are told about the step)
             self._step_timings, self._timings = self._timings, {}
         t0 = self._tick()
-        events = self.c.broker.on_market(m)
-        if t0:
-            self._took(f"broker:{self.c.broker.name}", t0)
-        if events.updates or events.fills:
-            self._apply_broker_events(events)
+        try:
+            events = self.c.broker.on_market(m)
+            if t0:
+                self._took(f"broker:{self.c.broker.name}", t0)
+            if events.updates or events.fills:
+                self._apply_broker_events(events)
+        except Exception as exc:  # noqa: BLE001 - fail closed: a fill that cannot be booked halts
+            self._halt_on_fill_error(exc)
         if self.book._open and self.book.unknown_orders():
             self._resolve_unknown()
         if push_history:
@@ -367,7 +441,39 @@ class Engine:
         np.copyto(p._mark_price, last, where=finite)
         self.peak_equity = max(self.peak_equity, float(equity.max()))
 
+    def drain_broker(self) -> None:
+        """Take the broker's pending events and poll its open orders once more, so that a fill
+        that arrives on the last bar is recorded (paper and live; a simulated broker would
+        match its resting orders against the last bar again, so backtests never drain)."""
+        if self.session.mode is RunMode.BACKTEST or self.last_market is None:
+            return
+        try:
+            events = self.c.broker.on_market(self.last_market)
+            if events.updates or events.fills:
+                self._apply_broker_events(events)
+            if self.book.unknown_orders():
+                self._resolve_unknown(final=True)
+        except (BrokerError, TradingHalted) as exc:
+            logger.warning("final poll of the broker failed: {}", exc)
+
+    def health(self) -> dict[str, Any]:
+        """How the run ended, for the run document and the exit code: a run that halted, did
+        not reconcile with its broker or lost its storage did not end well."""
+        mismatch = getattr(self.c.broker, "mismatch", None)
+        return {
+            "risk_state": self.state.value,
+            "halt_reason": self.halt_reason or None,
+            "reconciled": mismatch is None,
+            "reconcile_problem": mismatch,
+            "storage_lost": self.storage_lost,
+            "refused_orders": len(self.refused_orders),
+            "refusals": self.refused_orders,
+            "unresolved_orders": [o.client_order_id for o in self.book.unknown_orders()],
+            "open_orders": [o.client_order_id for o in self.book.open_orders()],
+        }
+
     def finish(self) -> RunResult:
+        self.drain_broker()
         if self.last_market is not None:
             self._audit("session", "session", {"event": "finish", "equity": str(self.portfolio.equity_decimal())})
         result = RunResult(
@@ -387,6 +493,8 @@ class Engine:
             risk_verdicts=self.verdicts,
             instruments={i.symbol: i for i in self.instruments},
         )
+        if self.session.mode is not RunMode.BACKTEST:
+            result.extra["health"] = self.health()
         self.host.notify("ai_trading_session_finish", session=self.session, result=result)
         return result
 
@@ -413,6 +521,10 @@ class Engine:
             filled = sum((f.quantity for f in fills), Decimal(0))
             order.filled_quantity = filled
             order.average_fill_price = sum((f.notional for f in fills), Decimal(0)) / filled if filled else None
+            if filled >= order.quantity and order.status is not OrderStatus.REJECTED:
+                # every unit's fill is recorded: the order is done, whatever state the crash
+                # left on its row (the fill is written before the order's new state)
+                order.status = OrderStatus.FILLED
             settled = order.status is OrderStatus.REJECTED or (
                 order.status is OrderStatus.FILLED and filled >= order.quantity
             )
@@ -449,6 +561,11 @@ class Engine:
             "none" if cp.timestamp is None else to_datetime(cp.timestamp).isoformat(),
         )
 
+    def warm(self, m: MarketSlice) -> None:
+        """A warm-up bar of a live run (history loaded before the stream starts): history and
+        strategies only, nothing is decided or recorded on it. Call after :meth:`start`."""
+        self._warm(m)
+
     def _warm(self, m: MarketSlice) -> None:
         """A bar the resumed run had already stepped through: history and strategies only."""
         self.last_market = m
@@ -458,25 +575,29 @@ class Engine:
             strategy.on_slice(m, self.history)
 
     def _checkpoint(self, timestamp: int | None) -> None:
-        if self._save_checkpoint is None:
+        if self._save_checkpoint is None or self.storage_lost:
             return
-        self._save_checkpoint(
-            Checkpoint(
-                run_id=self.session.run_id,
-                config_hash=self.session.config_hash,
-                timestamp=timestamp,
-                order_seq=self._order_seq,
-                restarts=self._restarts,
-                combined=finite_list(self._combined),
-                targets={k: finite_list(v) for k, v in self._targets.items()},
-                peak_equity=self.peak_equity,
-                day_start_equity=float(self.day_start_equity),
-                day=int(self._day),
-                risk_state=self.state.value,
-                risk_state_source=self._state_source,
-                halt_reason=self.halt_reason,
-                symbols=list(self.symbols),
-            )
+        try:
+            self._save_checkpoint(self._make_checkpoint(timestamp))
+        except Exception as exc:  # noqa: BLE001 - storage lost: halt, exit non-zero at the end
+            self._storage_failed(f"checkpoint could not be saved: {type(exc).__name__}: {exc}")
+
+    def _make_checkpoint(self, timestamp: int | None) -> Checkpoint:
+        return Checkpoint(
+            run_id=self.session.run_id,
+            config_hash=self.session.config_hash,
+            timestamp=timestamp,
+            order_seq=self._order_seq,
+            restarts=self._restarts,
+            combined=finite_list(self._combined),
+            targets={k: finite_list(v) for k, v in self._targets.items()},
+            peak_equity=self.peak_equity,
+            day_start_equity=float(self.day_start_equity),
+            day=int(self._day),
+            risk_state=self.state.value,
+            risk_state_source=self._state_source,
+            halt_reason=self.halt_reason,
+            symbols=list(self.symbols),
         )
 
     def rearm(self, reason: str) -> None:
@@ -492,7 +613,8 @@ class Engine:
 
     def _apply_fill(self, fill: Fill) -> None:
         if fill.execution_id in self._seen_exec:
-            logger.warning("duplicate fill {} ignored", fill.execution_id)
+            # the stream and REST both reported it, or a redelivery: an expected race
+            logger.debug("fill {} already applied", fill.execution_id)
             return
         self._seen_exec.add(fill.execution_id)
         order = self.book.get(fill.client_order_id)
@@ -509,18 +631,20 @@ class Engine:
             fill = fill.model_copy(update={"strategy_id": order.strategy_id, "correlation_id": order.correlation_id})
         # The fill is recorded before the order's new state: after a crash between the two,
         # recovery recomputes the order from its recorded fills and looks up the rest.
-        if self.c.storage is not None:
-            self.c.storage.record_fill(fill)
+        self._record("record_fill", fill)
+        contradiction = ""
         if order is not None:
             prev_value = (order.average_fill_price or Decimal(0)) * order.filled_quantity
             order.filled_quantity += fill.quantity
             order.average_fill_price = (prev_value + fill.notional) / order.filled_quantity
             if late:
-                logger.warning("fill {} on {} order {}", fill.execution_id, order.status.value, order.client_order_id)
-                if self.c.storage is not None:
-                    self.c.storage.record_order_update(order)
+                logger.info("fill {} on {} order {}", fill.execution_id, order.status.value, order.client_order_id)
+                self._record("record_order_update", order)
+                if order.status is OrderStatus.REJECTED:
+                    contradiction = f"fill {fill.execution_id} on order {order.client_order_id}, which was rejected"
             else:
                 full = order.filled_quantity >= order.quantity
+                self._lookups.pop(order.client_order_id, None)
                 self._set_status(order, OrderStatus.FILLED if full else OrderStatus.PARTIALLY_FILLED)
         if not late:
             self._pending[i] -= float(fill.signed_quantity)
@@ -530,6 +654,8 @@ class Engine:
             self._audit("fill", fill.correlation_id, fill.model_dump(mode="json"))
         if self._has["ai_trading_fill"]:
             self.host.notify("ai_trading_fill", fill=fill)
+        if contradiction:
+            self._order_state_broken(contradiction)
 
     def _apply_update(self, upd: OrderUpdate) -> None:
         order = self.book.get(upd.client_order_id)
@@ -538,40 +664,111 @@ class Engine:
             return
         if upd.broker_order_id:
             order.broker_order_id = upd.broker_order_id
+        if is_stale(order.status, upd.status):
+            logger.debug(
+                "stale update {} for {} order {} ignored", upd.status.value, order.status.value, order.client_order_id
+            )
+            return
         was_open = not order.status.is_terminal
         try:
             self._set_status(order, upd.status, upd.reason)
         except InvalidOrderTransition as exc:
-            logger.error("{}", exc)
+            # The broker contradicts what the engine recorded (a rejected order accepted, a
+            # filled one cancelled): the books can no longer be trusted. Halt, never carry on.
+            self._order_state_broken(str(exc))
             return
+        if order.status is not OrderStatus.UNKNOWN:
+            self._lookups.pop(order.client_order_id, None)
         if was_open and order.status.is_terminal and order.status is not OrderStatus.FILLED:
             i = self.portfolio.index[order.symbol]
             self._pending[i] -= float(order.remaining_quantity * order.side.sign)
 
-    def _resolve_unknown(self) -> None:
+    def _order_state_broken(self, reason: str) -> None:
+        logger.error("order state contradiction: {}", reason)
+        self._change_state(RiskState.HALTED, "orders", f"order state contradiction: {reason}")
+
+    def _resolve_unknown(self, *, final: bool = False) -> None:
+        """Look up every order whose fate is unknown, with back-off. "Not found" is not
+        "rejected": brokers accept late. An order is declared rejected only when the lookups
+        of ``unknown_order_budget_s`` (wall clock) found nothing and the broker's list of
+        orders since it was sent does not hold it either. ``final``: one more look, now."""
+        now = self._monotonic()
         for order in self.book.unknown_orders():
+            look = self._lookups.get(order.client_order_id)
+            if look is None:  # recovered after a restart: the budget starts now
+                look = self._lookups[order.client_order_id] = _Lookup(now, order.created_at, next_at=now)
+            if now < look.next_at and not final:
+                continue
+            look.attempts += 1
+            backoff = _LOOKUP_BACKOFF_S[look.attempts] if look.attempts < len(_LOOKUP_BACKOFF_S) else 10.0
+            look.next_at = now + backoff
             try:
                 upd = self.c.broker.lookup_order(order.client_order_id)
-            except BrokerError as exc:
+            except BrokerError as exc:  # a hung or failed lookup proves nothing
                 logger.warning("lookup of {} failed: {}", order.client_order_id, exc)
                 continue
             if upd is None:
-                # The broker never saw it: safe to declare it rejected, never to resend blindly.
+                upd = self._find_in_order_list(order, look)
+            if upd is None:
+                spent = self._monotonic() - look.since
+                if spent < self.unknown_order_budget_s:
+                    logger.info(
+                        "order {} not found yet ({:.1f} s of {:.0f} s): still unknown",
+                        order.client_order_id,
+                        spent,
+                        self.unknown_order_budget_s,
+                    )
+                    continue
                 upd = OrderUpdate(
                     client_order_id=order.client_order_id,
                     status=OrderStatus.REJECTED,
                     timestamp=self.clock.now(),
-                    reason="unknown to the broker after timeout",
+                    reason=f"unknown to the broker {spent:.0f} s after the lost answer, and not in its order list",
+                )
+                self.alerts.emit(
+                    Alert(
+                        severity=AlertSeverity.WARNING,
+                        source="broker",
+                        timestamp=self.clock.now(),
+                        message=f"order {order.client_order_id} never reached the broker: rejected after "
+                        f"{spent:.0f} s of lookups",
+                        key=f"unknown:{order.client_order_id}",
+                    )
                 )
             self._apply_update(upd)
+
+    def _find_in_order_list(self, order: Order, look: _Lookup) -> OrderUpdate | None:
+        listing = getattr(self.c.broker, "orders_since", None)
+        if listing is None:
+            return None
+        try:
+            for upd in listing(look.sent_at):
+                if upd.client_order_id == order.client_order_id:
+                    return upd  # type: ignore[no-any-return]
+        except BrokerError as exc:
+            logger.warning("order list since {} failed: {}", look.sent_at, exc)
+        return None
 
     def _set_status(self, order: Order, status: OrderStatus, reason: str | None = None) -> None:
         transition(order, status, reason=reason)
         self.book.settle(order)
-        if self.c.storage is not None:
-            self.c.storage.record_order_update(order)
+        self._record("record_order_update", order)
         if self._has["ai_trading_order"]:
             self.host.notify("ai_trading_order", order=order.model_copy())
+
+    def _record(self, method: str, obj: Any) -> Any:
+        """Write to storage (returning what the storage returns); a failure halts the run
+        (storage lost), once."""
+        if self.c.storage is None:
+            return None
+        try:
+            return getattr(self.c.storage, method)(obj)
+        except Exception as exc:  # noqa: BLE001 - storage lost: halt, keep the books in memory
+            if self.storage_lost:
+                logger.error("storage still unreachable ({}): {}", method, exc)
+                return None
+            self._storage_failed(f"{method} failed: {type(exc).__name__}: {exc}")
+            return None
 
     # ================================================================== risk state
     def _risk_context(self, m: MarketSlice, equity: float) -> RiskContext:
@@ -638,6 +835,16 @@ class Engine:
                     )
                 )
 
+    def _alert_context(self) -> AlertContext:
+        """Run id, name, mode, equity and risk state, carried by every alert of the run."""
+        return AlertContext(
+            run_id=self.session.run_id,
+            run_name=self.session.name,
+            mode=self.session.mode.value,
+            equity=self.portfolio.equity_decimal(),
+            risk_state=self.state,
+        )
+
     def _change_state(
         self,
         state: RiskState,
@@ -691,8 +898,21 @@ class Engine:
                 continue
             self._apply_update(upd.model_copy(update={"reason": upd.reason or reason}))
 
+    def _halt_on_fill_error(self, exc: Exception) -> None:
+        """A price or fill the broker or the ledger cannot book (a fill price rounded to zero,
+        a fill that fails validation): HALTED whatever ``on_error`` says, since flattening
+        would need fills on the same data. Open orders are cancelled; the run goes on to its
+        end without trading and its document is written (see docs/research-guards.md)."""
+        deliberate = isinstance(exc, AiTradingError)
+        reason = f"fill could not be booked: {exc if deliberate else f'{type(exc).__name__}: {exc}'}"
+        reason = " ".join(reason.split())  # one line
+        logger.opt(exception=None if deliberate else exc).error("failed closed: {}", reason)
+        self.failure = self.failure or reason
+        self._change_state(RiskState.HALTED, "engine", reason)
+
     def _fail_closed(self, reason: str, exc: BaseException | None = None) -> None:
         logger.opt(exception=exc).error("decision path failed closed: {}", reason)
+        self.failure = self.failure or reason
         if self.on_error == "flatten" and self.state is not RiskState.HALTED:
             self._change_state(RiskState.REDUCING, "engine", reason)
             self._flatten(reason)
@@ -737,7 +957,8 @@ class Engine:
             prices=self.portfolio.last_price,
             equity=equity,
             cash=self.portfolio.cash_f,
-            positions=self.portfolio.qty_f,
+            # in-flight exposure counts: an open or unknown order may still execute
+            positions=self.portfolio.qty_f + self._pending if self.book._open else self.portfolio.qty_f,
             history=self.history,
             instruments=self.instruments,
             timeframe=self.session.timeframe,
@@ -769,6 +990,12 @@ class Engine:
             if qty <= 0 or qty < inst.min_quantity:
                 continue
             side = Side.BUY if delta[i] > 0 else Side.SELL
+            if self._refusals[i] > self.refused_order_retries and self._refused_at[i] == combined[i]:
+                continue  # refused too often for this target: wait for a new one
+            if self.book._open and self._in_flight_blocks(i, side):
+                # decided again on the next step, once the broker has settled what is in flight
+                self._combined[i] = np.nan
+                continue
             notional = None
             if at_fill and (held[i] == 0 or (held[i] > 0) == (delta[i] > 0)):
                 # increasing exposure: let the broker fix the quantity at the fill price
@@ -795,6 +1022,32 @@ class Engine:
             orders.append(order)
         if orders:
             self._process_orders(orders, m, equity)
+
+    def _in_flight_blocks(self, i: int, side: Side) -> bool:
+        """Idempotency per intent: no new order for a symbol and side while one is in flight
+        (open, or unknown after a lost answer), whatever the rebalance mode. An order the
+        other way is cancelled first (cancel-then-replace: an exit is never blocked by a
+        stale, partially filled entry) and the new order goes out on a later step, sized
+        against what the cancelled one really filled."""
+        in_flight = self.book.in_flight(self.symbols[i])
+        if not in_flight:
+            return False
+        if any(o.status is OrderStatus.UNKNOWN or o.side is side for o in in_flight):
+            return True
+        for order in in_flight:
+            if order.status is not OrderStatus.CANCEL_PENDING:
+                self._cancel(order, "cancelled to make way for an order on the other side")
+        return True
+
+    def _cancel(self, order: Order, reason: str) -> None:
+        try:
+            upd = self.c.broker.cancel_order(order.client_order_id)
+        except (BrokerError, TradingHalted) as exc:
+            logger.warning("cancel of {} failed: {}", order.client_order_id, exc)
+            return
+        if self._audit_on:
+            self._audit("order_update", order.correlation_id, upd.model_dump(mode="json"))
+        self._apply_update(upd.model_copy(update={"reason": upd.reason or reason}))
 
     def _responsible_strategy(self, i: int) -> str:
         if len(self.c.strategies) == 1:
@@ -960,7 +1213,11 @@ class Engine:
         except Exception as exc:  # noqa: BLE001 - fail closed
             transition(order, OrderStatus.REJECTED, reason=f"not recorded: {exc}")
             self.book.settle(order)
-            self._change_state(RiskState.HALTED, "storage", f"order could not be recorded: {exc}")
+            self._storage_failed(f"order could not be recorded, nothing sent: {type(exc).__name__}: {exc}")
+            return
+        if self.storage_lost:  # its audit record failed: never sent
+            transition(order, OrderStatus.REJECTED, reason="not recorded: storage unreachable")
+            self.book.settle(order)
             return
         if self._has["ai_trading_order"]:
             self.host.notify("ai_trading_order", order=order.model_copy())
@@ -972,8 +1229,12 @@ class Engine:
             else:
                 upd = self.host.hook.ai_trading_submit_order(order=order, broker=self.c.broker)
         except BrokerTimeout as exc:
+            # The order may exist: it stays UNKNOWN and in flight until the broker proves
+            # otherwise (_resolve_unknown); never resent.
             self._set_status(order, OrderStatus.SUBMITTED)
             self._set_status(order, OrderStatus.UNKNOWN, f"no answer from broker: {exc}")
+            now = self._monotonic()
+            self._lookups[order.client_order_id] = _Lookup(now, order.created_at, next_at=now)
             self.alerts.emit(
                 Alert(
                     severity=AlertSeverity.WARNING,
@@ -984,23 +1245,71 @@ class Engine:
                 )
             )
             return
-        except (TradingHalted, BrokerError) as exc:
+        except TradingHalted as exc:
             self._pending[i] -= float(order.signed_quantity)
             self._set_status(order, OrderStatus.REJECTED, str(exc))
-            if isinstance(exc, TradingHalted):
-                self._change_state(RiskState.HALTED, "kill_switch", str(exc))
+            self._change_state(RiskState.HALTED, "kill_switch", str(exc))
+            return
+        except BrokerError as exc:
+            self._pending[i] -= float(order.signed_quantity)
+            self._set_status(order, OrderStatus.REJECTED, str(exc))
+            self._refused(order, i, str(exc))
             return
         except Exception as exc:  # noqa: BLE001 - fail closed
             self._pending[i] -= float(order.signed_quantity)
             self._set_status(order, OrderStatus.REJECTED, f"submission failed: {type(exc).__name__}: {exc}")
             self._fail_closed(f"order submission failed: {type(exc).__name__}: {exc}", exc)
             return
+        self._refusals[i] = 0
         if order.status is OrderStatus.NEW:
             self._set_status(order, OrderStatus.SUBMITTED)
         if upd is not None:
             if self._audit_on:
                 self._audit("order_update", order.correlation_id, upd.model_dump(mode="json"))
             self._apply_update(upd)
+
+    def _refused(self, order: Order, i: int, reason: str) -> None:
+        """The broker refused an order (insufficient buying power or quantity, 422, rate limited
+        after retries): a WARNING, counted in the run document, and the target is decided
+        again on the next step, at most ``refused_order_retries`` times in a row."""
+        self._refusals[i] += 1
+        retry = self._refusals[i] <= self.refused_order_retries
+        if retry:
+            self._combined[i] = np.nan
+        else:
+            self._refused_at[i] = self._combined[i]
+        self.refused_orders.append(
+            {
+                "client_order_id": order.client_order_id,
+                "symbol": order.symbol,
+                "side": order.side.value,
+                "quantity": str(order.quantity),
+                "reason": reason,
+                "retried": "yes" if retry else "no: retry budget spent",
+            }
+        )
+        self.alerts.emit(
+            Alert(
+                severity=AlertSeverity.WARNING,
+                source="broker",
+                timestamp=self.clock.now(),
+                message=f"order {order.client_order_id} ({order.side.value} {order.quantity} {order.symbol}) refused: "
+                f"{reason}; "
+                + (
+                    f"retrying on the next decision ({self._refusals[i]}/{self.refused_order_retries})"
+                    if retry
+                    else "retry budget spent, waiting for a new target"
+                ),
+                key=f"refused:{order.symbol}",
+            )
+        )
+
+    def _storage_failed(self, reason: str) -> None:
+        """Storage is unreachable: nothing more is sent (an order that cannot be recorded is
+        never sent), the run halts with a CRITICAL alert and ends with a non-zero exit."""
+        logger.error("storage failed: {}", reason)
+        self.storage_lost = True
+        self._change_state(RiskState.HALTED, "storage", reason)
 
     # ================================================================== audit
     def _audit(self, kind: str, correlation_id: str, payload: dict[str, Any]) -> None:
@@ -1015,10 +1324,26 @@ class Engine:
             timestamp=self.clock.now(),
             payload=payload,
         )
-        self.host.hook.ai_trading_audit_event(event=event)
-        record = getattr(self.c.storage, "record_audit", None)
-        if record is not None:
-            record(event)
+        hashes = self.host.hook.ai_trading_audit_event(event=event)
+        if hasattr(self.c.storage, "record_audit"):
+            hashes.append(self._record("record_audit", event))
+        # Sinks return the event's chain hash; keyed alike, they agree. The last one is what
+        # the seal closes and the run document records.
+        found = {h for h in hashes if isinstance(h, str)}
+        if len(found) > 1 and not self._audit_disagreed:
+            self._audit_disagreed = True
+            logger.error("audit sinks disagree on the chain hash of {}#{}: keyed differently?", kind, self._audit_seq)
+        if found:
+            self.audit_head = sorted(found)[0]
+
+    def seal_audit(self) -> tuple[str, int] | None:
+        """Close the audit chain of a cleanly stopped run: a ``seal`` event holding the number of
+        events before it and the last hash (see :mod:`ai_trading_core.audit`). Returns the
+        seal's hash and the chain's event count (seal included); None without an audit trail."""
+        if not (self._audit_on and self._audit_seq):
+            return None
+        self._audit("seal", "session", {"events": self._audit_seq, "last_hash": self.audit_head})
+        return (self.audit_head, self._audit_seq) if self.audit_head else None
 
 
 def make_alert_callable(router: AlertRouter) -> Callable[[Alert], None]:

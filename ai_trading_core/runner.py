@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
@@ -15,19 +15,21 @@ from typing import Any, cast
 
 from loguru import logger
 
-from .audit import JsonlAuditSink
+from .audit import JsonlAuditSink, resolve_audit_key
 from .clock import Clock, SimulatedClock, WallClock
 from .config import AppConfig, ComponentConfig
 from .engine import AlertRouter, Engine, EngineComponents, combine_targets
 from .enums import Role, RunMode, Timeframe
 from .errors import ConfigError, DataError
 from .feeds import ReplayFeed
+from .guards import check_block_all, finite_bounds, strategy_factories
 from .manifest import build_manifest, write_manifest
 from .market import BarPanel, to_ns
 from .plugins import PluginHost, create_plugin_host
 from .profiles import check_profile
 from .protocols import BlockStrategy, Reporter, ReportSection
 from .recovery import RecoveredState
+from .redaction import redact_config
 from .registry import BuildContext, ComponentRegistry, redacted_params
 from .result import PluginInfo, RunResult, Session
 from .rundoc import build_run_document, json_safe
@@ -89,6 +91,7 @@ def validate_config(config: AppConfig, host: PluginHost) -> None:
     """Check that every named component exists and its parameters validate, and that a
     ``production`` profile's config is safe for real money (:mod:`ai_trading_core.profiles`)."""
     check_profile(config, host)
+    finite_bounds(config)
     r = host.registries
     checks: list[tuple[ComponentRegistry[Any], ComponentConfig]] = [
         (r.data_sources, config.data),
@@ -112,7 +115,8 @@ def validate_config(config: AppConfig, host: PluginHost) -> None:
 
 def redacted_config(config: AppConfig, host: PluginHost) -> dict[str, Any]:
     """The config as JSON with credentials and every component's ``SecretStr`` parameters
-    masked (each component's own parameter model knows which fields are secret)."""
+    masked (each component's own parameter model knows which fields are secret), and every
+    URL/DSN password and secret-named value masked (:mod:`ai_trading_core.redaction`)."""
     doc = config.redacted()
     r = host.registries
 
@@ -135,7 +139,9 @@ def redacted_config(config: AppConfig, host: PluginHost) -> dict[str, Any]:
     for key, registry in optional:
         if doc.get(key):
             mask(registry, doc[key])
-    return doc
+    # then by construction: URL/DSN passwords and secret-named values of any parameter
+    redacted: dict[str, Any] = redact_config(doc)
+    return redacted
 
 
 def _bound(value: date | datetime | None, end: bool) -> datetime | None:
@@ -266,14 +272,23 @@ def run_config(
             host.pm.register(comp, name=f"component:{id(comp)}")
             registered.append(comp)
     audit_path = None
+    # The HMAC key of the audit chain: the file sink and the storage (which resolves it the
+    # same way from its build context) key their chains alike.
+    audit_key = None
+    if config.audit.enabled or config.storage:
+        audit_key = resolve_audit_key(credentials, config.run.state_dir)
     if config.audit.enabled:
+        assert audit_key is not None
         audit_path = config.audit.path or (config.run.output_dir / run_id / "audit.jsonl")
-        sink = JsonlAuditSink(Path(audit_path))
+        sink = JsonlAuditSink(Path(audit_path), audit_key)
         host.pm.register(sink, name="audit-jsonl")
         registered.append(sink)
     bind = getattr(components.storage, "bind_run", None)
     if bind is not None:
         bind(run_id)
+    describe_instruments = getattr(cache, "describe_instruments", None)
+    if describe_instruments is not None:  # a live feed shows prices to each instrument's tick
+        describe_instruments(panel.instruments)
 
     if isinstance(sim_clock, SimulatedClock) and sim_clock.now_ns() < int(panel.timestamps[0]):
         sim_clock.set(int(panel.timestamps[0]))
@@ -295,7 +310,13 @@ def run_config(
         use_block = (config.run.engine == "block") if block is None else block
         if mode is RunMode.BACKTEST and use_block:
             with gc_paused():
-                _run_block(engine, panel, progress, every_bar=config.run.rebalance == "every_bar")
+                _run_block(
+                    engine,
+                    panel,
+                    progress,
+                    every_bar=config.run.rebalance == "every_bar",
+                    fresh=strategy_factories(config, host, panel),
+                )
         elif mode is RunMode.BACKTEST:
             with gc_paused():
                 _run_backtest(engine, panel, progress)
@@ -308,10 +329,18 @@ def run_config(
         else:
             from .live import run_live
 
-            asyncio.run(run_live(engine, source, stop_policy=config.run.on_stop))
+            after = None
+            if getattr(source, "history_is_warmup", False):
+                # load() was the warm-up history: strategies see it, nothing is decided on
+                # it, and the stream continues strictly after its last bar.
+                for i in range(len(panel.timestamps)):
+                    engine.warm(panel.slice_at(i))
+                after = int(panel.timestamps[-1])
+            asyncio.run(run_live(engine, source, stop_policy=config.run.on_stop, after=after))
         if config.run.close_at_end:
             engine._flatten("end of run")
         result = engine.finish()
+        sealed = engine.seal_audit()  # a clean stop closes the audit chain
         finish_run = getattr(components.storage, "finish_run", None)
         if mode is RunMode.PAPER and finish_run is not None:
             # the replay ran to its end: nothing to resume. A live run is one run across
@@ -348,6 +377,10 @@ def run_config(
         document = build_run_document(result, config, [s for _, s in sections], redacted_config(config, host))
         if "execution" in result.extra:
             document["execution"] = json_safe(result.extra["execution"])
+        if "health" in result.extra:  # paper and live: how the run ended (see run_failure)
+            document["health"] = json_safe(result.extra["health"])
+        if sealed is not None and audit_key is not None:  # the chain's head, anchored in the documents
+            document["audit"] = {"head": sealed[0], "events": sealed[1], "key_id": audit_key.key_id}
         manifest = build_manifest(document, config, panel)
     manifest_path = write_manifest(manifest, config.run.output_dir / run_id)
     record_run = getattr(components.storage, "record_run", None)
@@ -357,6 +390,20 @@ def run_config(
         components.storage.close()
     logger.info("run {} finished: equity {}", run_id, result.final_equity)
     return RunOutcome(result, document, sections, Path(audit_path) if audit_path else None, engine, manifest_path)
+
+
+def run_failure(document: dict[str, Any]) -> str | None:
+    """Why a paper or live run did not end well (it halted, did not reconcile with its broker,
+    or lost its storage), or None. ``ai-trading run`` exits non-zero on it."""
+    health = document.get("health") or {}
+    problems = []
+    if health.get("storage_lost"):
+        problems.append("storage lost")
+    if health.get("risk_state") == "halted":
+        problems.append(f"halted: {health.get('halt_reason')}")
+    if health.get("reconciled") is False:
+        problems.append(f"does not reconcile with the broker: {health.get('reconcile_problem')}")
+    return "; ".join(problems) or None
 
 
 def _recover(config: AppConfig, storage: Any) -> RecoveredState | None:
@@ -380,7 +427,14 @@ def _run_backtest(engine: Engine, panel: BarPanel, progress: Progress | None) ->
             progress(i + 1, total)
 
 
-def _run_block(engine: Engine, panel: BarPanel, progress: Progress | None, *, every_bar: bool) -> None:
+def _run_block(
+    engine: Engine,
+    panel: BarPanel,
+    progress: Progress | None,
+    *,
+    every_bar: bool,
+    fresh: Sequence[tuple[str, Callable[[], Any]]] | None = None,
+) -> None:
     """Block mode: ask every strategy for its targets over the whole panel at once
     (``signal_block``), then step the pipeline only on bars where something happens (a
     target changes, an order is open, or a component needs every bar) and record the other
@@ -393,7 +447,10 @@ def _run_block(engine: Engine, panel: BarPanel, progress: Progress | None, *, ev
     if missing:
         raise ConfigError(f"run.engine = 'block' needs strategies with signal_block; {', '.join(missing)} have none")
     block_strategies = [cast(BlockStrategy, s) for s, _ in engine.c.strategies]
-    carried = [forward_fill(np.asarray(s.signal_block(panel), dtype=np.float64)) for s in block_strategies]
+    blocks = [np.asarray(s.signal_block(panel), dtype=np.float64) for s in block_strategies]
+    if fresh is not None:  # research guard: signal_block must be what on_slice returns bar by bar
+        check_block_all(fresh, panel, blocks)
+    carried = [forward_fill(block) for block in blocks]
     weights = np.array([w for _, w in engine.c.strategies], dtype=float)
     combined = combine_targets(carried, weights)
     prev = np.vstack([np.full((1, combined.shape[1]), np.nan), combined[:-1]])
