@@ -16,6 +16,13 @@ stop policy:
 
 :func:`run_live` then returns and the runner finishes as for any run: ``engine.finish()``, the
 run document, ``storage.record_run``.
+
+Every slice reaches the engine at most once: a slice not newer than the last one stepped
+(a source replaying a bar after a reconnect) is dropped and counted (``control.duplicates``).
+A source with ``health()`` (:class:`~ai_trading_core.feeds.FeedHealth`) is polled every
+``health_poll_s`` seconds while the loop waits for bars: ``reduce`` puts the engine in
+REDUCING (source ``"data_feed"``; the engine's alert says why) and a healthy feed lifts it
+again, unless something else has escalated the state meanwhile.
 """
 
 from __future__ import annotations
@@ -31,9 +38,11 @@ from loguru import logger
 
 from .engine import Engine
 from .enums import RiskState
-from .market import MarketSlice
+from .feeds import FeedHealth
+from .market import MarketSlice, to_datetime
 
 StopPolicy = Literal["cancel", "keep"]
+FEED_STATE_SOURCE = "data_feed"  # the risk-state source of a REDUCING asked for by the data feed
 STOP_SIGNALS: tuple[signal.Signals, ...] = (signal.SIGTERM, signal.SIGINT)
 
 
@@ -44,6 +53,8 @@ class LiveControl:
     engine: Engine
     stop_policy: StopPolicy
     steps: int = 0
+    duplicates: int = 0  # slices dropped because they were not newer than the last one stepped
+    last_timestamp: int | None = None
     stop_reason: str = ""
     open_orders_at_stop: int = 0
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
@@ -85,6 +96,8 @@ async def run_live(
     *,
     stop_policy: StopPolicy = "cancel",
     on_step: OnStep | None = None,
+    after: int | None = None,
+    health_poll_s: float = 0.25,
 ) -> LiveControl:
     """Feed ``source.stream()`` (an async iterator of :class:`MarketSlice`) through
     ``engine.step`` until the stream ends or a stop is requested, then apply ``stop_policy``
@@ -92,19 +105,31 @@ async def run_live(
 
     :param on_step: called after every step with the :class:`LiveControl` (progress, or a
         programmatic stop: ``control.request_stop(reason)``).
+    :param after: nanoseconds; slices at or before it are dropped (the warm-up's last bar).
+    :param health_poll_s: seconds between two looks at ``source.health()``, if it has one.
     :returns: the control, with the number of steps taken and why the loop stopped.
     """
     if stop_policy not in ("cancel", "keep"):
         raise ValueError(f"stop_policy must be 'cancel' or 'keep', got {stop_policy!r}")
-    control = LiveControl(engine, stop_policy)
+    control = LiveControl(engine, stop_policy, last_timestamp=after)
     loop = asyncio.get_running_loop()
     installed = _install_signal_handlers(loop, control)
+    health: Callable[[], FeedHealth] | None = getattr(source, "health", None)
     stream = source.stream()
     stop_wait = asyncio.ensure_future(control._stop.wait())
     try:
         while not control.stopping:
             nxt = asyncio.ensure_future(_next(stream))
-            await asyncio.wait({nxt, stop_wait}, return_when=asyncio.FIRST_COMPLETED)
+            while True:
+                await asyncio.wait(
+                    {nxt, stop_wait},
+                    timeout=health_poll_s if health is not None else None,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+                if health is not None:
+                    _apply_health(engine, health())
+                if nxt.done() or stop_wait.done():
+                    break
             if not nxt.done():  # stop requested while waiting for the next bar
                 nxt.cancel()
                 with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
@@ -115,6 +140,15 @@ async def run_live(
             except StopAsyncIteration:
                 control.request_stop("data stream ended")
                 break
+            if control.last_timestamp is not None and market.timestamp <= control.last_timestamp:
+                control.duplicates += 1
+                logger.warning(
+                    "live: dropped a slice at {} (not newer than the last one, {}): never decided twice",
+                    to_datetime(market.timestamp).isoformat(),
+                    to_datetime(control.last_timestamp).isoformat(),
+                )
+                continue
+            control.last_timestamp = market.timestamp
             engine.step(market)
             control.steps += 1
             if on_step is not None:
@@ -131,6 +165,22 @@ async def run_live(
                 await aclose()
     _apply_stop_policy(control)
     return control
+
+
+def _apply_health(engine: Engine, health: FeedHealth) -> None:
+    """REDUCING while the feed asks for it; back to ACTIVE when it no longer does, but only
+    when the feed was what put the engine there (a risk check's REDUCING or a HALT stays)."""
+    if health.reduce and engine.state is RiskState.ACTIVE:
+        engine._change_state(
+            RiskState.REDUCING, FEED_STATE_SOURCE, f"data feed {health.status.value}: {health.reason}",
+            measured=health.silence_s,
+        )
+    elif (
+        not health.reduce
+        and engine.state is RiskState.REDUCING
+        and engine._state_source == FEED_STATE_SOURCE
+    ):
+        engine._change_state(RiskState.ACTIVE, FEED_STATE_SOURCE, "data feed healthy again", force=True)
 
 
 def _apply_stop_policy(control: LiveControl) -> None:

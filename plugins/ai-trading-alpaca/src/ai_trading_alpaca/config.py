@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
@@ -56,6 +57,15 @@ class AlpacaBrokerParams(AlpacaCredentialsParams):
     on_start_open_orders: Literal["cancel", "refuse"] = "cancel"
     """Open orders found at the account on connect: cancel them, or refuse to trade."""
     extended_hours: bool = False
+    unknown_order_budget_s: float = Field(default=60.0, gt=0)
+    """Wall-clock seconds an order whose answer was lost stays UNKNOWN (in flight, looked up
+    with back-off) before it may be declared rejected, and then only if Alpaca's list of
+    orders since it was sent does not hold it: Alpaca may accept an order late."""
+    refused_order_retries: int = Field(default=3, ge=0)
+    """Times in a row the engine decides a refused target again (403, 422, rate limited)."""
+    cash_tolerance: Decimal = Field(default=Decimal("0.01"), ge=0)
+    """Largest difference between the account's cash and the ledger's that still reconciles,
+    currency. Beyond it trading is refused (the run halts) and a CRITICAL alert is raised."""
 
 
 class AlpacaBarsParams(AlpacaCredentialsParams):
@@ -67,9 +77,39 @@ class AlpacaBarsParams(AlpacaCredentialsParams):
     adjustment: Literal["raw", "split", "dividend", "all"] = "all"
     """Price adjustment applied by Alpaca: raw prices, split-, dividend- or fully adjusted."""
     feed: Literal["iex", "sip"] | None = None
+    """Stock feed: ``iex`` (free) or ``sip`` (all exchanges, needs the subscription); the
+    stream uses ``iex`` when unset."""
+    asset_class: Literal["stock", "crypto"] = "stock"
+    """``stock`` (``StockDataStream``, market hours from Alpaca's clock and calendar) or
+    ``crypto`` (``CryptoDataStream``, always open)."""
     base_url: str | None = None
     """Override of the market data base URL (a proxy, or a local server in tests)."""
     request_timeout_s: float = Field(default=30.0, gt=0)
+    # ---- streaming (paper and live runs): see ai_trading_alpaca.bar_stream
+    stream_url: str | None = None
+    """Override of the market data websocket URL."""
+    trading_url: str | None = None
+    """Override of the trading API base URL, where ``/v2/clock`` and ``/v2/calendar`` live."""
+    paper: bool = True
+    """Which trading API host answers the clock and calendar (paper or live; same answers)."""
+    calendar: Literal["alpaca", "always_open"] | None = None
+    """Market hours: Alpaca's ``/v2/clock`` and ``/v2/calendar`` (default for stocks) or
+    ``always_open`` (default for crypto). Outside market hours a silent feed is not stale."""
+    stale_after_s: float | None = Field(default=None, gt=0)
+    """Seconds of wall clock without a new bar, during market hours, after which the socket is
+    recycled and a WARNING alert raised. Default: two bar lengths plus 15 s."""
+    reduce_after_s: float | None = Field(default=None, gt=0)
+    """Seconds without a new bar after which the run goes REDUCING (no new exposure) until
+    bars flow again. Default: three times ``stale_after_s``."""
+    bar_grace_s: float = Field(default=5.0, ge=0)
+    """Seconds after the first bar of a minute arrives that the cross-section waits for the
+    other symbols' bars (a symbol that did not trade has no bar) before it is delivered."""
+    reconnect_min_s: float = Field(default=0.5, gt=0)
+    """First reconnect wait after a dropped or recycled socket, seconds (doubled per attempt)."""
+    reconnect_max_s: float = Field(default=30.0, gt=0)
+    """Longest reconnect wait, seconds."""
+    poll_s: float = Field(default=0.5, gt=0)
+    """Seconds between two looks at the feed's health (staleness, market hours, REST retries)."""
 
 
 def resolve_credentials(

@@ -17,7 +17,7 @@ def _broker(params: AlpacaBrokerParams, ctx: BuildContext) -> AlpacaBroker:
 
 def _bars(params: AlpacaBarsParams, ctx: BuildContext) -> AlpacaBarsSource:
     key, secret = resolve_credentials(params, ctx)
-    return AlpacaBarsSource(params, key, secret)
+    return AlpacaBarsSource(params, key, secret, clock=ctx.clock, alert=ctx.alert, name=ctx.component_id or "alpaca_bars")
 
 
 @hookimpl
@@ -37,5 +37,6 @@ def ai_trading_register_data_sources(registry: DataSourceRegistry) -> None:
         "alpaca_bars",
         _bars,
         params=AlpacaBarsParams,
-        description="Alpaca historical stock bars (adjustment raw/split/dividend/all)",
+        description="Alpaca stock or crypto bars: history over REST, and in paper/live runs minute bars "
+        "streamed from the market data websocket (gaps backfilled, stale feed recycled, market hours)",
     )
