@@ -161,3 +161,32 @@ def test_tutorial_plugin_passes_its_tests(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
     assert " passed" in proc.stdout
+
+
+# ------------------------------------------------------------------ plugin catalogue
+def _load_catalogue() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("gen_plugin_catalogue", DOCS / "gen_plugin_catalogue.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_plugin_catalogue_is_current() -> None:
+    generated = _load_catalogue().render()
+    committed = (DOCS / "plugins.md").read_text(encoding="utf-8")
+    assert committed == generated, "docs/plugins.md is stale: run python docs/gen_plugin_catalogue.py"
+
+
+def test_plugin_catalogue_lists_every_plugin_and_parameter() -> None:
+    import tomllib
+
+    text = (DOCS / "plugins.md").read_text(encoding="utf-8")
+    for pyproject in ROOT.glob("plugins/*/pyproject.toml"):
+        meta = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]
+        for entry in meta.get("entry-points", {}).get("ai_trading", {}):
+            assert f"\n## {entry}\n" in text, entry
+            assert f"`pip install {meta['name']}`" in text
+    # spot checks: a parameter of a sizer and of a risk check, with their defaults
+    assert "| `cold_start_fraction` | float | `0.02` |" in text
+    assert "### risk_check `circuit_breaker`" in text
