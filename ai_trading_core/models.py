@@ -289,6 +289,17 @@ class StrategyPerformance(BaseModel):
         return len(self.trade_returns)
 
 
+class AlertContext(Frozen):
+    """The run an alert comes from, as the engine saw it when the alert was raised: ``mode``
+    is ``backtest``, ``paper`` or ``live``; ``equity`` in the run's currency."""
+
+    run_id: str
+    run_name: str = ""
+    mode: str
+    equity: Decimal | None = None
+    risk_state: RiskState | None = None
+
+
 class Alert(Frozen):
     severity: AlertSeverity
     source: str
@@ -296,6 +307,7 @@ class Alert(Frozen):
     timestamp: UtcDatetime
     key: str | None = None  # de-duplication key
     details: dict[str, Any] = Field(default_factory=dict)
+    context: AlertContext | None = None  # filled in by the engine's AlertRouter
 
 
 class AuditEvent(Frozen):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import email
+import email.utils
+import time
 from email import policy
 from typing import Any
 
@@ -33,10 +35,36 @@ def critical(key: str = "risk-state:halted") -> Alert:
     )
 
 
+class ClosingRegistry:
+    """The alert channel registry; every channel built through it is closed at teardown
+    (its delivery thread stopped)."""
+
+    def __init__(self, registry: Any) -> None:
+        self._registry = registry
+        self.built: list[Any] = []
+
+    def names(self) -> Any:
+        return self._registry.names()
+
+    def get(self, name: str) -> Any:
+        outer = self
+
+        class Entry:
+            def build(self, params: Any, context: BuildContext) -> Any:
+                channel = outer._registry.get(name).build(params, context)
+                outer.built.append(channel)
+                return channel
+
+        return Entry()
+
+
 @pytest.fixture
 def registry() -> Any:
     host = create_plugin_host(only=["alerts"])
-    return host.registries.alert_channels
+    closing = ClosingRegistry(host.registries.alert_channels)
+    yield closing
+    for channel in closing.built:
+        channel.close()
 
 
 def ctx(**credentials: str) -> BuildContext:
@@ -66,6 +94,7 @@ def test_webhook_posts_json_with_token_header(
         {"url": webhook_receiver.url, "token_credential": "hook"}, ctx(hook=TOKEN)
     )
     channel.send(critical())
+    assert channel.flush(5.0)  # delivered from the channel's thread
     (req,) = webhook_receiver.requests
     assert req["path"] == "/hooks/alerts"
     assert req["headers"]["Authorization"] == f"Bearer {TOKEN}"
@@ -115,9 +144,14 @@ def test_webhook_connection_refused_is_a_delivery_error_without_secret(registry:
         },
         ctx(hook=TOKEN),
     )
-    with pytest.raises(AlertDeliveryError) as info:
-        channel.send(critical())
-    assert TOKEN not in str(info.value) and f"127.0.0.1:{port}" in str(info.value)
+    channel.send(critical())  # never raises on the engine's thread
+    assert not channel.flush(5.0)
+    health = channel.health()
+    assert health["consecutive_failures"] == 1 and health["queued"] == 1  # kept for the retry
+    assert health["retry_in_seconds"] is not None  # the endpoint is paused, not hammered
+    error = health["last_error"]
+    assert error.startswith("AlertDeliveryError") and "Connection refused" in error
+    assert TOKEN not in error and f"127.0.0.1:{port}" in error
 
 
 def test_webhook_config_errors(registry: Any) -> None:
@@ -143,6 +177,7 @@ def test_email_sent_with_login(registry: Any, smtp_receiver: Any, captured_logs:
     channel = registry.get("email").build(params, ctx(smtp="smtp-pass-123"))
     channel.send(critical())
     channel.send(Alert(severity=AlertSeverity.INFO, source="engine", message="session started", timestamp=T0))
+    assert channel.flush(5.0)
     assert smtp_receiver.logins == [("alerts", "smtp-pass-123")]
     (envelope,) = smtp_receiver.messages  # the INFO alert is below min_severity
     assert envelope.mail_from == "ai-trading@example.org"
@@ -150,6 +185,9 @@ def test_email_sent_with_login(registry: Any, smtp_receiver: Any, captured_logs:
     msg = email.message_from_bytes(envelope.original_content, policy=policy.default)
     assert msg["Subject"] == "[ai-trading] CRITICAL circuit_breaker: risk state halted: daily loss"
     assert msg["X-AI-Trading-Severity"] == "critical"
+    # Date is the wall-clock time of sending, whatever the (simulated) time of the alert
+    assert abs(email.utils.parsedate_to_datetime(msg["Date"]).timestamp() - time.time()) < 300
+    assert msg["X-AI-Trading-Alert-Time"] == T0.isoformat()
     body = msg.get_body().get_content()
     assert "risk state halted: daily loss" in body and '"limit": 0.05' in body
     assert not any("smtp-pass-123" in line for line in captured_logs)
@@ -167,9 +205,10 @@ def test_email_wrong_password_is_a_delivery_error(registry: Any, smtp_receiver: 
         "timeout": 3,
     }
     channel = registry.get("email").build(params, ctx(smtp="wrong-password-xyz"))
-    with pytest.raises(AlertDeliveryError, match="login refused") as info:
-        channel.send(critical())
-    assert "wrong-password-xyz" not in str(info.value)
+    channel.send(critical())
+    assert not channel.flush(5.0)
+    error = channel.health()["last_error"]
+    assert "login refused" in error and "wrong-password-xyz" not in error
     assert smtp_receiver.messages == []
 
 
@@ -185,8 +224,9 @@ def test_email_starttls_refused_by_plain_server_fails_closed(registry: Any, smtp
         "timeout": 3,
     }
     channel = registry.get("email").build(params, ctx(smtp="smtp-pass-123"))
-    with pytest.raises(AlertDeliveryError, match="STARTTLS"):
-        channel.send(critical())
+    channel.send(critical())
+    assert not channel.flush(5.0)
+    assert "STARTTLS" in channel.health()["last_error"]
     assert smtp_receiver.logins == [] and smtp_receiver.messages == []
 
 

@@ -1,17 +1,23 @@
 """Alert channels for ai-trading: ``log``, ``webhook`` and ``email``, each behind a routing
 layer (minimum severity, source patterns), de-duplication by ``Alert.key`` within a window
-and a token-bucket rate limit on the run's clock."""
+and a token-bucket rate limit on the run's clock (CRITICAL alerts pass both; what is dropped
+is summarised later), delivering webhooks and e-mails from a background thread through a
+bounded queue."""
 
 from .channels.email import EmailChannelParams, EmailTransport
 from .channels.log import LogChannelParams, LogTransport
 from .channels.webhook import WebhookChannelParams, WebhookTransport
 from .dedup import Deduplicator, dedup_key
+from .delivery import AlertQueue, DeliveryHealth
 from .errors import AlertDeliveryError
 from .ratelimit import TokenBucket
-from .routing import AlertRoute, RoutedChannel, RoutingParams
+from .routing import AlertRoute, DeliveryParams, RoutedChannel, RoutingParams
 
 __all__ = [
     "AlertDeliveryError",
+    "AlertQueue",
+    "DeliveryHealth",
+    "DeliveryParams",
     "AlertRoute",
     "Deduplicator",
     "EmailChannelParams",

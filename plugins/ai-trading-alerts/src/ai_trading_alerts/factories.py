@@ -19,12 +19,18 @@ def build_log_channel(params: LogChannelParams, ctx: BuildContext) -> RoutedChan
 def build_webhook_channel(params: WebhookChannelParams, ctx: BuildContext) -> RoutedChannel:
     token = ctx.secret(params.token_credential) if params.token_credential else None
     return RoutedChannel(
-        ctx.component_id or "webhook", WebhookTransport(params, token), AlertRoute(params, ctx.clock)
+        ctx.component_id or "webhook",
+        WebhookTransport(params, token),
+        AlertRoute(params, ctx.clock),
+        delivery=params,
     )
 
 
 def build_email_channel(params: EmailChannelParams, ctx: BuildContext) -> RoutedChannel:
     password = ctx.secret(params.password_credential) if params.password_credential else None
     return RoutedChannel(
-        ctx.component_id or "email", EmailTransport(params, password), AlertRoute(params, ctx.clock)
+        ctx.component_id or "email",
+        EmailTransport(params, password),
+        AlertRoute(params, ctx.clock),
+        delivery=params,
     )

@@ -9,7 +9,9 @@ from ai_trading_core.models import Alert
 
 
 def alert_payload(alert: Alert) -> dict[str, Any]:
-    """Plain JSON types: severity and timestamp as strings, details as given."""
+    """Plain JSON types: severity and timestamp as strings, details as given, and the run's
+    ``context`` (``run_id``, ``run_name``, ``mode``, ``equity`` as a decimal string,
+    ``risk_state``) when the engine raised or routed the alert, else null."""
     doc: dict[str, Any] = alert.model_dump(mode="json")
     return doc
 
@@ -28,9 +30,15 @@ def alert_text(alert: Alert) -> str:
         f"Source:   {alert.source}",
         f"Time:     {alert.timestamp.isoformat()}",
         f"Key:      {alert.key or '-'}",
-        "",
-        alert.message,
     ]
+    c = alert.context
+    if c is not None:
+        lines += [
+            f"Run:      {c.run_name or '-'} ({c.run_id}), {c.mode}",
+            f"Equity:   {c.equity if c.equity is not None else '-'}",
+            f"Risk:     {c.risk_state.value.upper() if c.risk_state is not None else '-'}",
+        ]
+    lines += ["", alert.message]
     if alert.details:
         lines += ["", "Details:", json.dumps(alert.details, indent=2, sort_keys=True, default=str)]
     return "\n".join(lines) + "\n"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import smtplib
 import ssl
+import time
+from collections.abc import Callable
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
@@ -13,10 +15,10 @@ from ai_trading_core.models import Alert
 
 from ..errors import AlertDeliveryError
 from ..payload import alert_subject, alert_text
-from ..routing import RoutingParams
+from ..routing import DeliveryParams
 
 
-class EmailChannelParams(RoutingParams):
+class EmailChannelParams(DeliveryParams):
     """Parameters of the ``email`` channel. The password names an entry of
     ``[credentials]``; it never appears in the config itself."""
 
@@ -42,7 +44,9 @@ class EmailTransport:
         params: EmailChannelParams,
         password: SecretStr | None = None,
         ssl_context: ssl.SSLContext | None = None,
+        wall_time: Callable[[], float] = time.time,
     ) -> None:
+        """:param wall_time: seconds since the epoch for the Date header (the wall clock)."""
         if params.username and password is None:
             from ai_trading_core.errors import ConfigError
 
@@ -50,6 +54,7 @@ class EmailTransport:
         self.params = params
         self._password = password
         self._ssl_context = ssl_context
+        self._wall = wall_time
 
     def message(self, alert: Alert) -> EmailMessage:
         p = self.params
@@ -57,9 +62,15 @@ class EmailTransport:
         msg["Subject"] = alert_subject(alert, p.subject_prefix)
         msg["From"] = p.sender
         msg["To"] = ", ".join(p.recipients)
-        msg["Date"] = formatdate(alert.timestamp.timestamp(), usegmt=True)
+        # Date is when the message is written (wall clock), so mail clients sort and filter it
+        # as received; the alert's own time (a backtest's or replay's simulated clock) is in
+        # the body and in X-AI-Trading-Alert-Time.
+        msg["Date"] = formatdate(self._wall(), usegmt=True)
         msg["Message-ID"] = make_msgid(domain="ai-trading")
         msg["X-AI-Trading-Severity"] = alert.severity.value
+        msg["X-AI-Trading-Alert-Time"] = alert.timestamp.isoformat()
+        if alert.context is not None:
+            msg["X-AI-Trading-Run"] = alert.context.run_id
         msg.set_content(alert_text(alert))
         return msg
 

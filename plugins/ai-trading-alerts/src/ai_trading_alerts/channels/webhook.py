@@ -14,10 +14,10 @@ from ai_trading_core.models import Alert
 
 from ..errors import AlertDeliveryError
 from ..payload import alert_json
-from ..routing import RoutingParams
+from ..routing import DeliveryParams
 
 
-class WebhookChannelParams(RoutingParams):
+class WebhookChannelParams(DeliveryParams):
     """Parameters of the ``webhook`` channel. The token is never written in the config: it
     names an entry of ``[credentials]`` (or ``AI_TRADING_CREDENTIALS__<NAME>``)."""
 
@@ -54,7 +54,8 @@ def endpoint_label(url: str) -> str:
 class WebhookTransport:
     """POSTs ``application/json``; a 2xx answer is success. Connection errors, timeouts,
     429 and 5xx are retried up to ``attempts`` times with exponential back-off; other 4xx
-    fail at once. Worst case the caller waits ``attempts × timeout`` plus the back-off.
+    fail at once. Worst case a delivery takes ``attempts × timeout`` plus the back-off: the
+    channel calls it from its delivery thread, never from the engine's.
 
     :param sleep: how to wait between attempts (``time.sleep`` by default; tests pass a
         function that records the waits instead).
