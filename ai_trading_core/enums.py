@@ -52,6 +52,16 @@ class Timeframe(StrEnum):
     H1 = "1h"
     H4 = "4h"
     D1 = "1d"
+    # The original design's member names, aliases of the members above (same objects):
+    # ``TimeFrame.MINUTE_5 is Timeframe.M5``.
+    MINUTE_1 = "1m"
+    MINUTE_5 = "5m"
+    MINUTE_15 = "15m"
+    MINUTE_30 = "30m"
+    HOUR_1 = "1h"
+    HOUR_4 = "4h"
+    DAY_1 = "1d"
+    DAILY = "1d"
 
     @property
     def seconds(self) -> int:
@@ -89,6 +99,9 @@ class Timeframe(StrEnum):
             raise ValueError(f"unknown timeframe {text!r}; expected one of {allowed}") from None
 
 
+#: The original design's spelling of :class:`Timeframe`.
+TimeFrame = Timeframe
+
 _TIMEFRAME_SECONDS = {
     Timeframe.M1: 60,
     Timeframe.M5: 300,
@@ -106,6 +119,12 @@ class StrategyType(StrEnum):
     STATISTICAL = "statistical"
     ENSEMBLE = "ensemble"
     OTHER = "other"
+    # the original design's finer technical families
+    MOMENTUM = "momentum"
+    MEAN_REVERSION = "mean_reversion"
+    TREND_FOLLOWING = "trend_following"
+    BREAKOUT = "breakout"
+    ARBITRAGE = "arbitrage"
 
 
 class RiskLevel(StrEnum):
