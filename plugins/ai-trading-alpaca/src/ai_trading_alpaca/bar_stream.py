@@ -212,7 +212,9 @@ class AlpacaBarStream:
                 added += 1
         if added:
             self.backfilled_bars += added
-            logger.info("{}: {} bar(s) backfilled over REST after {}", self.name, added, start.isoformat())
+            # after a reconnect these are bars the socket missed: worth a warning in the log
+            log = logger.warning if self.connections > 1 else logger.info
+            log("{}: {} bar(s) backfilled over REST after {}", self.name, added, start.isoformat())
             self._fresh()
         return True
 
