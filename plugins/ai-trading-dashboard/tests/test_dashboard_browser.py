@@ -78,6 +78,9 @@ def test_every_page_in_headless_chromium(
     dates = [p[0] for p in run["document"]["equity_curve"]]
     expected_graphs = {
         "portfolio": "equity-graph",
+        "positions": None,
+        "orders": None,
+        "fills": None,
         "risk": "var-graph",
         "strategies": "strategy-pnl-graph",
         "trades": "trade-pnl-graph",
@@ -85,6 +88,9 @@ def test_every_page_in_headless_chromium(
     }
     headings = {
         "portfolio": "Portfolio",
+        "positions": "Positions",
+        "orders": "Orders",
+        "fills": "Fills",
         "risk": "Risk",
         "strategies": "Strategy attribution",
         "trades": "Trade analytics",
@@ -119,4 +125,4 @@ def test_every_page_in_headless_chromium(
     browser.find_element(By.ID, "nav-risk").click()
     _wait(browser, lambda d: d.find_element(By.ID, "risk-state").text in ("ACTIVE", "REDUCING", "HALTED"))
     severe = [e for e in browser.get_log("browser") if e.get("level") == "SEVERE"]
-    assert severe == [], severe
+    assert severe == [], [e["message"][:1500] for e in severe]

@@ -4,9 +4,11 @@ analytics and system health over stored runs and a running engine's live events.
 from .app import create_app
 from .auth import BasicAuth, hash_password, is_loopback, verify_password
 from .compat import MonitoringDashboard
+from .feed import LiveRun, RedisRunFeed
 from .killswitch import halt_request_path, request_halt
 from .live import EventBuffer, RedisEventFeed
 from .redact import redact
+from .security import LoginThrottle
 from .server import DashboardServer
 from .sources import JsonRunSource, RunSource, StorageRunSource
 from .views import RunView, build_view
@@ -16,8 +18,11 @@ __all__ = [
     "DashboardServer",
     "EventBuffer",
     "JsonRunSource",
+    "LiveRun",
+    "LoginThrottle",
     "MonitoringDashboard",
     "RedisEventFeed",
+    "RedisRunFeed",
     "RunSource",
     "RunView",
     "StorageRunSource",

@@ -44,9 +44,20 @@ from .auth import BasicAuth, hash_password, require_auth_beyond_loopback
     help="scrypt hash from `ai-trading dashboard-hash-password` (never the password itself)",
 )
 @click.option(
-    "--redis", "redis_url", default=None, help="subscribe to live events on this Redis (redis://...)"
+    "--redis",
+    "redis_url",
+    envvar="AI_TRADING_DASHBOARD_REDIS_URL",
+    default=None,
+    help="watch running runs through the live feed on this Redis (redis://...)",
 )
-@click.option("--redis-prefix", default="ai_trading", show_default=True, help="channel prefix of the events")
+@click.option("--redis-prefix", default="ai_trading", show_default=True, help="key prefix of the live feed")
+@click.option(
+    "--allowed-host",
+    "allowed_hosts",
+    multiple=True,
+    help="another name browsers use to reach the dashboard (a reverse proxy's); the Host header is checked",
+)
+@click.option("--threads", default=8, show_default=True, type=int, help="worker threads of the WSGI server")
 def dashboard_command(
     port: int,
     host: str,
@@ -57,12 +68,16 @@ def dashboard_command(
     password_hash: str | None,
     redis_url: str | None,
     redis_prefix: str,
+    allowed_hosts: tuple[str, ...],
+    threads: int,
 ) -> None:
-    """Serve the monitoring dashboard (portfolio, risk, strategies, trades, system)."""
+    """Serve the monitoring dashboard (portfolio, positions, orders, fills, risk, strategies,
+    trades, system) with waitress."""
     from ai_trading_core.errors import AiTradingError
 
     from .app import create_app
-    from .live import EventBuffer, RedisEventFeed
+    from .feed import RedisRunFeed
+    from .live import EventBuffer
     from .server import DashboardServer
     from .sources import JsonRunSource, StorageRunSource
 
@@ -77,22 +92,28 @@ def dashboard_command(
             else StorageRunSource(db_url or f"sqlite:///{(state_dir / 'ai-trading.db').as_posix()}")
         )
         events = EventBuffer()
-        feed = RedisEventFeed(events, redis_url, redis_prefix) if redis_url else None
+        feed = RedisRunFeed(redis_url, redis_prefix) if redis_url else None
         server = DashboardServer(
-            create_app(source, auth=auth, events=events, state_dir=state_dir), host, port, auth=auth
+            create_app(source, auth=auth, events=events, feed=feed, state_dir=state_dir),
+            host,
+            port,
+            auth=auth,
+            extra_hosts=allowed_hosts,
+            threads=threads,
         )
     except AiTradingError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"dashboard on {server.url} ({'authenticated' if auth else 'loopback only, no login'})")
-    if feed is not None:
-        feed.start()
+    click.echo(
+        f"dashboard on {server.url} ({'authenticated' if auth else 'loopback only, no login'}"
+        f"{', live feed ' + feed.prefix if feed else ''})",
+    )
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
         if feed is not None:
-            feed.stop()
+            feed.close()
 
 
 @click.command("dashboard-hash-password")

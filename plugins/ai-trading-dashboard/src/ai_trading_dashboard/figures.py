@@ -13,6 +13,43 @@ from .views import RunView
 
 ACCENT, GOOD, BAD, MUTED = "#2563eb", "#059669", "#dc2626", "#64748b"
 
+GRAPH_CONFIG = {
+    # no "share to plotly cloud", no "edit in chart studio" link, no logo: nothing leaves the page
+    "displaylogo": False,
+    "showSendToCloud": False,
+    "showEditInChartStudio": False,
+    "showLink": False,
+    "responsive": True,
+    "modeBarButtonsToRemove": ["sendDataToCloud"],
+}
+
+
+def empty_figure(title: str, reason: str, height: int = 260) -> go.Figure:
+    """A chart with nothing to draw says why instead of showing bare axes."""
+    fig = go.Figure()
+    fig.add_annotation(
+        text=reason, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False,
+        font={"size": 13, "color": MUTED},
+    )
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    fig = layout(fig, title, height=height)
+    fig.update_layout(meta={"empty": reason})
+    return fig
+
+
+def top_bottom(
+    labels: Sequence[str], values: Sequence[float], n: int = 10, contains: str = ""
+) -> tuple[list[str], list[float], int]:
+    """The ``n`` largest and ``n`` smallest values (labels filtered by ``contains``, case
+    insensitive), largest first; and how many labels matched the filter."""
+    needle = contains.strip().lower()
+    pairs = [(str(k), float(v)) for k, v in zip(labels, values, strict=True) if needle in str(k).lower()]
+    pairs.sort(key=lambda kv: kv[1], reverse=True)
+    n = max(1, int(n))
+    chosen = pairs if len(pairs) <= 2 * n else pairs[:n] + pairs[-n:]
+    return [k for k, _ in chosen], [v for _, v in chosen], len(pairs)
+
 
 def layout(fig: go.Figure, title: str, yformat: str | None = None, height: int = 320) -> go.Figure:
     fig.update_layout(
@@ -30,6 +67,8 @@ def layout(fig: go.Figure, title: str, yformat: str | None = None, height: int =
 
 
 def equity_figure(view: RunView) -> go.Figure:
+    if not view.dates:
+        return empty_figure(f"Equity ({view.currency})", "The run has no bars: nothing to chart.", 320)
     fig = go.Figure(
         go.Scatter(
             x=view.dates,
@@ -44,6 +83,8 @@ def equity_figure(view: RunView) -> go.Figure:
 
 
 def pnl_figure(view: RunView) -> go.Figure:
+    if not view.dates:
+        return empty_figure(f"Cumulative P&L ({view.currency})", "The run has no bars.")
     pnl = view.pnl.tolist()
     fig = go.Figure(
         go.Scatter(
@@ -59,6 +100,8 @@ def pnl_figure(view: RunView) -> go.Figure:
 
 
 def drawdown_figure(view: RunView) -> go.Figure:
+    if not view.dates:
+        return empty_figure("Drawdown", "The run has no bars.")
     fig = go.Figure(
         go.Scatter(
             x=view.dates,
@@ -73,6 +116,8 @@ def drawdown_figure(view: RunView) -> go.Figure:
 
 
 def returns_histogram(view: RunView) -> go.Figure:
+    if len(view.returns) == 0:
+        return empty_figure("Distribution of bar returns", "Fewer than two bars: no returns yet.", 300)
     fig = go.Figure(
         go.Histogram(x=view.returns.tolist(), nbinsx=60, name="returns", marker={"color": ACCENT})
     )
@@ -85,6 +130,10 @@ def returns_histogram(view: RunView) -> go.Figure:
 
 
 def limits_figure(view: RunView) -> go.Figure:
+    if not view.limits:
+        return empty_figure(
+            "Limit utilisation", "No risk check reported a measured value against a limit in this run."
+        )
     names = [r["check"] for r in view.limits]
     values = [r["utilisation"] for r in view.limits]
     colors = [BAD if v >= 1 else ("#d97706" if v >= 0.8 else GOOD) for v in values]
@@ -97,6 +146,8 @@ def limits_figure(view: RunView) -> go.Figure:
 def bar_figure(
     labels: Sequence[str], values: Sequence[float], title: str, name: str, yformat: str = ",.0f"
 ) -> go.Figure:
+    if not labels:
+        return empty_figure(title, "Nothing to show: no P&L was attributed yet.", 300)
     colors = [GOOD if v >= 0 else BAD for v in values]
     fig = go.Figure(go.Bar(x=list(labels), y=list(values), name=name, marker={"color": colors}))
     return layout(fig, title, yformat, height=300)
@@ -104,12 +155,20 @@ def bar_figure(
 
 def trade_pnl_figure(view: RunView) -> go.Figure:
     pnls = [float(t["pnl"]) for t in view.trades if not t.get("is_open")]
+    if not pnls:
+        return empty_figure(f"Closed trade P&L ({view.currency})", "No closed trades in this run.", 300)
     fig = go.Figure(go.Histogram(x=pnls, nbinsx=30, name="trade pnl", marker={"color": ACCENT}))
     return layout(fig, f"Closed trade P&L ({view.currency})", height=300)
 
 
 def slippage_figure(view: RunView) -> go.Figure:
     rows = view.slippage_bps
+    if not rows:
+        return empty_figure(
+            "Slippage per order vs decision close (bps, + = cost)",
+            "No filled orders with a decision price (slippage needs the audit trail).",
+            300,
+        )
     fig = go.Figure(
         go.Scatter(
             x=[r["time"] for r in rows],
@@ -125,6 +184,12 @@ def slippage_figure(view: RunView) -> go.Figure:
 
 
 def live_equity_figure(points: list[dict[str, Any]]) -> go.Figure:
+    if not points:
+        return empty_figure(
+            "Live equity (running engine)",
+            "No live engine connected: equity updates appear here while a run publishes events.",
+            240,
+        )
     fig = go.Figure(
         go.Scatter(
             x=[p["timestamp"] for p in points],
@@ -143,6 +208,8 @@ def fmt(value: Any, kind: str = "num") -> str:
     if kind == "pct":
         return f"{value:.2%}"
     if kind == "money":
+        return f"{value:,.2f}"
+    if kind == "price":
         return f"{value:,.2f}"
     if kind == "int":
         return f"{int(value):,d}"
@@ -169,3 +236,11 @@ def table(columns: Sequence[str], rows: Sequence[Sequence[Any]], table_id: str |
     if table_id:
         out.id = table_id  # type: ignore[attr-defined]
     return out
+
+
+def fmt_float(value: Any) -> float | None:
+    """``value`` as a float, or None when it is missing or not a number."""
+    try:
+        return None if value is None else float(value)
+    except (TypeError, ValueError):
+        return None

@@ -14,6 +14,9 @@ from .views import RunView
 
 PAGES = (
     ("portfolio", "Portfolio"),
+    ("positions", "Positions"),
+    ("orders", "Orders"),
+    ("fills", "Fills"),
     ("risk", "Risk"),
     ("strategies", "Strategies"),
     ("trades", "Trades"),
@@ -23,12 +26,12 @@ PAGES = (
 
 def _graph(graph_id: str, fig: Any) -> html.Div:
     return html.Div(
-        dcc.Graph(id=graph_id, figure=fig, config={"displaylogo": False, "responsive": True}),
+        dcc.Graph(id=graph_id, figure=fig, config=f.GRAPH_CONFIG),
         className="panel",
     )
 
 
-def _header(title: str, view: RunView) -> list[Any]:
+def header(title: str, view: RunView) -> list[Any]:
     span = f"{view.dates[0][:10]} → {view.dates[-1][:10]}" if view.dates else "no bars"
     return [
         html.H2(title),
@@ -45,7 +48,7 @@ def portfolio_page(view: RunView) -> html.Div:
     pnl = final - view.initial_cash
     return html.Div(
         [
-            *_header("Portfolio", view),
+            *header("Portfolio", view),
             html.Div(
                 [
                     f.card("Equity", f.fmt(final, "money")),
@@ -69,13 +72,6 @@ def portfolio_page(view: RunView) -> html.Div:
             html.Div(
                 [_graph("pnl-graph", f.pnl_figure(view)), _graph("drawdown-graph", f.drawdown_figure(view))],
                 className="grid2",
-            ),
-            html.Div(
-                [
-                    dcc.Graph(id="live-equity-graph", config={"displaylogo": False}),
-                    html.Div(id="live-status", className="note"),
-                ],
-                className="panel",
             ),
         ]
     )
@@ -103,7 +99,7 @@ def risk_page(view: RunView, breaker_states: list[dict[str, Any]]) -> html.Div:
     breakers = [[b.get("id"), b.get("state"), b.get("reason"), b.get("since")] for b in breaker_states]
     return html.Div(
         [
-            *_header("Risk", view),
+            *header("Risk", view),
             html.Div(
                 [
                     html.Div(
@@ -192,7 +188,7 @@ def strategies_page(view: RunView) -> html.Div:
     ]
     return html.Div(
         [
-            *_header("Strategy attribution", view),
+            *header("Strategy attribution", view),
             html.Div(
                 [
                     _graph(
@@ -293,7 +289,7 @@ def trades_page(view: RunView) -> html.Div:
     slip = view.mean_slippage_bps
     return html.Div(
         [
-            *_header("Trade analytics", view),
+            *header("Trade analytics", view),
             html.Div(
                 [
                     f.card("Closed trades", f.fmt(s.get("trades"), "int")),
@@ -341,7 +337,7 @@ def system_page(view: RunView, doc: dict[str, Any], *, kill_switch_enabled: bool
     config_text = json.dumps(redact(doc.get("config") or {}), indent=2, sort_keys=True)
     return html.Div(
         [
-            *_header("System health", view),
+            *header("System health", view),
             html.Div(
                 [
                     html.Div(
@@ -365,39 +361,46 @@ def system_page(view: RunView, doc: dict[str, Any], *, kill_switch_enabled: bool
                 ],
                 className="panel",
             ),
-            html.Div(
-                [
-                    html.H3("Kill switch"),
-                    html.Div(
-                        "Writes a halt request for the trading process: no new orders, open orders "
-                        "cancelled. Re-arming is explicit.",
-                        className="note",
-                    ),
-                    html.Button(
-                        "HALT TRADING",
-                        id="kill-button",
-                        className="kill",
-                        disabled=not kill_switch_enabled,
-                        n_clicks=0,
-                    ),
-                    html.Div(
-                        "Needs an authenticated dashboard (configure a user and password hash)."
-                        if not kill_switch_enabled
-                        else "",
-                        className="note",
-                    ),
-                    dcc.ConfirmDialog(
-                        id="kill-confirm",
-                        message="Halt trading now? Every open order is cancelled and no new "
-                        "order is sent until the risk state is re-armed.",
-                    ),
-                    html.Div(id="kill-result", className="note"),
-                ],
-                className="panel",
-            ),
+            kill_switch_panel(kill_switch_enabled=kill_switch_enabled),
             html.Div(
                 [html.H3("Run configuration (secrets redacted)"), html.Pre(config_text, className="config")],
                 className="panel",
             ),
         ]
+    )
+
+
+def kill_switch_panel(*, kill_switch_enabled: bool) -> html.Div:
+    """The kill switch: confirmed, authenticated, and followed by whether the running
+    engines acknowledged the halt (reported HALTED through the live feed)."""
+    return html.Div(
+        [
+            html.H3("Kill switch"),
+            html.Div(
+                "Writes a halt request for the trading process: no new orders, open orders "
+                "cancelled. Re-arming is explicit.",
+                className="note",
+            ),
+            html.Button(
+                "HALT TRADING",
+                id="kill-button",
+                className="kill",
+                disabled=not kill_switch_enabled,
+                n_clicks=0,
+            ),
+            html.Div(
+                "Needs an authenticated dashboard (configure a user and password hash)."
+                if not kill_switch_enabled
+                else "",
+                className="note",
+            ),
+            dcc.ConfirmDialog(
+                id="kill-confirm",
+                message="Halt trading now? Every open order is cancelled and no new "
+                "order is sent until the risk state is re-armed.",
+            ),
+            html.Div(id="kill-result", className="note"),
+            html.Div(id="kill-ack", className="note"),
+        ],
+        className="panel",
     )

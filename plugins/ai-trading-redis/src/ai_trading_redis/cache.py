@@ -48,6 +48,13 @@ class RedisCacheParams(BaseModel):
     quote_ttl: float | None = Field(default=10.0, description="seconds a latest quote lives")
     heartbeat_ttl: float = Field(default=30.0, gt=0, description="seconds a heartbeat key lives")
     publish_events: bool = Field(default=True, description="publish orders and fills for the dashboard")
+    live_feed: bool | None = Field(
+        default=None,
+        description="publish the live run feed (run registry, per-step equity, positions, orders, fills, "
+        "alerts, risk state); default: in paper and live runs, not in backtests",
+    )
+    feed_maxlen: int = Field(default=200_000, gt=0, description="approximate cap of a run's event stream")
+    feed_ttl: float = Field(default=7 * 86_400.0, gt=0, description="seconds a run's feed keys live after it ends")
 
 
 class RedisCache:
