@@ -75,3 +75,46 @@ def test_atr_lookback_must_hold_a_period() -> None:
 
     with pytest.raises(ValidationError, match=r"lookback \(10\) must be at least period \+ 1 \(15\)"):
         AtrParams(lookback=10)
+
+
+def test_atr_sizer_by_hand_with_a_gap() -> None:
+    """Six bars worked by hand with exact fractions: the gap up at bar 2 makes the true range
+    the distance from the previous close (1.8), not the bar's own range (1.0)."""
+    from fractions import Fraction as F
+
+    from ai_trading_core.enums import Timeframe
+    from ai_trading_core.market import MarketSlice
+
+    bars = [  # high, low, close
+        (10.0, 9.0, 9.5),
+        (10.5, 9.8, 10.2),  # TR = max(0.7, |10.5 - 9.5|, |9.8 - 9.5|) = 1.0
+        (12.0, 11.0, 11.5),  # TR = max(1.0, |12 - 10.2|, |11 - 10.2|) = 1.8: the gap
+        (11.6, 10.9, 11.0),  # TR = max(0.7, 0.1, 0.6) = 0.7
+        (11.2, 9.9, 10.0),  # TR = max(1.3, 0.2, 1.1) = 1.3
+        (10.4, 9.6, 10.3),  # TR = max(0.8, 0.4, 0.4) = 0.8
+    ]
+    seed = (F(10, 10) + F(18, 10) + F(7, 10)) / 3  # 7/6, mean of the first 3 true ranges
+    atr = seed + (F(13, 10) - seed) / 3  # 109/90
+    atr = atr + (F(8, 10) - atr) / 3  # 29/27
+    assert atr == F(29, 27)
+    history = History(6, 1)
+    for t, (h, lo, c) in enumerate(bars):
+        a = lambda x: np.array([x])  # noqa: E731
+        history.push(MarketSlice(t * 86_400 * 10**9, ("X",), a(c), a(h), a(lo), a(c), a(1_000.0)))
+    ctx = SizingContext(
+        timestamp=5 * 86_400 * 10**9,
+        symbols=("X",),
+        prices=np.array([10.3]),
+        equity=100_000.0,
+        cash=100_000.0,
+        positions=np.zeros(1),
+        history=history,
+        instruments=[],
+        timeframe=Timeframe.D1,
+    )
+    sizer = AtrSizer(AtrParams(risk_per_trade=0.01, atr_multiple=2.0, period=3, lookback=6, max_leverage=10.0))
+    assert sizer.atr(ctx)[0] == pytest.approx(float(atr), rel=1e-14)
+    # units = strength × 1 % × 100,000 / (2 × 29/27) = strength × 27,000 / 58
+    for strength in (1.0, -0.5):
+        units = sizer.target_positions(np.array([strength]), ctx)[0]
+        assert units == pytest.approx(float(F(strength) * 27_000 / 58), rel=1e-14)
