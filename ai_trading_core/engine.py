@@ -1025,19 +1025,15 @@ class Engine:
 
     def _in_flight_blocks(self, i: int, side: Side) -> bool:
         """Idempotency per intent: no new order for a symbol and side while one is in flight
-        (open, or unknown after a lost answer), whatever the rebalance mode. An order the
-        other way is cancelled first (cancel-then-replace: an exit is never blocked by a
-        stale, partially filled entry) and the new order goes out on a later step, sized
-        against what the cancelled one really filled."""
-        in_flight = self.book.in_flight(self.symbols[i])
-        if not in_flight:
-            return False
-        if any(o.status is OrderStatus.UNKNOWN or o.side is side for o in in_flight):
-            return True
-        for order in in_flight:
-            if order.status is not OrderStatus.CANCEL_PENDING:
-                self._cancel(order, "cancelled to make way for an order on the other side")
-        return True
+        (open, or unknown after a lost answer), whatever the rebalance mode; nothing at all
+        while one is unknown or being cancelled (the next order is sized against what it
+        really did). An open order the other way does not block: its quantity is netted in
+        the decision, and if the broker refuses the new order because of it, it is cancelled
+        first (:meth:`_refused`: cancel-then-replace)."""
+        for order in self.book.in_flight(self.symbols[i]):
+            if order.side is side or order.status in (OrderStatus.UNKNOWN, OrderStatus.CANCEL_PENDING):
+                return True
+        return False
 
     def _cancel(self, order: Order, reason: str) -> None:
         try:
@@ -1274,6 +1270,12 @@ class Engine:
         again on the next step, at most ``refused_order_retries`` times in a row."""
         self._refusals[i] += 1
         retry = self._refusals[i] <= self.refused_order_retries
+        # An exit refused because an entry is still open the other way ("insufficient qty
+        # available": a stale, partially filled buy holds the shares): cancel its remainder,
+        # and the exit goes out on the next decision, sized against what it really filled.
+        for other in self.book.in_flight(order.symbol):
+            if other.side is not order.side and other.status is not OrderStatus.CANCEL_PENDING:
+                self._cancel(other, f"cancelled so that {order.client_order_id} can be replaced: {reason}")
         if retry:
             self._combined[i] = np.nan
         else:

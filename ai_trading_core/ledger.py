@@ -4,6 +4,7 @@ never drifts: every figure can be re-derived from the fills."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -80,6 +81,26 @@ class Portfolio:
         values = self.qty_f * self._mark_price
         net = float(_sum(values))  # ndarray.sum without its Python wrapper: same result
         return self.cash_f + net, float(_sum(np.abs(values))), net
+
+    # ------------------------------------------------------------------ account
+    def adopt_account(
+        self, cash: Decimal, positions: Mapping[str, tuple[Decimal, Decimal]], at_ns: int = 0
+    ) -> None:
+        """Start from a broker account's state: ``cash`` (currency) and, per symbol of the
+        run, (signed units, average entry price). Holdings in other symbols are not the run's.
+        An adopted position opens a trade at its average entry price, time ``at_ns``."""
+        self.initial_cash = cash
+        self.cash = cash
+        self.cash_f = float(cash)
+        for symbol, (qty, avg) in positions.items():
+            i = self.index.get(symbol)
+            if i is None or qty == 0:
+                continue
+            self.quantities[i] = qty
+            self.avg_prices[i] = avg
+            self.qty_f[i] = float(qty)
+            side = Side.BUY if qty > 0 else Side.SELL
+            self._open[i] = _OpenTrade(side, at_ns, abs(qty), abs(qty) * avg, ZERO, ZERO, abs(qty), ZERO, ZERO, "", at_ns)
 
     # ------------------------------------------------------------------ fills
     def apply_fill(self, fill: Fill) -> None:

@@ -39,8 +39,30 @@ _ALLOWED: dict[S, frozenset[S]] = {
 }
 
 
+# Updates that describe an earlier point of an order's life than the one the engine already
+# knows (an "accepted" or "partially filled" event delivered after the final fill, a "pending
+# cancel" after the cancel): expected races between a stream and REST polling, ignored.
+_EARLIER: dict[S, frozenset[S]] = {
+    S.ACCEPTED: frozenset({S.NEW, S.SUBMITTED}),
+    S.PARTIALLY_FILLED: frozenset({S.NEW, S.SUBMITTED, S.ACCEPTED}),
+    S.CANCEL_PENDING: frozenset({S.NEW, S.SUBMITTED, S.ACCEPTED}),
+    S.FILLED: frozenset({S.NEW, S.SUBMITTED, S.ACCEPTED, S.PARTIALLY_FILLED, S.CANCEL_PENDING}),
+    S.CANCELLED: frozenset({S.NEW, S.SUBMITTED, S.ACCEPTED, S.PARTIALLY_FILLED, S.CANCEL_PENDING}),
+    S.EXPIRED: frozenset({S.NEW, S.SUBMITTED, S.ACCEPTED, S.PARTIALLY_FILLED, S.CANCEL_PENDING}),
+    S.UNKNOWN: frozenset({S.NEW}),
+}
+
+
 def can_transition(current: S, new: S) -> bool:
     return new in _ALLOWED[current]
+
+
+def is_stale(current: S, new: S) -> bool:
+    """True when ``new`` is a state the order has already left behind (an out-of-order or
+    repeated broker event): the update carries no news and is ignored. A contradiction (a
+    rejected order reported accepted, a filled one cancelled) is not stale: applying it
+    raises :class:`InvalidOrderTransition`."""
+    return new in _EARLIER.get(current, frozenset())
 
 
 def transition(order: Order, new: S, *, reason: str | None = None) -> None:
@@ -83,6 +105,13 @@ class OrderBook:
 
     def unknown_orders(self) -> list[Order]:
         return [o for o in self._open.values() if o.status is S.UNKNOWN]
+
+    def in_flight(self, symbol: str) -> list[Order]:
+        """The open orders of ``symbol``: sent (or being looked up after a lost answer) and not
+        yet terminal. Their unfilled quantity is exposure the broker may still execute."""
+        if not self._open:
+            return []
+        return [o for o in self._open.values() if o.symbol == symbol]
 
     def pending_quantity(self, symbol: str) -> Decimal:
         return sum(

@@ -35,7 +35,12 @@ class DataSource(Protocol):
 
 @runtime_checkable
 class LiveDataSource(DataSource, Protocol):
-    """A source that can also stream cross-sections as bars complete (paper and live)."""
+    """A source that can also stream cross-sections as bars complete (paper and live).
+
+    Optional, read by the live loop (see :mod:`ai_trading_core.feeds`): an attribute
+    ``history_is_warmup = True`` (``load()`` gave warm-up history, the stream continues
+    strictly after it) and a method ``health() -> FeedHealth`` (stale feed, market closed,
+    REDUCING while the feed is unreliable)."""
 
     def stream(self) -> AsyncIterator[MarketSlice]: ...
 
@@ -176,6 +181,38 @@ class BrokerContext:
     """Orders this run placed before a restart that may still be live at the broker, with
     ``filled_quantity`` / ``average_fill_price`` as far as fills were recorded. A broker adopts
     them (reports their further fills and updates) instead of treating them as strangers."""
+    cash: Decimal | None = None
+    """Cash the engine's ledger holds at connect (the recovered ledger's cash when a run
+    resumes); None means ``initial_cash``. A broker that reconciles cash compares with it."""
+    adopt_account: bool = False
+    """A new paper or live run: the engine takes cash and positions from the account
+    (:class:`AccountState`), and the broker reconciles against the account as it is now."""
+
+
+@dataclass(frozen=True, slots=True)
+class AccountState:
+    """A broker account's cash (currency) and positions (units, with the average entry
+    price) in the run's symbols, as an account-backed broker reports it at connect."""
+
+    cash: Decimal
+    positions: Mapping[str, tuple[Decimal, Decimal]] = field(default_factory=dict)
+
+
+@runtime_checkable
+class OrderListing(Protocol):
+    """Optional broker capability: the orders placed at the broker since a time. The engine
+    uses it to decide the fate of an order whose answer was lost: it is declared rejected
+    only when lookups within the budget found nothing and this list does not hold it."""
+
+    def orders_since(self, since: datetime) -> Sequence[OrderUpdate]: ...
+
+
+@runtime_checkable
+class AccountBroker(Protocol):
+    """Optional broker capability: the account's cash and positions at connect, taken as the
+    starting ledger of a new paper or live run (never ``initial_cash`` over the broker)."""
+
+    def account_state(self) -> AccountState | None: ...
 
 
 @runtime_checkable

@@ -97,6 +97,7 @@ base_url = "{server.url}"
 stream_url = "{server.stream_url}"
 request_timeout_s = 2.0
 max_requests_per_minute = 60000  # the local server has no rate limit
+unknown_order_budget_s = 1.0  # an order persisted but never sent before a kill: rejected soon
 {keys}
 [storage]
 name = "sql"

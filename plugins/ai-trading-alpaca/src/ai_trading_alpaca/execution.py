@@ -9,9 +9,16 @@ Guarantees (see the package README for the failure table):
 * every fill applied once: fills come from the trade_updates stream (de-duplicated by
   ``execution_id``) and from REST polling of open orders; both are reconciled on the
   order's cumulative filled quantity, which can never be applied twice;
-* trading refused until reconciled: positions and open orders are compared with the
+* an unknown order is not a rejected one: a lookup that answers 404 right after a lost
+  answer proves nothing (Alpaca accepts late); the engine keeps the order UNKNOWN for
+  ``unknown_order_budget_s`` and asks :meth:`orders_since` before it gives up;
+* trading refused until reconciled: positions, cash and open orders are compared with the
   account at :meth:`connect` and every ``reconcile_every_s``; a mismatch makes
-  :meth:`submit_order` raise ``NotReconciled`` (a ``TradingHalted``) and alerts.
+  :meth:`submit_order` raise ``NotReconciled`` (a ``TradingHalted``) and alerts;
+* a new run starts from the account (:meth:`account_state`): its cash and its positions
+  in the run's symbols, never ``initial_cash`` over the broker;
+* a fill recovered over REST (a gap in the stream) is booked at its own execution price,
+  from the account's FILL activities, never at the order's rounded average price.
 """
 
 from __future__ import annotations
@@ -19,21 +26,22 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from alpaca.trading.client import TradingClient
+from alpaca.common.enums import Sort
 from alpaca.trading.enums import QueryOrderStatus
 from alpaca.trading.requests import GetOrdersRequest
 from loguru import logger
 from pydantic import SecretStr
 
 from ai_trading_core.enums import AlertSeverity, OrderStatus, Side
-from ai_trading_core.errors import BrokerError
+from ai_trading_core.errors import BrokerError, BrokerTimeout
 from ai_trading_core.market import MarketSlice
 from ai_trading_core.models import Alert, Fill, Order, OrderUpdate
-from ai_trading_core.protocols import BrokerContext, BrokerEvents
+from ai_trading_core.protocols import AccountState, BrokerContext, BrokerEvents
 
 from . import parsing
 from .config import AlpacaBrokerParams
@@ -97,8 +105,12 @@ class AlpacaBroker:
         self._expected: dict[str, Decimal] = {}
         self._last_reconcile_ns: int | None = None
         self._seen_connections = 0
+        self._expected_cash: Decimal | None = None  # the ledger's cash implied by the fills reported
+        self._account: AccountState | None = None
         self.mismatch: str | None = None
         self.reconciliations = 0
+        self.unknown_order_budget_s = params.unknown_order_budget_s
+        self.refused_order_retries = params.refused_order_retries
 
     def __repr__(self) -> str:  # never show keys
         return f"AlpacaBroker(paper={self.params.paper}, base_url={self.params.base_url!r})"
@@ -115,9 +127,16 @@ class AlpacaBroker:
             url_override=self.params.base_url,
         )
         self._client = harden(client, self.params.request_timeout_s)
-        # A resumed run (ai_trading_core.recovery): the engine's recovered ledger is what the
-        # account must show, and the orders it placed before the restart are ours to follow.
-        self._expected = {s: Decimal(q) for s, q in ctx.positions.items()}
+        if ctx.adopt_account:
+            # A new run takes the account as it is (cash, positions in its symbols).
+            self._account = self._read_account()
+            self._expected = {s: q for s, (q, _) in self._account.positions.items()}
+            self._expected_cash = self._account.cash
+        else:
+            # A resumed run (ai_trading_core.recovery): the engine's recovered ledger is what
+            # the account must show, and the orders it placed before the restart are ours.
+            self._expected = {s: Decimal(q) for s, q in ctx.positions.items()}
+            self._expected_cash = ctx.cash if ctx.cash is not None else ctx.initial_cash
         for order in ctx.recovered_orders:
             self._orders[order.client_order_id] = _Tracked(
                 order.symbol,
@@ -145,6 +164,22 @@ class AlpacaBroker:
             )
             self._listener.start()
 
+    def account_state(self) -> AccountState | None:
+        """The account at connect (a new run), the ledger the engine starts from."""
+        return self._account
+
+    def _read_account(self) -> AccountState:
+        raw = self._call("account", self._rest().get_account)
+        cash = parsing.decimal(raw["cash"], "account cash")
+        positions: dict[str, tuple[Decimal, Decimal]] = {}
+        for p in self._call("positions", self._rest().get_all_positions):
+            symbol = str(p["symbol"])
+            if symbol in self._symbols:
+                qty = parsing.decimal(p["qty"], f"position {symbol} qty")
+                qty = -abs(qty) if str(p.get("side")) == "short" else qty
+                positions[symbol] = (qty, parsing.decimal(p.get("avg_entry_price") or "0", "avg_entry_price"))
+        return AccountState(cash=cash, positions=positions)
+
     def close(self) -> None:
         if self._listener is not None:
             self._listener.stop()
@@ -167,13 +202,27 @@ class AlpacaBroker:
         try:
             raw = self._call(f"submit {order.client_order_id}", self._rest().submit_order, request)
         except DuplicateClientOrderId:
+            # Alpaca has it (a retry after a lost answer): "look it up", never "refused".
             found = self.lookup_order(order.client_order_id)
             if found is None:
-                raise BrokerError(
-                    f"alpaca: {order.client_order_id} reported as existing but not found"
+                raise BrokerTimeout(
+                    f"alpaca: {order.client_order_id} reported as existing but not found yet"
                 ) from None
             return found
         return self._track(raw)
+
+    def orders_since(self, since: datetime) -> list[OrderUpdate]:
+        """Every order of the account submitted since ``since`` (open and closed), oldest
+        first: the last word on an order whose lookups found nothing."""
+        request = GetOrdersRequest(
+            status=QueryOrderStatus.ALL, after=since - timedelta(minutes=5), limit=500, direction=Sort.ASC
+        )
+        raw = self._call("orders since", self._rest().get_orders, request)
+        out = []
+        for o in raw or []:
+            coid = str(o.get("client_order_id"))
+            out.append(self._track(o) if coid in self._orders else parsing.order_update(o, self._now()))
+        return out
 
     def lookup_order(self, client_order_id: str) -> OrderUpdate | None:
         try:
@@ -187,11 +236,13 @@ class AlpacaBroker:
     def cancel_order(self, client_order_id: str) -> OrderUpdate:
         current = self.lookup_order(client_order_id)
         if current is None:
+            # Not found is not "never placed": it may still be accepted late. It stays unknown
+            # and the engine keeps looking it up.
             return OrderUpdate(
                 client_order_id=client_order_id,
-                status=OrderStatus.REJECTED,
+                status=OrderStatus.UNKNOWN,
                 timestamp=self._now(),
-                reason="unknown to alpaca",
+                reason="cancel requested, but alpaca does not know the order (yet)",
             )
         if current.status.is_terminal:
             return current
@@ -277,10 +328,25 @@ class AlpacaBroker:
             tracked.done = update.status.is_terminal
 
     def _catch_up(self, raw: dict[str, Any], tracked: _Tracked, events: BrokerEvents) -> None:
-        """Fills the stream did not deliver (a gap during a reconnect), from the order's
-        cumulative quantity and average price."""
+        """Fills the stream did not deliver (a gap during a reconnect): each execution at its
+        own price from the account's FILL activities; what those do not cover yet, from the
+        order's cumulative quantity and average price."""
         filled = raw.get("filled_qty")
         cumulative = parsing.decimal(filled, "filled_qty") if filled not in (None, "") else _ZERO
+        if cumulative <= tracked.applied_qty:
+            return
+        coid = str(raw["client_order_id"])
+        for act in self._fill_activities(raw):
+            cum = parsing.decimal(act["cum_qty"], "activity cum_qty")
+            qty = parsing.decimal(act["qty"], "activity qty")
+            new = cum - max(cum - qty, tracked.applied_qty)
+            if new <= 0:
+                continue
+            exec_id = str(act["id"])
+            self._seen_exec.add(exec_id)
+            price = parsing.decimal(act["price"], "activity price")
+            stamp = parsing.timestamp(act["transaction_time"]) if act.get("transaction_time") else self._now()
+            self._emit_fill(events, tracked, coid, exec_id, new, price, stamp)
         if cumulative <= tracked.applied_qty:
             return
         avg = parsing.decimal(raw.get("filled_avg_price"), "filled_avg_price")
@@ -290,6 +356,28 @@ class AlpacaBroker:
         self._emit_fill(
             events, tracked, str(raw["client_order_id"]), f"{raw['id']}:cum:{cumulative}", qty, price, stamp
         )
+
+    def _fill_activities(self, raw: dict[str, Any]) -> list[dict[str, Any]]:
+        """The account's FILL activities of one order, in execution order ([] when the
+        account cannot list them: the average-price fallback applies)."""
+        params: dict[str, Any] = {"direction": "asc", "page_size": 100}
+        submitted = raw.get("submitted_at") or raw.get("created_at")
+        if submitted:
+            params["after"] = (parsing.timestamp(submitted) - timedelta(minutes=1)).isoformat()
+        out: list[dict[str, Any]] = []
+        for _ in range(50):  # pages of 100 executions
+            try:
+                page = self._call("fill activities", self._rest().get, "/account/activities/FILL", params)
+            except BrokerError as exc:
+                logger.warning("{}: booking the fill at the order's average price", exc)
+                return []
+            if not isinstance(page, list):
+                return []
+            out += [a for a in page if str(a.get("order_id")) == str(raw["id"])]
+            if len(page) < params["page_size"]:
+                break
+            params["page_token"] = str(page[-1]["id"])
+        return sorted(out, key=lambda a: parsing.decimal(a["cum_qty"], "activity cum_qty"))
 
     def _emit_fill(
         self,
@@ -303,6 +391,8 @@ class AlpacaBroker:
     ) -> None:
         tracked.applied_qty += qty
         tracked.applied_notional += qty * price
+        if self._expected_cash is not None:
+            self._expected_cash -= qty * price if tracked.side is Side.BUY else -qty * price
         self._expected[tracked.symbol] = self._expected.get(tracked.symbol, _ZERO) + (
             qty if tracked.side is Side.BUY else -qty
         )
@@ -322,9 +412,12 @@ class AlpacaBroker:
     def _emit_update(self, events: BrokerEvents, tracked: _Tracked, update: OrderUpdate) -> None:
         if update.broker_order_id:
             tracked.broker_id = update.broker_order_id
-        # Fills drive PARTIALLY_FILLED / FILLED in the engine; only report other changes.
+        # Fills drive PARTIALLY_FILLED / FILLED in the engine; only report other changes, and
+        # FILLED once every fill is reported (an order recovered after a restart has them all).
+        pending_fills = tracked.applied_qty < (update.filled_quantity or _ZERO)
         if (
-            update.status in (OrderStatus.PARTIALLY_FILLED, OrderStatus.FILLED)
+            update.status is OrderStatus.PARTIALLY_FILLED
+            or (update.status is OrderStatus.FILLED and pending_fills)
             or update.status is tracked.status
         ):
             tracked.status = update.status
@@ -341,6 +434,9 @@ class AlpacaBroker:
             tracked.quantity = parsing.decimal(raw["qty"], "qty")
         update = parsing.order_update(raw, self._now())
         tracked.broker_id = update.broker_order_id
+        if update.status is OrderStatus.FILLED and tracked.applied_qty >= (update.filled_quantity or _ZERO):
+            tracked.status = update.status  # every fill already reported
+            return update
         if update.status in (OrderStatus.PARTIALLY_FILLED, OrderStatus.FILLED):
             # Fills arrive through on_market; acknowledge the order here.
             return update.model_copy(update={"status": OrderStatus.ACCEPTED})
@@ -354,11 +450,15 @@ class AlpacaBroker:
         they agree; otherwise refuses trading (until a later reconciliation agrees) and alerts."""
         self._last_reconcile_ns = self._now_ns()
         self.reconciliations += 1
+        # Cash is read before positions: a fill landing in between shows in the positions (as
+        # in flight) and the cash comparison waits for the next reconciliation.
+        cash = self._account_cash()
         problems, in_flight = self._position_problems()
         if (problems or in_flight) and events is not None:
             # A fill may have landed between the order poll and the position read: catch up
             # once more before calling it a mismatch.
             self._poll_open_orders(events)
+            cash = self._account_cash()
             problems, in_flight = self._position_problems()
         if in_flight and not problems:
             # Our own open orders explain the difference: a fill landed at Alpaca after the
@@ -366,7 +466,25 @@ class AlpacaBroker:
             # the next step, by when the poll has the fill or the difference is unexplained.
             logger.info("alpaca: fills in flight, reconciling again next step: {}", "; ".join(in_flight))
             self._last_reconcile_ns = None
+        elif not problems:
+            problems += self._cash_problems(cash)
         return self._conclude(problems)
+
+    def _account_cash(self) -> Decimal | None:
+        if self._expected_cash is None:
+            return None
+        raw = self._call("account", self._rest().get_account)
+        return parsing.decimal(raw["cash"], "account cash")
+
+    def _cash_problems(self, cash: Decimal | None) -> list[str]:
+        """The account's cash against the ledger's (start cash moved by every fill reported),
+        within ``cash_tolerance``."""
+        if self._expected_cash is None or cash is None:
+            return []
+        diff = cash - self._expected_cash
+        if abs(diff) <= self.params.cash_tolerance:
+            return []
+        return [f"cash: account {cash}, expected {self._expected_cash} (difference {diff})"]
 
     def _position_problems(self) -> tuple[list[str], list[str]]:
         """(differences between the account and the fills reported to the engine that no
