@@ -15,7 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .errors import ConfigError
+from .files import atomic_write_text
 from .market import BarPanel
+from .redaction import MASK, redact_config
 
 if TYPE_CHECKING:
     from .config import AppConfig
@@ -37,13 +39,13 @@ def result_digest(document: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-MASK = "**********"
 
 
 def replayable_config(config: AppConfig, redacted: dict[str, Any]) -> dict[str, Any]:
     """The config as given (component parameters unexpanded, so its hash is the run's
     ``config_hash``), credentials left out and every parameter the redacted config masks
-    (a component's ``SecretStr`` fields) masked here too."""
+    (a component's ``SecretStr`` fields) masked here too, and, by construction, every URL/DSN
+    password and secret-named value (:func:`~ai_trading_core.redaction.redact_config`)."""
     doc = config.model_dump(mode="json", exclude={"credentials"})
 
     def mask(section: dict[str, Any] | None, shown: dict[str, Any] | None) -> None:
@@ -59,7 +61,8 @@ def replayable_config(config: AppConfig, redacted: dict[str, Any]) -> dict[str, 
     for key in ("strategies", "risk", "reporters", "alerts"):
         for section, shown in zip(doc.get(key) or [], redacted.get(key) or [], strict=False):
             mask(section, shown)
-    return doc
+    replay: dict[str, Any] = redact_config(doc)  # URL/DSN passwords, secret-named values
+    return replay
 
 
 def build_manifest(document: dict[str, Any], config: AppConfig, panel: BarPanel) -> dict[str, Any]:
@@ -87,13 +90,17 @@ def build_manifest(document: dict[str, Any], config: AppConfig, panel: BarPanel)
             "end": document["end"],
         },
         "result_digest": result_digest(document),
+        # the sealed head of the run's audit chain (see ai_trading_core.audit), when it has one
+        "audit": document.get("audit"),
     }
 
 
 def write_manifest(manifest: dict[str, Any], run_dir: Path) -> Path:
+    """Write ``manifest.json`` atomically, mode 0600 (a manifest describes where a run's data
+    lives; it is no one else's to read)."""
     run_dir.mkdir(parents=True, exist_ok=True)
     path = run_dir / MANIFEST_NAME
-    path.write_text(json.dumps(manifest, indent=1, sort_keys=True, allow_nan=False) + "\n", encoding="utf-8")
+    atomic_write_text(path, json.dumps(manifest, indent=1, sort_keys=True, allow_nan=False) + "\n")
     return path
 
 

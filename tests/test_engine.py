@@ -232,15 +232,24 @@ def test_multiple_strategies_combine_by_weight(ai_trading_panel) -> None:
 def test_audit_trail_links_decision_chain(sma_config, ai_trading_panel, tmp_path) -> None:  # type: ignore[no-untyped-def]
     import json
 
-    from ai_trading_core.audit import verify_audit_file
+    from ai_trading_core.audit import AuditHead, resolve_audit_key, verify_audit_file
 
-    cfg = {**sma_config, "audit": {"enabled": True, "path": str(tmp_path / "audit.jsonl")}}
+    cfg = {
+        **sma_config,
+        "run": {"state_dir": str(tmp_path / "state")},
+        "audit": {"enabled": True, "path": str(tmp_path / "audit.jsonl")},
+    }
     out = run_config(config_from_dict(cfg), panel=ai_trading_panel)
+    key = resolve_audit_key({}, tmp_path / "state", create=False)
     events = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
     order = out.result.orders[0]
     chain = [e["kind"] for e in events if e["correlation_id"] == order.correlation_id]
     assert chain[:2] == ["decision", "order"] and "fill" in chain
-    assert verify_audit_file(tmp_path / "audit.jsonl").ok
+    # sealed on the clean stop, the head recorded in the run document and the manifest
+    assert events[-1]["kind"] == "seal" and out.document["audit"]["head"] == events[-1]["hash"]
+    assert json.loads(out.manifest_path.read_text())["audit"] == out.document["audit"]
+    recorded = AuditHead(out.document["run_id"], events[-1]["hash"], len(events), "run document")
+    assert verify_audit_file(tmp_path / "audit.jsonl", key, expected=(recorded,)).ok
     assert [e["sequence"] for e in events] == list(range(1, len(events) + 1))
 
 

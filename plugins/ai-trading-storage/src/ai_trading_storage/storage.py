@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ai_trading_core.audit import resolve_audit_key
 from ai_trading_core.clock import WallClock
 from ai_trading_core.models import AuditEvent, Fill, Instrument, Order, PortfolioState, RiskEvent, Signal
 from ai_trading_core.recovery import Checkpoint, RecoveredState
@@ -53,7 +54,8 @@ class SqlStorage:
         self.url = params.url or default_url(ctx.state_dir)
         pool = PoolSettings(params.pool_size, params.max_overflow, params.pool_timeout, params.pool_pre_ping)
         self.engine = create_db_engine(self.url, pool, connect_timeout=params.connect_timeout)
-        self.db = Database(self.engine)
+        # the audit chain's HMAC key, resolved as the run's file sink resolves it
+        self.db = Database(self.engine, audit_key=resolve_audit_key(ctx.credentials, ctx.state_dir))
         self.clock = ctx.clock if ctx.clock is not None else WallClock()
         self.run_id = ""
         if params.auto_migrate:
@@ -78,11 +80,12 @@ class SqlStorage:
         self.db.dispose()
 
     # ------------------------------------------------------------------ audit and runs
-    def record_audit(self, event: AuditEvent) -> None:
-        """Append to the hash-chained, append-only audit trail; durable on return."""
+    def record_audit(self, event: AuditEvent) -> str:
+        """Append to the HMAC-chained, append-only audit trail; durable on return. Returns the
+        event's chain hash."""
         if not self.run_id:
             self.run_id = event.run_id
-        self.db.audit.append(event)
+        return self.db.audit.append(event)
 
     def record_run(self, document: dict[str, Any]) -> None:
         """Store the finished run document (read back equal by :meth:`load_run`)."""

@@ -1,4 +1,5 @@
-"""The hash chain: ``hash = sha256(prev_hash + canonical JSON of the event)``, per run.
+"""The hash chain: ``hash = HMAC-SHA256(key, prev_hash + canonical JSON of the event)``, per run
+(the key: :func:`ai_trading_core.audit.resolve_audit_key`).
 
 The canonical JSON is the event's six fields (sequence, run_id, kind, correlation_id,
 timestamp, payload) with sorted keys, no whitespace, UTF-8, and the timestamp as UTC ISO-8601
@@ -12,6 +13,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from ai_trading_core.audit import AuditKey
 from ai_trading_core.models import AuditEvent
 
 GENESIS_HASH = "0" * 64
@@ -45,7 +47,13 @@ def event_bytes(
     return canonical_json(document).encode("utf-8")
 
 
-def chain_hash(prev_hash: str, canonical: bytes) -> str:
+def chain_hash(prev_hash: str, canonical: bytes, key: AuditKey) -> str:
+    """``HMAC-SHA256(key, prev_hash + canonical)``: the same chain as the JSON-lines trail's."""
+    return key.mac(prev_hash, canonical)
+
+
+def legacy_hash(prev_hash: str, canonical: bytes) -> str:
+    """The unkeyed SHA-256 chain written before migration 0004, recognised to say so."""
     return hashlib.sha256(prev_hash.encode("ascii") + canonical).hexdigest()
 
 SEAL_KIND = "seal"

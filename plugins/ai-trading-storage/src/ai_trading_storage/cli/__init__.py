@@ -15,7 +15,6 @@ from ai_trading_core.market import to_ns
 
 from .. import migrations
 from ..audit import explain as explain_order
-from ..audit import verify as verify_chain
 from ..connection import create_db_engine, safe_url
 from ..ingest import read_bars, write_bars
 from ..repositories import Database
@@ -155,30 +154,6 @@ def _timeframe(text: str) -> Timeframe:
         raise click.BadParameter(str(exc), param_hint="--timeframe") from None
 
 
-@click.command("verify")
-@url_option
-@click.option("--run-id", default=None, help="verify one run (default: every run)")
-def audit_verify(url: str, run_id: str | None) -> None:
-    """Recompute the database audit trail's hash chains; fail naming the first altered or
-    missing row."""
-    db = Database(create_db_engine(url))
-    try:
-        report = verify_chain(db.audit, run_id)
-    except AiTradingError as exc:
-        raise CommandFailed(exc) from exc
-    finally:
-        db.dispose()
-    if not report.ok:
-        first = report.problems[0]
-        for p in report.problems:
-            click.echo(p.message, err=True)
-        raise click.ClickException(
-            f"audit trail does not verify: run {first.run_id} sequence {first.sequence} {first.kind} "
-            f"({len(report.problems)} problem(s))"
-        )
-    click.echo(f"audit trail verified: {report.rows} rows in {report.runs} run(s)")
-
-
 @click.command("explain")
 @click.argument("order_id")
 @url_option
@@ -202,13 +177,17 @@ def register(cli: click.Group) -> None:
     ``explain-db`` if that name is taken)."""
     cli.add_command(db_group)
     cli.add_command(data_group)
+    from ..audit.commands import audit_export_heads_db, audit_verify_db
+
     existing = cli.commands.get("audit")
     if isinstance(existing, click.Group):
-        existing.add_command(audit_verify, "verify-db")
+        existing.add_command(audit_verify_db, "verify-db")
+        existing.add_command(audit_export_heads_db, "export-heads-db")
         existing.add_command(audit_explain, "explain-db" if "explain" in existing.commands else "explain")
         return
     group = click.Group("audit", help="The database audit trail.")
-    group.add_command(audit_verify)
+    group.add_command(audit_verify_db, "verify")
+    group.add_command(audit_export_heads_db, "export-heads")
     group.add_command(audit_explain)
     cli.add_command(group)
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy.engine import Engine
 
+from ai_trading_core.audit import AuditKey
+
 from .audit import AuditRepository
 from .checkpoints import CheckpointRepository
 from .events import RiskEventRepository, SignalRepository, SnapshotRepository
@@ -13,9 +15,10 @@ from .runs import RunRepository, run_id_of
 
 
 class Database:
-    """All repositories over one engine."""
+    """All repositories over one engine. ``audit_key`` keys the audit chain's HMAC: needed to
+    append audit events and to verify them, not to read them."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, audit_key: AuditKey | None = None) -> None:
         self.engine = engine
         self.instruments = InstrumentRepository(engine)
         self.orders = OrderRepository(engine)
@@ -24,7 +27,7 @@ class Database:
         self.snapshots = SnapshotRepository(engine)
         self.risk_events = RiskEventRepository(engine)
         self.runs = RunRepository(engine)
-        self.audit = AuditRepository(engine)
+        self.audit = AuditRepository(engine, audit_key)
         self.checkpoints = CheckpointRepository(engine)
 
     def dispose(self) -> None:

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from ai_trading_core.audit import AuditKey
 from ai_trading_core.errors import AuditError
 from ai_trading_core.models import AuditEvent
 
@@ -16,8 +17,9 @@ from ._sql import reading, transaction
 
 
 class AuditRepository:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, key: AuditKey | None = None) -> None:
         self.engine = engine
+        self.key = key
 
     def append(self, event: AuditEvent) -> str:
         """Append ``event`` to its run's chain; durable on return. Returns the row's hash.
@@ -26,6 +28,9 @@ class AuditRepository:
         is refused (the chain would otherwise show a gap). Concurrent writers to one run are
         serialised by an advisory lock (PostgreSQL) or the database lock (SQLite).
         """
+        if self.key is None:
+            raise AuditError("cannot append to the audit trail: no audit key (see resolve_audit_key)")
+        key = self.key
         payload = payload_text(event)
         with transaction(self.engine, f"appending audit event {event.run_id}#{event.sequence}") as conn:
             if conn.dialect.name == "postgresql":
@@ -46,6 +51,7 @@ class AuditRepository:
                 event_bytes(
                     event.run_id, event.sequence, event.kind, event.correlation_id, event.timestamp, payload
                 ),
+                key,
             )
             conn.execute(
                 sa.insert(AuditEventRow),

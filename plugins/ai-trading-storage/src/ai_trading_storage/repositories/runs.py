@@ -30,6 +30,13 @@ def _field(document: dict[str, Any], name: str) -> str:
     return "" if value is None else str(value)
 
 
+def _audit_head(document: dict[str, Any]) -> dict[str, Any]:
+    audit = document.get("audit")
+    if not isinstance(audit, dict) or not audit.get("head"):
+        return {}
+    return {"audit_head": str(audit["head"]), "audit_count": int(audit.get("events", 0))}
+
+
 class RunRepository:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -49,6 +56,8 @@ class RunRepository:
             "config_hash": _field(document, "config_hash"),
             "stored_at": stored_at,
             "document": text,
+            # the sealed head of the run's audit chain; the database keeps it once recorded
+            **_audit_head(document),
         }
         with transaction(self.engine, f"storing run {run_id}") as conn:
             upsert(conn, RunRow, [values], ["run_id"])
@@ -61,6 +70,12 @@ class RunRepository:
             raise StorageError(f"no stored run {run_id!r}")
         document: dict[str, Any] = json.loads(text)
         return document
+
+    def audit_heads(self) -> dict[str, tuple[str | None, int | None]]:
+        """Run id → (sealed audit head, event count) as recorded on each run row."""
+        with reading(self.engine, "reading the runs' audit heads") as s:
+            rows = s.execute(sa.select(RunRow.run_id, RunRow.audit_head, RunRow.audit_count)).all()
+        return {r.run_id: (r.audit_head, r.audit_count) for r in rows}
 
     def ids(self) -> list[str]:
         with reading(self.engine, "listing runs") as s:

@@ -7,8 +7,9 @@ the audit tables move only the way the append path moves them.
 - ``audit_chain_heads``: a head is inserted only for a run's first event and advances only by
   one, to the stored event that links to it; ``sealed`` follows the event's kind. DELETE and
   TRUNCATE are refused.
-- ``runs``: ``audit_head`` / ``audit_count`` (the sealed head of the run's chain) cannot be
-  changed once set, and a run that has them cannot be deleted.
+- ``runs``: ``audit_head`` / ``audit_count`` (the sealed head of the run's chain) once set
+  only advance to the run's current sealed chain head (a resumed live run, stopped again), and
+  a run that has them cannot be deleted.
 
 The triggers keep out accidents and writers without the owner's rights; the HMAC keying of the
 chain (see ``docs/security.md``) is what makes a forged row detectable by ``audit verify-db``.
@@ -86,8 +87,14 @@ $$
     """
 CREATE FUNCTION runs_audit_head_fixed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF OLD.audit_head IS NOT NULL AND (TG_OP = 'DELETE' OR NEW.audit_head IS DISTINCT FROM OLD.audit_head
-            OR NEW.audit_count IS DISTINCT FROM OLD.audit_count) THEN
+    -- a recorded head stays, or advances to the run's current chain head (a resumed live run
+    -- sealed again); a run with a recorded head is never deleted
+    IF OLD.audit_head IS NOT NULL AND (TG_OP = 'DELETE' OR (
+            (NEW.audit_head IS DISTINCT FROM OLD.audit_head OR NEW.audit_count IS DISTINCT FROM OLD.audit_count)
+            AND NOT (NEW.audit_count > OLD.audit_count AND EXISTS (
+                SELECT 1 FROM audit_chain_heads h WHERE h.run_id = NEW.run_id AND h.hash = NEW.audit_head
+                AND h.sequence = NEW.audit_count AND h.sealed))))
+    THEN
         RAISE EXCEPTION 'runs: % of run % refused, its audit head is recorded', TG_OP, OLD.run_id
             USING ERRCODE = 'insufficient_privilege';
     END IF;
@@ -128,12 +135,13 @@ SQLITE_TRIGGERS = [
     SELECT RAISE(ABORT, 'audit_events: INSERT refused, the run is sealed')
         WHERE NEW.kind <> 'session'
           AND EXISTS (SELECT 1 FROM audit_chain_heads h WHERE h.run_id = NEW.run_id AND h.sealed);
-    SELECT RAISE(ABORT, 'audit_events: INSERT out of sequence refused')
-        WHERE CASE WHEN EXISTS (SELECT 1 FROM audit_chain_heads h WHERE h.run_id = NEW.run_id)
-            THEN NOT EXISTS (SELECT 1 FROM audit_chain_heads h WHERE h.run_id = NEW.run_id
-                             AND h.sequence + 1 = NEW.sequence AND h.hash = NEW.prev_hash)
-            ELSE NEW.prev_hash <> '{GENESIS}' OR EXISTS (SELECT 1 FROM audit_events e WHERE e.run_id = NEW.run_id)
-        END;
+    SELECT RAISE(ABORT, 'audit_events: INSERT out of sequence refused (the run is at another sequence)')
+        WHERE EXISTS (SELECT 1 FROM audit_chain_heads h WHERE h.run_id = NEW.run_id)
+          AND NOT EXISTS (SELECT 1 FROM audit_chain_heads h WHERE h.run_id = NEW.run_id
+                          AND h.sequence + 1 = NEW.sequence AND h.hash = NEW.prev_hash);
+    SELECT RAISE(ABORT, 'audit_events: INSERT out of sequence refused (no chain head: only its first event)')
+        WHERE NOT EXISTS (SELECT 1 FROM audit_chain_heads h WHERE h.run_id = NEW.run_id)
+          AND (NEW.prev_hash <> '{GENESIS}' OR EXISTS (SELECT 1 FROM audit_events e WHERE e.run_id = NEW.run_id));
 END""",
     f"""CREATE TRIGGER audit_chain_heads_first BEFORE INSERT ON audit_chain_heads BEGIN
     SELECT RAISE(ABORT, 'audit_chain_heads: INSERT refused, a new head starts at the run''s first event')
@@ -153,7 +161,10 @@ END""",
 END""",
     """CREATE TRIGGER runs_audit_head_fixed BEFORE UPDATE ON runs
     WHEN OLD.audit_head IS NOT NULL
-         AND (NEW.audit_head IS NOT OLD.audit_head OR NEW.audit_count IS NOT OLD.audit_count) BEGIN
+         AND (NEW.audit_head IS NOT OLD.audit_head OR NEW.audit_count IS NOT OLD.audit_count)
+         AND NOT (NEW.audit_count > OLD.audit_count AND EXISTS (
+             SELECT 1 FROM audit_chain_heads h WHERE h.run_id = NEW.run_id AND h.hash = NEW.audit_head
+             AND h.sequence = NEW.audit_count AND h.sealed)) BEGIN
     SELECT RAISE(ABORT, 'runs: UPDATE refused, the run''s audit head is recorded');
 END""",
     """CREATE TRIGGER runs_audited_no_delete BEFORE DELETE ON runs WHEN OLD.audit_head IS NOT NULL BEGIN
