@@ -214,8 +214,8 @@ def check_block_targets(
         return None
     r, c = where
     message = (
-        f"strategy {sid}: signal_block row {r} ({panel.symbols[c]}, {_iso(panel, r)}) is {block[r, c]!r} but "
-        f"on_slice returns {per_bar[r, c]!r} (compared on the first {rows} bars): the block path would not "
+        f"strategy {sid}: signal_block row {r} ({panel.symbols[c]}, {_iso(panel, r)}) is {float(block[r, c])!r} but "
+        f"on_slice returns {float(per_bar[r, c])!r} (compared on the first {rows} bars): the block path would not "
         f"trade what the per-bar path trades"
     )
     if not is_deterministic(strategy):

@@ -143,8 +143,8 @@ def assert_no_lookahead(
         if where is not None:
             r, c = where
             raise LookaheadError(
-                f"{sid}: signal at row {r} ({panel.symbols[c]}) changed from {reference[r, c]!r} to "
-                f"{signals[r, c]!r} when only data after row {cut} was altered: look-ahead"
+                f"{sid}: signal at row {r} ({panel.symbols[c]}) changed from {float(reference[r, c])!r} to "
+                f"{float(signals[r, c])!r} when only data after row {cut} was altered: look-ahead"
             )
     block_fn = getattr(reference_strategy, "signal_block", None)
     if callable(block_fn):
@@ -157,8 +157,8 @@ def assert_no_lookahead(
         if where is not None:
             r, c = where
             raise LookaheadError(
-                f"{sid}: signal_block row {r} ({panel.symbols[c]}) is {block[r, c]!r} but on_slice "
-                f"returned {reference[r, c]!r}"
+                f"{sid}: signal_block row {r} ({panel.symbols[c]}) is {float(block[r, c])!r} but on_slice "
+                f"returned {float(reference[r, c])!r}"
             )
         for j, cut in enumerate(cut_points):
             altered_block = strategy_factory()
