@@ -4,6 +4,8 @@ and a helper calling the dashboard's callbacks over HTTP like a browser does."""
 from __future__ import annotations
 
 import json
+import shutil
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -61,3 +63,53 @@ def call_callback(client: Any, output: str, inputs: list[dict[str, Any]], change
     return client.post(
         "/_dash-update-component", data=json.dumps(body), content_type="application/json", **kw
     )
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = shutil.which("chromedriver")
+
+
+def start_browser(*extra_flags: str) -> Any:
+    """Headless Debian chromium through chromium-driver (skips the test when either is missing)."""
+    if CHROMIUM is None or CHROMEDRIVER is None:
+        pytest.skip("chromium and chromium-driver are not installed")
+    webdriver = pytest.importorskip("selenium.webdriver")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--window-size=1440,1000",
+        *extra_flags,
+    ):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=CHROMEDRIVER))
+    driver.set_page_load_timeout(30)
+    return driver
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    driver = start_browser()
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+@pytest.fixture
+def launch_browser() -> Iterator[Callable[..., Any]]:
+    """``launch_browser(*chromium_flags)``: a driver, quit at the end of the test."""
+    drivers: list[Any] = []
+
+    def launch(*flags: str) -> Any:
+        drivers.append(start_browser(*flags))
+        return drivers[-1]
+
+    yield launch
+    for driver in drivers:
+        driver.quit()

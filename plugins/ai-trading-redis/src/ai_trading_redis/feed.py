@@ -106,7 +106,7 @@ class LiveRunFeed:
         self.holdings: dict[str, _Holding] = {}
         self.open_orders: dict[str, dict[str, Any]] = {}
         self.counts = {"steps": 0, "orders": 0, "fills": 0, "alerts": 0, "risk_events": 0}
-        self.risk_state = "active"
+        self.current_state = "active"
         self.last_step: dict[str, Any] | None = None
         self._prices: dict[str, float] = {}
         self._broker_at: str | None = None
@@ -159,7 +159,7 @@ class LiveRunFeed:
             "symbols": list(session.symbols),
             "strategies": list(getattr(session, "strategies", ()) or ()),
             "ticks": self.ticks,
-            "risk_state": self.risk_state,
+            "risk_state": self.current_state,
         }
         meta = _dumps(self.meta)
 
@@ -247,10 +247,10 @@ class LiveRunFeed:
             return
         body = {"run_id": self.run_id, **event.model_dump(mode="json")}
         self.counts["risk_events"] += 1
-        self.risk_state = str(body.get("state") or self.risk_state)
-        self.meta["risk_state"] = self.risk_state
+        self.current_state = str(body.get("state") or self.current_state)
+        self.meta["risk_state"] = self.current_state
         if self.last_step is not None:
-            self.last_step = {**self.last_step, "state": self.risk_state}
+            self.last_step = {**self.last_step, "state": self.current_state}
         snap, meta = _dumps(self.snapshot()), _dumps(self.meta)
 
         def build(pipe: Any) -> None:
@@ -318,7 +318,7 @@ class LiveRunFeed:
         return {
             "run_id": self.run_id,
             "step": step,
-            "risk_state": self.risk_state,
+            "risk_state": self.current_state,
             "positions": positions,
             "open_orders": list(self.open_orders.values()),
             "feed": {"last_bar": step.get("timestamp"), "received_at": step.get("received_at")},
