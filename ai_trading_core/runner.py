@@ -342,13 +342,16 @@ def run_config(
         result = engine.finish()
         sealed = engine.seal_audit()  # a clean stop closes the audit chain
         finish_run = getattr(components.storage, "finish_run", None)
-        if mode is RunMode.PAPER and finish_run is not None:
+        if mode is RunMode.PAPER and finish_run is not None and not engine.storage_lost:
             # the replay ran to its end: nothing to resume. A live run is one run across
             # restarts: after a stop (SIGTERM) the next start resumes it with its positions.
             finish_run(run_id)
         execution_report = getattr(components.broker, "execution_report", None)
         if execution_report is not None:  # execution brokers: child orders, shortfall, slippage
             result.extra["execution"] = execution_report()
+        data_report = getattr(source, "run_extras", None)
+        if data_report is not None:  # streaming and failover sources: where the bars came from
+            result.extra["data_feed"] = data_report()
     except BaseException:
         if components.storage is not None:
             components.storage.close()
@@ -377,6 +380,8 @@ def run_config(
         document = build_run_document(result, config, [s for _, s in sections], redacted_config(config, host))
         if "execution" in result.extra:
             document["execution"] = json_safe(result.extra["execution"])
+        if "data_feed" in result.extra:
+            document["data_feed"] = json_safe(result.extra["data_feed"])
         if "health" in result.extra:  # paper and live: how the run ended (see run_failure)
             document["health"] = json_safe(result.extra["health"])
         if sealed is not None and audit_key is not None:  # the chain's head, anchored in the documents
@@ -384,7 +389,7 @@ def run_config(
         manifest = build_manifest(document, config, panel)
     manifest_path = write_manifest(manifest, config.run.output_dir / run_id)
     record_run = getattr(components.storage, "record_run", None)
-    if record_run is not None:
+    if record_run is not None and not engine.storage_lost:  # lost: the run stays resumable
         record_run(document)
     if components.storage is not None:
         components.storage.close()

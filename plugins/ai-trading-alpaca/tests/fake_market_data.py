@@ -17,7 +17,10 @@ Bars: ``history`` minutes are published at start (the warm-up a run loads over R
 first client subscribes. ``events`` script faults by live bar index: ``("drop", seconds)``
 closes every socket and refuses new ones for that long before publishing the bar;
 ``("mute", None)`` leaves the current sockets open (answering pings) but sends them nothing
-more; ``("pause", seconds)`` stops publishing anything for that long (a vendor outage).
+more; ``("pause", seconds)`` stops publishing anything for that long (a vendor outage);
+``("die", None)`` kills the server for good: sockets closed, reconnects refused, REST answers
+503, nothing published any more. ``publish_on_subscribe = False`` waits for
+:meth:`start_publishing` instead of the first subscription.
 ``on_publish(index, bar)`` is called for every live bar (tests keep the trading server's fill
 prices in step with it).
 """
@@ -79,6 +82,8 @@ class FakeMarketDataServer:
     market_open: bool = True
     seed: int = 7
     on_publish: Callable[[int, Bar], None] | None = None
+    publish_on_subscribe: bool = True
+    dead: bool = False
     # observed
     published: list[Bar] = field(default_factory=list)
     ws_connections: int = 0
@@ -157,6 +162,16 @@ class FakeMarketDataServer:
         return self._all[: self.history]
 
     # ---------------------------------------------------------------- publishing
+    def start_publishing(self) -> None:
+        """Start publishing the live bars now (from any thread)."""
+        assert self._loop is not None
+
+        def start() -> None:
+            if self._publisher is None:
+                self._publisher = asyncio.ensure_future(self._publish_all())
+
+        self._loop.call_soon_threadsafe(start)
+
     def _frame(self, bar: Bar) -> bytes:
         msgs = []
         for symbol, (o, h, lo, c, v) in bar.prices.items():
@@ -189,6 +204,13 @@ class FakeMarketDataServer:
                     self._muted.update(id(ws) for ws in self._sockets)
                 elif action == "pause":
                     await asyncio.sleep(float(arg))
+                elif action == "die":
+                    self.dead = True
+                    self._refuse_until = float("inf")
+                    for ws in list(self._sockets):
+                        await ws.close()
+                    self._sockets.clear()
+                    return
             self.published.append(bar)
             if self.on_publish is not None:
                 self.on_publish(k, bar)
@@ -205,6 +227,8 @@ class FakeMarketDataServer:
         return web.json_response({"code": code, "message": message}, status=status)
 
     def _authorized(self, request: web.Request) -> bool:
+        if self.dead:
+            raise web.HTTPServiceUnavailable(text="dead")
         return request.headers.get("APCA-API-KEY-ID") == KEY and request.headers.get("APCA-API-SECRET-KEY") == SECRET
 
     async def _bars(self, request: web.Request) -> web.Response:
@@ -295,7 +319,7 @@ class FakeMarketDataServer:
                     )
                     self.subscriptions += 1
                     self._sockets.append(ws)
-                    if self._publisher is None:
+                    if self._publisher is None and self.publish_on_subscribe:
                         self._publisher = loop.create_task(self._publish_all())
         finally:
             if ws in self._sockets:

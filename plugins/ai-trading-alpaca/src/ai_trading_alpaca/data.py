@@ -81,7 +81,7 @@ class AlpacaBarsSource:
         self._alert = alert
         self.name = name
         self.loaded_until: int | None = None  # open time of the last bar load() returned, ns
-        self._end: int | None = None
+        self.stream_end: int | None = None
         self.session: AlpacaBarStream | None = None  # the current streaming session
 
     def __repr__(self) -> str:  # never show keys
@@ -100,7 +100,7 @@ class AlpacaBarsSource:
     def load(self, start: datetime | None = None, end: datetime | None = None) -> BarPanel:
         panel = self._fetch(start, end, require_all=True)
         self.loaded_until = int(panel.timestamps[-1])
-        self._end = to_ns(end) if end is not None else None
+        self.stream_end = to_ns(end) if end is not None else None
         return panel
 
     def _fetch(self, start: datetime | None, end: datetime | None, *, require_all: bool) -> BarPanel:
@@ -195,7 +195,7 @@ class AlpacaBarsSource:
             clock=self.clock,
             params=self.params,
             after=self.loaded_until,
-            end=self._end,
+            end=self.stream_end,
             alert=self._alert,
             name=self.name,
         )
@@ -203,6 +203,28 @@ class AlpacaBarsSource:
         async with contextlib.aclosing(session.slices()) as slices:  # closes the socket with the stream
             async for market in slices:
                 yield market
+
+    def run_extras(self) -> dict[str, Any]:
+        """For the run document: how the streamed bars arrived (socket or REST backfill) and
+        what the feed went through."""
+        session = self.session
+        if session is None:
+            return {"source": self.name, "streamed": False}
+        by: dict[str, int] = {}
+        for _, where in session.delivered:
+            by[where] = by.get(where, 0) + 1
+        return {
+            "source": self.name,
+            "streamed": True,
+            "bars_by_source": by,
+            "connections": session.connections,
+            "backfills": session.backfills,
+            "backfilled_bars": session.backfilled_bars,
+            "recycles": session.recycles,
+            "stale_episodes": session.stale_alerts,
+            "late_bars_dropped": session.asm.late,
+            "rejected_bars": session.rejected,
+        }
 
     def health(self) -> FeedHealth:
         if self.session is None:
