@@ -23,7 +23,7 @@ from .config import AppConfig, config_from_dict
 from .errors import AiTradingError, ConfigError
 from .manifest import read_manifest, result_digest
 from .market import BarPanel
-from .plugins import PluginHost
+from .plugins import PluginHost, create_plugin_host
 from .redaction import MASK
 from .registry import BuildContext
 from .runner import RunOutcome, _bound, host_for_config, run_config
@@ -94,7 +94,21 @@ def load_panel(config: AppConfig, host: PluginHost) -> BarPanel:
     return panel
 
 
-def replay(manifest_path: str | Path) -> tuple[RunOutcome | None, bool, list[str]]:
+def replay_host(config: AppConfig, manifest: dict[str, Any], disable: tuple[str, ...] = ()) -> PluginHost:
+    """The plugins to replay with: the config's explicit load list, or else exactly the plugins
+    the recorded run had (a plugin installed since then stays unloaded instead of failing the
+    replay); ``disable`` (``--disable-plugin``) applies on top."""
+    if config.plugins.load:
+        return host_for_config(config, disable=disable)
+    recorded = sorted(p["name"] for p in manifest["plugins"] if p.get("distribution") != "ai-trading-core")
+    host = create_plugin_host(only=[n for n in recorded if n not in disable], disable=disable)
+    host.raise_for_registry_errors()
+    return host
+
+
+def replay(
+    manifest_path: str | Path, *, disable: tuple[str, ...] = ()
+) -> tuple[RunOutcome | None, bool, list[str]]:
     """Replay a run from its manifest. Returns ``(outcome, ok, problems)``; ``outcome`` is
     None when a check before the run failed (the run is not attempted then)."""
     manifest_path = Path(manifest_path)
@@ -107,7 +121,7 @@ def replay(manifest_path: str | Path) -> tuple[RunOutcome | None, bool, list[str
             f"config hash: recorded {manifest['config_hash'][:12]}, rebuilt {config.config_hash()[:12]} "
             "(an AI_TRADING_* environment variable overriding the config?)"
         )
-    host = host_for_config(config)
+    host = replay_host(config, manifest, disable)
     problems += plugin_problems(manifest, host)
     if problems:
         return None, False, problems
@@ -153,9 +167,13 @@ def _without_audit(manifest_text: str) -> Any:
 @click.command("replay")
 @click.argument("manifest_path", type=click.Path(path_type=Path))
 @click.option("--json-out", type=click.Path(path_type=Path), help="Write the replayed run document (JSON) here.")
-def replay_command(manifest_path: Path, json_out: Path | None) -> None:
-    """Re-run a recorded run from its manifest.json and check it reproduces exactly."""
-    outcome, ok, problems = replay(manifest_path)
+@click.pass_context
+def replay_command(ctx: click.Context, manifest_path: Path, json_out: Path | None) -> None:
+    """Re-run a recorded run from its manifest.json and check it reproduces exactly.
+
+    Only the plugins the recorded run had are loaded (plus any ``--disable-plugin``)."""
+    disabled = tuple((ctx.obj or {}).get("disabled", ()))
+    outcome, ok, problems = replay(manifest_path, disable=disabled)
     if outcome is not None and json_out is not None:
         json_out.parent.mkdir(parents=True, exist_ok=True)
         json_out.write_text(json.dumps(outcome.document, indent=1, allow_nan=False))

@@ -139,3 +139,25 @@ def test_secret_parameters_never_reach_the_manifest_and_block_replay(tmp_path: P
     assert shown["broker"]["params"]["paper"] is True and "credentials" not in shown
     with pytest.raises(ConfigError, match=r"broker\.params\.api_key, broker\.params\.secret_key were redacted"):
         config_from_manifest({"replay_config": shown})
+
+
+def test_replay_of_an_autoloaded_run_loads_only_the_recorded_plugins(tmp_path: Path, cli: Any) -> None:
+    """A run without ``[plugins] load`` records whatever was installed. Replaying it in an
+    environment with more plugins (or fewer enabled) loads exactly the recorded set, and
+    ``--disable-plugin`` reaches the replay."""
+    doc = _quickstart_like(tmp_path)
+    doc.pop("plugins")
+    config = config_from_dict(doc)
+    from ai_trading_core.plugins import create_plugin_host
+
+    # record with a subset of what is installed: the rest is "installed since"
+    host = create_plugin_host(only=["sample-data", "sim", "sma", "summary"])
+    rec = run_config(config, host)
+    assert {p["name"] for p in read_manifest(rec.manifest_path)["plugins"]} == {
+        "core", "sample-data", "sim", "sma", "summary"
+    }
+    outcome, ok, problems = replay(rec.manifest_path)
+    assert ok and problems == [], problems
+    assert outcome is not None and outcome.document["run_id"] == rec.document["run_id"]
+    proc = cli("--disable-plugin", "summary", "replay", str(rec.manifest_path))
+    assert proc.returncode == 4 and "plugin summary (ai-trading-summary" in proc.stderr and "not installed" in proc.stderr
