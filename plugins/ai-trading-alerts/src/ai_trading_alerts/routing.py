@@ -144,6 +144,12 @@ class AlertRoute:
                 return False
         return True
 
+    def remember(self, alert: Alert) -> None:
+        """Note ``alert`` as sent, for de-duplication (under the lock: the delivery thread
+        sends summaries while the engine routes)."""
+        with self._lock:
+            self.dedup.remember(alert)
+
     def suppressed(self, alert: Alert, reason: str) -> None:
         """Count an alert dropped after admission (``queue_full``) in the next summary."""
         with self._lock:
@@ -269,9 +275,9 @@ class RoutedChannel:
     def _dispatch(self, alert: Alert) -> None:
         if self.queue is None or self._closed:
             self._deliver(alert)
-            self.route.dedup.remember(alert)
+            self.route.remember(alert)
             return
-        self.route.dedup.remember(alert)
+        self.route.remember(alert)
         lost = self.queue.put(alert)
         if lost is not None:
             self.route.suppressed(lost, "queue_full")
