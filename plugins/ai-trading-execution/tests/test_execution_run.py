@@ -81,6 +81,17 @@ def test_algo_broker_run_reports_shortfall_per_strategy(
     assert ex["by_venue"]["primary"]["orders"] == len(ex["children"])
     summary = ex["shadow"]["summary"]
     assert summary["orders"] == len(orders) and summary["compared"] > 0
+    # only finished orders are compared; the rest are listed apart, never as mismatches
+    rows = ex["shadow"]["orders"]
+    parents = {p["client_order_id"]: p for p in ex["parents"]}
+    open_ids = [r["client_order_id"] for r in rows if not r["finished"]]
+    assert summary["unfinished"] == {"orders": len(open_ids), "client_order_ids": open_ids}
+    assert summary["finished"] + len(open_ids) == len(rows)
+    terminal = {"filled", "cancelled", "rejected", "expired"}
+    assert all(parents[r["client_order_id"]]["status"] in terminal for r in rows if r["finished"])
+    assert summary["quantity_mismatches"] == sum(
+        1 for r in rows if r["finished"] and Decimal(r["quantity_difference"]) != 0
+    )
 
 
 def test_unknown_venue_broker_is_a_config_error(ai_trading_run: Any, ai_trading_panel: BarPanel) -> None:
