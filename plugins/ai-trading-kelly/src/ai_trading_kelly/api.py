@@ -71,4 +71,5 @@ class PositionSizer:
         fraction = self.position_fraction(strategy_id, signal, performance)
         raw = Decimal(repr(signal.strength)) * Decimal(repr(fraction)) * max(eq, Decimal(0)) / px
         quantity = (raw / self.lot_size).quantize(Decimal(1), rounding=ROUND_DOWN) * self.lot_size
+        quantity = quantity if quantity else Decimal(0)  # no "-0" from a short signal sized to nothing
         return PositionSize(signal.symbol, fraction, quantity, quantity * px)

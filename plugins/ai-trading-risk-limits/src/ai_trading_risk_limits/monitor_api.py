@@ -251,7 +251,7 @@ class RiskMonitor:
                 return SignalCheck(False, signal.symbol, side, qty, Decimal(0), tuple(reasons), tuple(verdicts), self.state)
             if verdict.decision is RiskDecision.RESIZE:
                 approved = min(approved, verdict.approved_quantity or Decimal(0))
-                reasons.append(f"{verdict.check or check.name}: resized to {approved}: {verdict.reason}")
+                reasons.append(f"{verdict.check or check.name}: {verdict.reason}")
                 if approved <= 0:
                     return SignalCheck(
                         False, signal.symbol, side, qty, Decimal(0), tuple(reasons), tuple(verdicts), self.state

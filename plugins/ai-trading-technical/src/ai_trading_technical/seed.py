@@ -66,6 +66,10 @@ def _resolve(value: Any, where: str) -> Any:
         value.send(None)
     except StopIteration as done:
         return done.value
+    except RuntimeError as exc:
+        if "event loop" not in str(exc):
+            raise
+        raise ConfigError(f"{where} awaited something that suspends; strategy hooks must compute, not wait") from exc
     value.close()
     raise ConfigError(f"{where} awaited something that suspends; strategy hooks must compute, not wait")
 
