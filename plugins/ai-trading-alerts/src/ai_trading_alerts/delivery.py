@@ -58,7 +58,8 @@ class AlertQueue:
     :param backoff_max: longest pause, seconds.
     :param idle: called by the worker about every half second when it has nothing to send
         (the channel emits a due suppression summary from there).
-    :param monotonic: the monotonic clock, seconds (tests may pass their own).
+    :param monotonic: the clock of the back-off pauses, seconds (``time.monotonic``; tests
+        may pass their own). Waits for :meth:`flush` and :meth:`close` are always real.
     """
 
     def __init__(
@@ -117,10 +118,10 @@ class AlertQueue:
     def flush(self, timeout: float) -> bool:
         """Wait up to ``timeout`` seconds until every queued alert is delivered. Returns early
         (False) when the endpoint is paused after a failure: nothing more will happen soon."""
-        deadline = self._now() + timeout
+        deadline = time.monotonic() + timeout  # a real wait, whatever clock paces the back-off
         with self._cond:
             while self._items or self._in_flight:
-                left = deadline - self._now()
+                left = deadline - time.monotonic()
                 if left <= 0 or (not self._in_flight and self._retry_at > self._now()):
                     return False
                 self._cond.wait(min(left, _IDLE_POLL))
