@@ -74,6 +74,16 @@ def test_cli_set_list_rotate_and_wrong_key(tmp_path: Path) -> None:
     for out in (r.stdout, r.stderr):
         assert value not in out and not any(k in out for k in key_texts)
 
+    # remove needs the key: without one, or with a wrong one, nothing is removed
+    r = run("remove", "db_password", cwd=tmp_path)
+    assert r.returncode != 0 and "no secrets key" in r.stderr
+    r = run("remove", "db_password", "--key-file", "stranger.key", cwd=tmp_path)
+    assert r.returncode != 0 and "cannot decrypt" in r.stderr
+    assert secrets_path.read_bytes() == before
+    r = run("remove", "db_password", "--key-file", "new.key", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert SecretsFile(secrets_path).names() == ["broker_key"]
+
 
 def test_cli_refuses_a_readable_key_file(tmp_path: Path) -> None:
     key = tmp_path / "loose.key"

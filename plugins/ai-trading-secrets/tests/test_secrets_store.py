@@ -54,8 +54,10 @@ def test_set_and_read_back(tmp_path: Path, old_key: bytes) -> None:
     raw = (tmp_path / "s.json").read_text()
     assert "AKIA-123" not in raw and "p@ss" not in raw
     doc = json.loads(raw)
-    # Each value is a Fernet token that cryptography itself decrypts with the key.
-    assert Fernet(old_key).decrypt(doc["secrets"]["broker_key"].encode()) == b"AKIA-123"
+    # Each value is a Fernet token that cryptography itself decrypts with the key, to the
+    # secret's name and value (the name bound to the value, authenticated with it).
+    assert Fernet(old_key).decrypt(doc["secrets"]["broker_key"].encode()) == b"ai-trading-secret/v2\x00broker_key\x00AKIA-123"
+    assert doc["version"] == 2
     assert store.names() == ["broker_key", "db_password"]
     assert os.stat(tmp_path / "s.json").st_mode & 0o777 == 0o600
 
@@ -77,7 +79,7 @@ def test_rotation_round_trip(tmp_path: Path, old_key: bytes, new_key: bytes) -> 
         store.decrypt_all(ring(old_key))
     tokens = store.tokens()
     for k, v in values.items():  # the new key alone opens every token
-        assert Fernet(new_key).decrypt(tokens[k].encode()).decode() == v
+        assert Fernet(new_key).decrypt(tokens[k].encode()).decode().endswith(f"\x00{k}\x00{v}")
     # A rotation with the keys the other way round brings it back.
     assert store.rotate(ring(new_key), ring(old_key)) == 3
     assert {k: s.get_secret_value() for k, s in store.decrypt_all(ring(old_key)).items()} == values
@@ -199,3 +201,54 @@ def test_credentials_fill_the_config(tmp_path: Path, old_key: bytes) -> None:
     env = {"AI_TRADING_SECRETS_FILE": str(path), "AI_TRADING_SECRETS_KEY": old_key.decode()}
     assert credentials_from_environment(env)["broker_key"].get_secret_value() == "from-file"
     assert credentials_from_environment({}) == {}
+
+
+def test_swapped_values_are_refused(tmp_path: Path, old_key: bytes) -> None:
+    """Two encrypted values exchanged between names (each still a valid token under the key):
+    refused, naming the entry, instead of handing the broker key to the database."""
+    path = tmp_path / "s.json"
+    store = SecretsFile(path)
+    store.set("broker_key", "AKIA-123", ring(old_key))
+    store.set("db_password", "hunter2-db", ring(old_key))
+    doc = json.loads(path.read_text())
+    secrets = doc["secrets"]
+    secrets["broker_key"], secrets["db_password"] = secrets["db_password"], secrets["broker_key"]
+    path.write_text(json.dumps(doc))
+    with pytest.raises(SecretsError, match="'broker_key' .* holds the value of another name"):
+        store.get("broker_key", ring(old_key))
+    with pytest.raises(SecretsError, match="another name"):
+        store.decrypt_all(ring(old_key))
+    # copying one token under a second name is refused the same way
+    doc["secrets"]["copy"] = doc["secrets"]["db_password"]
+    path.write_text(json.dumps(doc))
+    with pytest.raises(SecretsError, match="'copy' .* another name"):
+        store.get("copy", ring(old_key))
+
+
+def test_remove_needs_the_key(tmp_path: Path, old_key: bytes) -> None:
+    path = tmp_path / "s.json"
+    store = SecretsFile(path)
+    store.set("a", "1", ring(old_key))
+    store.set("b", "2", ring(old_key))
+    before = path.read_bytes()
+    with pytest.raises(SecretsError, match="cannot decrypt"):
+        store.remove("a", ring(generate_key()))
+    assert path.read_bytes() == before
+    store.remove("a", ring(old_key))
+    assert store.names() == ["b"] and store.get("b", ring(old_key)).get_secret_value() == "2"
+
+
+def test_version_1_files_are_read_and_upgraded_on_write(tmp_path: Path, old_key: bytes) -> None:
+    path = tmp_path / "s.json"
+    token = Fernet(old_key).encrypt(b"legacy-value").decode()
+    path.write_text(json.dumps({"format": "ai-trading-secrets", "version": 1, "secrets": {"old": token}}))
+    store = SecretsFile(path)
+    assert store.get("old", ring(old_key)).get_secret_value() == "legacy-value"
+    store.set("new", "v", ring(old_key))
+    doc = json.loads(path.read_text())
+    assert doc["version"] == 2
+    assert Fernet(old_key).decrypt(doc["secrets"]["old"].encode()).endswith(b"\x00old\x00legacy-value")
+    assert {k: v.get_secret_value() for k, v in store.decrypt_all(ring(old_key)).items()} == {
+        "old": "legacy-value",
+        "new": "v",
+    }

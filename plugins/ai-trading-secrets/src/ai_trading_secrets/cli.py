@@ -95,9 +95,10 @@ def list_command(secrets_path: Path, key_file: Path | None, verify: bool) -> Non
 @click.command("remove")
 @click.argument("name")
 @_file_option
-def remove_command(name: str, secrets_path: Path) -> None:
-    """Delete secret NAME."""
-    SecretsFile(secrets_path).remove(name)
+@_key_file_option
+def remove_command(name: str, secrets_path: Path, key_file: Path | None) -> None:
+    """Delete secret NAME (needs the key: every secret must decrypt with it first)."""
+    SecretsFile(secrets_path).remove(name, resolve_keys(key_file))
     click.echo(f"removed {name} from {secrets_path}")
 
 
