@@ -161,3 +161,65 @@ def test_ready_and_live_during_a_paper_run(tmp_path: Path) -> None:
     assert ready["checks"]["data_fresh"]["age_seconds"] == 0.0
     assert live_status == 200
     assert probe.component is not None and probe.component.port is None  # stopped at session finish
+
+
+TOKEN = "health-token-0123456789abcdef"
+
+
+def _ctx(tmp_path: Path, credentials: dict[str, Any]) -> Any:
+    from pydantic import SecretStr
+
+    from ai_trading_core.registry import BuildContext
+
+    return BuildContext(
+        component_id="health",
+        state_dir=tmp_path,
+        credentials={k: SecretStr(v) for k, v in credentials.items()},
+        clock=SimulatedClock(T0),
+    )
+
+
+def _get_with(url: str, authorization: str | None) -> tuple[int, dict[str, str]]:
+    request = urllib.request.Request(url, headers={"Authorization": authorization} if authorization else {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, dict(response.headers)
+    except urllib.error.HTTPError as exc:
+        return exc.code, dict(exc.headers)
+
+
+def test_bearer_token_from_the_credentials_guards_every_path(tmp_path: Path) -> None:
+    m = build_health(HealthParams(port=0), _ctx(tmp_path, {"health_token": TOKEN}))
+    try:
+        m.started(bar_seconds=DAY)
+        for path in ("/livez", "/readyz", "/nope"):
+            status, headers = _get_with(m.url(path), None)
+            assert status == 401 and headers["WWW-Authenticate"].startswith("Bearer")
+            assert _get_with(m.url(path), f"Bearer {TOKEN}x")[0] == 401
+            assert _get_with(m.url(path), f"Basic {TOKEN}")[0] == 401
+        assert _get_with(m.url("/livez"), f"Bearer {TOKEN}")[0] == 200
+        assert _get_with(m.url("/nope"), f"Bearer {TOKEN}")[0] == 404
+    finally:
+        m.close()
+
+
+def test_beyond_loopback_needs_a_token(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="beyond loopback: configure a bearer token in credential 'health_token'"):
+        build_health(HealthParams(host="0.0.0.0", port=0), _ctx(tmp_path, {}))
+    with pytest.raises(ConfigError, match="beyond loopback"):
+        HealthMonitor(HealthParams(host="192.0.2.1", port=0), SimulatedClock(T0), directory_writable(tmp_path))
+    # with a token it binds everywhere (and still answers only with the token)
+    m = build_health(HealthParams(host="0.0.0.0", port=0), _ctx(tmp_path, {"health_token": TOKEN}))
+    try:
+        m.started(bar_seconds=DAY)
+        url = f"http://127.0.0.1:{m.port}/livez"
+        assert _get_with(url, None)[0] == 401 and _get_with(url, f"Bearer {TOKEN}")[0] == 200
+    finally:
+        m.close()
+
+
+def test_a_named_token_credential_must_exist_and_be_long_enough(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="credential 'probe_token' .* is not configured"):
+        build_health(HealthParams(port=0, token_credential="probe_token"), _ctx(tmp_path, {}))
+    with pytest.raises(ConfigError, match="shorter than 16"):
+        build_health(HealthParams(port=0), _ctx(tmp_path, {"health_token": "short"}))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import socket
 import urllib.request
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -220,3 +221,42 @@ def test_risk_state_and_port_conflict() -> None:
     finally:
         exporter.close()
     assert refused(port)
+
+
+def test_bearer_token_guards_the_scrape_and_loopback_is_the_default(tmp_path: Path) -> None:
+    import urllib.error
+    import urllib.request
+
+    from pydantic import SecretStr
+
+    from ai_trading_core.errors import ConfigError
+    from ai_trading_core.registry import BuildContext
+    from ai_trading_metrics import PrometheusParams
+    from ai_trading_metrics.plugin import build_prometheus
+
+    token = "metrics-token-0123456789abcdef"
+
+    def ctx(credentials: dict[str, str]) -> BuildContext:
+        return BuildContext(
+            component_id="prometheus", state_dir=tmp_path, credentials={k: SecretStr(v) for k, v in credentials.items()}
+        )
+
+    def scrape(url: str, authorization: str | None) -> tuple[int, bytes]:
+        request = urllib.request.Request(url, headers={"Authorization": authorization} if authorization else {})
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status, response.read()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read()
+
+    with pytest.raises(ConfigError, match="beyond loopback: configure a bearer token in credential 'metrics_token'"):
+        build_prometheus(PrometheusParams(host="0.0.0.0", port=0), ctx({}))
+    exporter = build_prometheus(PrometheusParams(host="0.0.0.0", port=0), ctx({"metrics_token": token}))
+    try:
+        exporter.start_server()
+        url = f"http://127.0.0.1:{exporter.port}/metrics"
+        assert scrape(url, None)[0] == 401 and scrape(url, "Bearer wrong-token-000000000")[0] == 401
+        status, body = scrape(url, f"Bearer {token}")
+        assert status == 200 and b"ai_trading_" in body
+    finally:
+        exporter.close()

@@ -26,6 +26,7 @@ from ai_trading_core.clock import Clock
 from ai_trading_core.errors import ConfigError
 from ai_trading_core.market import to_datetime
 
+from .auth import bearer_token, require_bearer
 from .params import HealthParams
 from .probes import StorageProbe
 
@@ -51,10 +52,17 @@ class HealthMonitor:
 
     :param clock: the run's clock (all ages are measured with it).
     :param storage_probe: returns None when storage is reachable, else a reason.
+    :param token: the bearer token every request must carry; None serves loopback only
+        (a host beyond loopback without a token is refused).
     """
 
-    def __init__(self, params: HealthParams, clock: Clock, storage_probe: StorageProbe) -> None:
+    def __init__(
+        self, params: HealthParams, clock: Clock, storage_probe: StorageProbe, *, token: str | None = None
+    ) -> None:
+        if token is None:  # loopback only: refuses a host beyond it
+            bearer_token({}, params.token_credential, required=False, host=params.host, what="health")
         self.params = params
+        self.token = token
         self.clock = clock
         self.storage_probe = storage_probe
         self.bar_seconds = 0.0
@@ -152,7 +160,8 @@ class HealthMonitor:
         if self._server is not None:
             return
         try:
-            server = make_server(self.params.host, self.params.port, self.app, handler_class=_QuietHandler)
+            app = self.app if self.token is None else require_bearer(self.app, self.token, "ai-trading-health")
+            server = make_server(self.params.host, self.params.port, app, handler_class=_QuietHandler)
         except OSError as exc:
             raise ConfigError(
                 f"health endpoint cannot listen on {self.params.host}:{self.params.port}: {exc}"

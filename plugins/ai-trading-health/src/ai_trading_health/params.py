@@ -8,7 +8,15 @@ class HealthParams(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    host: str = Field(default="127.0.0.1", description="address the endpoint binds to")
+    host: str = Field(
+        default="127.0.0.1",
+        description="address the endpoint binds to; beyond loopback a bearer token is required",
+    )
+    token_credential: str = Field(
+        default="health_token",
+        description="credential holding the bearer token (secrets store, [credentials] or "
+        "AI_TRADING_CREDENTIALS__HEALTH_TOKEN); when set, every request needs 'Authorization: Bearer <token>'",
+    )
     port: int = Field(default=8081, ge=0, le=65535, description="TCP port; 0 picks a free one")
     liveness_timeout: float = Field(
         default=300.0, gt=0, description="seconds without a processed bar after which /livez fails"

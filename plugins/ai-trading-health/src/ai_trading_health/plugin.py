@@ -13,6 +13,7 @@ from ai_trading_core.enums import RiskDecision
 from ai_trading_core.market import to_datetime
 from ai_trading_core.models import RiskVerdict
 
+from .auth import bearer_token
 from .monitor import HealthMonitor
 from .params import HealthParams
 from .probes import directory_writable, sql_select_one
@@ -55,7 +56,14 @@ class HealthComponent(HealthMonitor):
 
 def build_health(params: HealthParams, ctx: BuildContext) -> HealthComponent:
     probe = sql_select_one(params.storage_url) if params.storage_url else directory_writable(ctx.state_dir)
-    return HealthComponent(params, ctx.clock if ctx.clock is not None else SimulatedClock(), probe)
+    token = bearer_token(
+        ctx.credentials,
+        params.token_credential,
+        required="token_credential" in params.model_fields_set,
+        host=params.host,
+        what="health",
+    )
+    return HealthComponent(params, ctx.clock if ctx.clock is not None else SimulatedClock(), probe, token=token)
 
 
 @hookimpl

@@ -14,9 +14,9 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
-from wsgiref.simple_server import WSGIServer
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from prometheus_client import start_http_server
+from prometheus_client import make_wsgi_app
 
 from ai_trading_core.clock import Clock
 from ai_trading_core.enums import RiskDecision
@@ -26,10 +26,16 @@ from ai_trading_core.models import Fill, Order, RiskEvent, RiskVerdict
 from ai_trading_core.protocols import ReportSection, RiskContext
 from ai_trading_core.result import RunResult, Session
 
+from .auth import bearer_token, require_bearer
 from .params import PrometheusParams
 from .series import RISK_STATE_VALUE, TradingSeries
 
 Timer = Callable[[], float]
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - signature of the base class
+        return None
 
 
 class PrometheusExporter:
@@ -38,13 +44,20 @@ class PrometheusExporter:
     :param clock: the run's clock; ``feed_staleness_seconds`` is measured with it.
     :param timer: a monotonic timer in seconds for latencies (``time.perf_counter``): it
         measures durations, never the time of day.
+    :param token: the bearer token every scrape must carry; None serves loopback only (a host
+        beyond loopback without a token is refused).
     """
 
     name = "prometheus"
     wants_component_timings = True  # the engine then hands per-component durations to observe_step
 
-    def __init__(self, params: PrometheusParams, clock: Clock, *, timer: Timer = time.perf_counter) -> None:
+    def __init__(
+        self, params: PrometheusParams, clock: Clock, *, timer: Timer = time.perf_counter, token: str | None = None
+    ) -> None:
+        if token is None:  # loopback only: refuses a host beyond it
+            bearer_token({}, params.token_credential, required=False, host=params.host, what="metrics")
         self.params = params
+        self.token = token
         self.clock = clock
         self.timer = timer
         self.series = TradingSeries(params.namespace, params.latency_buckets)
@@ -68,13 +81,17 @@ class PrometheusExporter:
         if self._server is not None:
             return
         try:
-            self._server, self._thread = start_http_server(
-                self.params.port, addr=self.params.host, registry=self.series.registry
-            )
+            app = make_wsgi_app(self.series.registry)
+            if self.token is not None:
+                app = require_bearer(app, self.token, "ai-trading-metrics")
+            server = make_server(self.params.host, self.params.port, app, handler_class=_QuietHandler)
         except OSError as exc:
             raise ConfigError(
                 f"prometheus exporter cannot listen on {self.params.host}:{self.params.port}: {exc}"
             ) from exc
+        self._server = server
+        self._thread = threading.Thread(target=server.serve_forever, name="ai-trading-metrics", daemon=True)
+        self._thread.start()
 
     def close(self) -> None:
         """Stop the HTTP server (idempotent)."""

@@ -8,7 +8,15 @@ class PrometheusParams(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    host: str = Field(default="127.0.0.1", description="address the /metrics endpoint binds to")
+    host: str = Field(
+        default="127.0.0.1",
+        description="address the /metrics endpoint binds to; beyond loopback a bearer token is required",
+    )
+    token_credential: str = Field(
+        default="metrics_token",
+        description="credential holding the bearer token (secrets store, [credentials] or "
+        "AI_TRADING_CREDENTIALS__METRICS_TOKEN); when set, every scrape needs 'Authorization: Bearer <token>'",
+    )
     port: int = Field(default=9464, ge=0, le=65535, description="TCP port; 0 picks a free one")
     namespace: str = Field(
         default="ai_trading", pattern=r"^[a-zA-Z_][a-zA-Z0-9_]*$", description="metric name prefix"

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from ai_trading_core import hookimpl
 from ai_trading_core.clock import SimulatedClock
 
+from .auth import bearer_token
 from .exporter import PrometheusExporter
 from .params import PrometheusParams
 
@@ -70,7 +71,14 @@ class PrometheusComponent(PrometheusExporter):
 
 
 def build_prometheus(params: PrometheusParams, ctx: BuildContext) -> PrometheusComponent:
-    return PrometheusComponent(params, ctx.clock if ctx.clock is not None else SimulatedClock())
+    token = bearer_token(
+        ctx.credentials,
+        params.token_credential,
+        required="token_credential" in params.model_fields_set,
+        host=params.host,
+        what="metrics",
+    )
+    return PrometheusComponent(params, ctx.clock if ctx.clock is not None else SimulatedClock(), token=token)
 
 
 @hookimpl
