@@ -14,6 +14,8 @@ from ai_trading_storage import migrations
 from psycopg import sql
 
 PG_ADMIN = os.environ.get("AI_TRADING_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
+# The private TimescaleDB cluster (Apache edition) that `shared/tools/timescaledb start` runs
+TIMESCALE_URL = os.environ.get("AI_TRADING_TEST_TIMESCALE_URL", "postgresql://postgres@127.0.0.1:5433/tsdb")
 
 
 @pytest.fixture(scope="session")
@@ -53,3 +55,43 @@ def db_url(request: pytest.FixtureRequest) -> str:
     """A migrated database of each kind."""
     fixture = "sqlite_url" if request.param == "sqlite" else "pg_url"
     return str(request.getfixturevalue(fixture))
+
+
+@pytest.fixture(scope="session")
+def timescale_admin() -> Iterator[psycopg.Connection]:
+    """An autocommit connection to the TimescaleDB cluster's ``postgres`` database (skipped,
+    with the reason, when the cluster is not running)."""
+    admin_url = TIMESCALE_URL.rsplit("/", 1)[0] + "/postgres"
+    try:
+        admin = psycopg.connect(admin_url, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as exc:
+        pytest.skip(f"TimescaleDB cluster unreachable at {admin_url.split('@')[-1]}: {exc}".splitlines()[0])
+    with admin:
+        yield admin
+
+
+@pytest.fixture
+def timescale_url(timescale_admin: psycopg.Connection) -> Iterator[str]:
+    """URL of a new, empty database on the TimescaleDB cluster, dropped after the test."""
+    name = f"ai_trading_ts_{secrets.token_hex(4)}"
+    timescale_admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield f"{TIMESCALE_URL.rsplit('/', 1)[0]}/{name}"
+    finally:
+        timescale_admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.fixture
+def pg_empty_url() -> Iterator[str]:
+    """URL of a new, never-migrated database on the system PostgreSQL, dropped afterwards."""
+    try:
+        admin = psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as exc:
+        pytest.skip(f"PostgreSQL server unreachable at {PG_ADMIN.split('@')[-1]}: {exc}".splitlines()[0])
+    name = f"ai_trading_test_{secrets.token_hex(4)}"
+    with admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        try:
+            yield f"{PG_ADMIN.rsplit('/', 1)[0]}/{name}"
+        finally:
+            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import click
@@ -9,13 +10,12 @@ import pytest
 import sqlalchemy as sa
 from ai_trading_storage.cli import register
 from ai_trading_storage.connection import create_db_engine
-from ai_trading_storage.ingest import read_bars, write_bars
+from ai_trading_storage.ingest import DuplicateBarError, read_bars, write_bars
 from ai_trading_storage.ingest.pgcopy import HEADER, READ_DTYPE, TRAILER, decode_rows, encode_rows
 from ai_trading_storage.timescale import existing_partitions
 from click.testing import CliRunner
 
 from ai_trading_core.enums import Timeframe
-from ai_trading_core.errors import DataError, StorageError
 from ai_trading_core.market import to_ns
 from ai_trading_core.models import utc
 from ai_trading_core.testing import random_walk_panel
@@ -80,8 +80,13 @@ def test_conflicts_fail_or_replace(db_url: str) -> None:
     engine = create_db_engine(db_url)
     panel = random_walk_panel(50, 2, seed=4)
     write_bars(engine, panel)
-    with pytest.raises(StorageError, match="writing bars"):
+    first = pd.Timestamp(int(panel.timestamps[0]), tz="UTC").isoformat()
+    with pytest.raises(
+        DuplicateBarError, match=f"bar {panel.symbols[0]} 1d at {re.escape(first)} already exists"
+    ) as err:
         write_bars(engine, panel)
+    assert "--replace" in str(err.value) and "partition" not in str(err.value)
+    assert (err.value.symbol, err.value.timeframe, err.value.ts) == (panel.symbols[0], "1d", first)
     bumped = random_walk_panel(50, 2, seed=5)
     assert write_bars(engine, bumped, on_conflict="replace") == 100
     np.testing.assert_array_equal(read_bars(engine, bumped.symbols, "1d").close, bumped.close)
@@ -144,34 +149,9 @@ def test_cli_import_export_round_trip(db_url: str, tmp_path: Path) -> None:
     assert list(frame["close"]) == [2.5, 3.5, 4.5, 6.0]
     assert pd.to_datetime(frame["timestamp"]).iloc[0] == pd.Timestamp("2024-01-03", tz="UTC")
     again = runner.invoke(root, ["data", "import", str(src), "--url", db_url, "--symbol", "SPY"])
-    assert again.exit_code != 0 and "writing bars" in again.output
+    assert again.exit_code != 0
+    assert "bar SPY 1d at 2024-01-02T00:00:00+00:00 already exists" in again.output and "--replace" in again.output
     assert (
-        runner.invoke(
-            root, ["data", "import", str(src), "--url", db_url, "--symbol", "SPY", "--replace"]
-        ).exit_code
+        runner.invoke(root, ["data", "import", str(src), "--url", db_url, "--symbol", "SPY", "--replace"]).exit_code
         == 0
     )
-
-
-def test_import_rejects_bad_files(tmp_path: Path) -> None:
-    from ai_trading_storage.cli.bars_file import read_bar_file
-
-    naive = tmp_path / "naive.csv"
-    naive.write_text("timestamp,open,high,low,close\n2024-01-02,1,2,0.5,1.5\n")
-    with pytest.raises(DataError, match="no timezone offset"):
-        read_bar_file(naive, "X")
-    assert len(read_bar_file(naive, "X", assume_utc=True)[0]) == 1
-    bad = tmp_path / "bad.csv"
-    bad.write_text(
-        "timestamp,open,high,low,close\n2024-01-02T00:00Z,1,2,0.5,1.5\n2024-01-03T00:00Z,1,2,0.5,-1\n"
-    )
-    with pytest.raises(DataError, match="line 3"):
-        read_bar_file(bad, "X")
-    with pytest.raises(DataError, match="missing column"):
-        read_bar_file(_write(tmp_path, "timestamp,close\n"), "X")
-
-
-def _write(tmp_path: Path, text: str) -> Path:
-    path = tmp_path / "cols.csv"
-    path.write_text(text)
-    return path

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from ai_trading_storage import migrations
 from ai_trading_storage.connection import create_db_engine, normalize_url
 from ai_trading_storage.models import Base
-from ai_trading_storage.timescale import bars_layout, timescale_available, timescale_installed
+from ai_trading_storage.timescale import bars_layout, detect_timescale, timescale_available, timescale_installed
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
@@ -58,8 +58,9 @@ def test_postgres_round_trip_and_native_partitioning(pg_url: str) -> None:
     _round_trip(pg_url)
     engine = create_db_engine(pg_url)
     with engine.connect() as conn:
-        # TimescaleDB is not installed on the test server: the plain-PostgreSQL layout is used
-        assert timescale_available(conn) is False
+        # TimescaleDB is not preloaded on the test server (its files may be installed): the
+        # plain-PostgreSQL layout is used
+        assert detect_timescale(conn).loaded is False
         assert timescale_installed(conn) is False
         assert bars_layout(conn) == "partitioned"
         strategy = conn.execute(
@@ -72,9 +73,7 @@ def test_postgres_round_trip_and_native_partitioning(pg_url: str) -> None:
 @pytest.mark.postgres
 def test_postgres_audit_triggers_installed_and_removed(pg_url: str) -> None:
     engine = create_db_engine(pg_url)
-    query = sa.text(
-        "SELECT tgname FROM pg_trigger WHERE tgrelid = to_regclass('audit_events') AND NOT tgisinternal"
-    )
+    query = sa.text("SELECT tgname FROM pg_trigger WHERE tgrelid = to_regclass('audit_events') AND NOT tgisinternal")
     with engine.connect() as conn:
         assert set(conn.execute(query).scalars()) == {
             "audit_events_no_update_delete",

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError
 
-from ai_trading_core.errors import ConfigError
+from ai_trading_core.errors import ConfigError, StorageError
 
 
 @dataclass(frozen=True)
@@ -56,17 +56,37 @@ def safe_url(url: str | URL) -> str:
         return "<invalid url>"
 
 
+def sqlite_file(url: str | URL) -> Path | None:
+    """The database file of a SQLite URL; None for PostgreSQL and in-memory SQLite."""
+    parsed = normalize_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return None
+    database = parsed.database or ""
+    if database in ("", ":memory:") or database.startswith("file::memory:"):
+        return None
+    return Path(database).expanduser()
+
+
 def create_db_engine(
-    url: str | URL, pool: PoolSettings | None = None, *, connect_timeout: float = 5.0
+    url: str | URL,
+    pool: PoolSettings | None = None,
+    *,
+    connect_timeout: float = 5.0,
+    must_exist: bool = False,
 ) -> Engine:
     """An engine for ``url`` with the pool settings and the per-dialect settings above.
 
     ``connect_timeout`` (seconds) bounds how long a connection attempt to PostgreSQL may
     take, so an unreachable server fails fast rather than stalling the trading loop.
+    ``must_exist``: a SQLite file that does not exist is a StorageError instead of being
+    created (for commands that only read or remove).
     """
     parsed = normalize_url(url)
     pool = pool or PoolSettings()
     if parsed.get_backend_name() == "sqlite":
+        path = sqlite_file(parsed)
+        if must_exist and path is not None and not path.is_file():
+            raise StorageError(f"no database at {path}")
         return _sqlite_engine(parsed, pool)
     kwargs: dict[str, Any] = {
         "pool_size": pool.pool_size,

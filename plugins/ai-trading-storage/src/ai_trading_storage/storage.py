@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
+from loguru import logger
 from pydantic import BaseModel, ConfigDict, Field
 
 from ai_trading_core.audit import resolve_audit_key
@@ -35,6 +36,11 @@ class SqlStorageParams(BaseModel):
     pool_pre_ping: bool = Field(default=True, description="test connections before use")
     connect_timeout: float = Field(default=5.0, gt=0, description="seconds allowed to open a connection")
     auto_migrate: bool = Field(default=True, description="run `db upgrade` when the component starts")
+    timescale: Literal["auto", "on", "off"] = Field(
+        default="auto",
+        description="bars layout when the schema is created: auto = TimescaleDB hypertable when the "
+        "server can load it, else native partitions; on = TimescaleDB or fail; off = native partitions",
+    )
 
 
 def default_url(state_dir: Path) -> str:
@@ -59,7 +65,8 @@ class SqlStorage:
         self.clock = ctx.clock if ctx.clock is not None else WallClock()
         self.run_id = ""
         if params.auto_migrate:
-            migrations.upgrade(self.engine)
+            for note in migrations.upgrade(self.engine, timescale=params.timescale):
+                logger.warning("storage: {}", note)
 
     # ------------------------------------------------------------------ run identity
     def bind_run(self, run_id: str) -> None:

@@ -1,24 +1,38 @@
-"""``ai-trading db upgrade|downgrade|current``, ``ai-trading data import|export`` and the
+"""``ai-trading db upgrade|downgrade|current|backup``, ``ai-trading data import|export`` and the
 database audit commands (``audit verify``/``audit explain``, or ``verify-db``/``explain``
 inside the kernel's own ``audit`` group when it has one)."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import click
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from ai_trading_core.enums import Timeframe
-from ai_trading_core.errors import AiTradingError
+from ai_trading_core.errors import AiTradingError, StorageError
 from ai_trading_core.market import to_ns
 
 from .. import migrations
 from ..audit import explain as explain_order
-from ..connection import create_db_engine, safe_url
-from ..ingest import read_bars, write_bars
+from ..backup import backup_database
+from ..connection import create_db_engine, safe_url, sqlite_file
+from ..ingest import list_symbols, prefetched, read_bars, write_bar_chunks
 from ..repositories import Database
-from .bars_file import read_bar_file, write_bar_file
+from ..timescale import TIMESCALE_MODES, TimescaleMode
+from .bars_file import BarFileReader, write_bar_file
 
 ENV_URL = "AI_TRADING_STORAGE_URL"
 DEFAULT_URL = "sqlite:///.ai-trading/ai-trading.db"
@@ -36,6 +50,23 @@ def url_option(func: Any) -> Any:
     )(func)
 
 
+def _timescale_option(func: Any) -> Any:
+    return click.option(
+        "--timescale",
+        type=click.Choice(TIMESCALE_MODES),
+        default="auto",
+        show_default=True,
+        help="bars layout when the schema is created: auto = a TimescaleDB hypertable when the server "
+        "can load the extension, else native partitions (with a warning if it is installed but not "
+        "preloaded); on = TimescaleDB or fail; off = native partitions",
+    )(func)
+
+
+def _warn(notes: tuple[str, ...]) -> None:
+    for note in notes:
+        click.echo(f"warning: {note}", err=True)
+
+
 @click.group("db")
 def db_group() -> None:
     """Database schema migrations."""
@@ -44,30 +75,78 @@ def db_group() -> None:
 @db_group.command("upgrade")
 @url_option
 @click.option("--revision", default="head", show_default=True)
-@click.option(
-    "--timescale",
-    type=click.Choice(["auto", "off"]),
-    default="auto",
-    show_default=True,
-    help="auto: hypertables when the server has TimescaleDB; off: native partitioning",
-)
-def db_upgrade(url: str, revision: str, timescale: str) -> None:
+@_timescale_option
+def db_upgrade(url: str, revision: str, timescale: TimescaleMode) -> None:
     """Migrate the database up to REVISION."""
     try:
-        migrations.upgrade(url, revision, timescale=timescale)  # type: ignore[arg-type]
+        _warn(migrations.upgrade(url, revision, timescale=timescale))
         click.echo(f"{safe_url(url)} at revision {migrations.current(url)}")
     except AiTradingError as exc:
         raise CommandFailed(exc) from exc
 
 
 @db_group.command("downgrade")
+@click.argument("target", required=False)
 @url_option
+@click.option("--revision", "revision_option", default=None, help="same as TARGET")
+@click.option("--yes", is_flag=True, help="do not ask for confirmation")
+@click.option("--drop-audit", is_flag=True, help="allow dropping audit trail rows (tables or columns)")
 @click.option(
-    "--revision", default="base", show_default=True, help="target revision ('base' drops everything)"
+    "--backup",
+    "backup_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="first write a backup to this new file (pg_dump custom format, or a SQLite copy)",
 )
-def db_downgrade(url: str, revision: str) -> None:
-    """Migrate the database down to REVISION."""
+def db_downgrade(
+    target: str | None,
+    url: str,
+    revision_option: str | None,
+    yes: bool,
+    drop_audit: bool,
+    backup_file: Path | None,
+) -> None:
+    """Migrate the database down to TARGET: 'base' (drops every table) or an older revision.
+
+    Shows what the downgrade drops (found by running it in a transaction that is rolled
+    back), then asks for confirmation unless --yes; refuses when there is no answer (no
+    terminal), and refuses to drop audit trail rows without --drop-audit.
+    """
+    revision = target or revision_option
+    if target and revision_option and target != revision_option:
+        raise click.UsageError("TARGET and --revision differ")
+    if not revision:
+        known = migrations.revisions()
+        raise click.UsageError(
+            "db downgrade needs an explicit target revision: 'base' (drops every table) or one of "
+            f"{', '.join(known[:-1]) or '(none older)'}; nothing was changed"
+        )
     try:
+        plan = migrations.plan_downgrade(url, revision)
+    except AiTradingError as exc:
+        raise CommandFailed(exc) from exc
+    for line in plan.lines():
+        click.echo(line, err=True)
+    if plan.audit_rows and not drop_audit:
+        raise CommandFailed(
+            StorageError(
+                f"refusing: the downgrade would drop {plan.audit_rows} row(s) of audit trail; pass --drop-audit "
+                "(and --backup FILE to keep a copy) if that is intended; nothing was changed"
+            )
+        )
+    if not yes:
+        try:
+            confirmed = click.confirm("Proceed with the downgrade?", default=False, err=True)
+        except click.Abort:
+            raise CommandFailed(
+                StorageError("no confirmation (stdin is closed): pass --yes to downgrade; nothing was changed")
+            ) from None
+        if not confirmed:
+            raise CommandFailed(StorageError("downgrade cancelled; nothing was changed"))
+    try:
+        if backup_file is not None:
+            backup_database(url, backup_file)
+            click.echo(f"backup written to {backup_file}", err=True)
         migrations.downgrade(url, revision)
         click.echo(f"{safe_url(url)} at revision {migrations.current(url) or 'base'}")
     except AiTradingError as exc:
@@ -77,13 +156,30 @@ def db_downgrade(url: str, revision: str) -> None:
 @db_group.command("current")
 @url_option
 def db_current(url: str) -> None:
-    """Print the database's schema revision."""
+    """Print the database's schema revision (a SQLite file that does not exist is reported
+    as 'base', not created)."""
     try:
         rev = migrations.current(url)
     except AiTradingError as exc:
         raise CommandFailed(exc) from exc
     head = migrations.head_revision()
     click.echo(f"{rev or 'base'}" + (" (head)" if rev == head else f" (head is {head})"))
+
+
+@db_group.command("backup")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@url_option
+def db_backup(file: Path, url: str) -> None:
+    """Write a backup of the database to the new FILE (pg_dump custom format for PostgreSQL,
+    restore with pg_restore; a SQLite database file for SQLite)."""
+    try:
+        path = sqlite_file(url)
+        if path is not None and not path.is_file():
+            raise StorageError(f"no database at {path}")
+        backup_database(url, file)
+    except AiTradingError as exc:
+        raise CommandFailed(exc) from exc
+    click.echo(f"backup of {safe_url(url)} written to {file}")
 
 
 @click.group("data")
@@ -94,48 +190,118 @@ def data_group() -> None:
 @data_group.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @url_option
-@click.option(
-    "--symbol", default=None, help="symbol of the bars (required when the file has no symbol column)"
-)
+@click.option("--symbol", default=None, help="symbol of the bars (required when the file has no symbol column)")
 @click.option("--timeframe", default="1d", show_default=True)
 @click.option("--replace", is_flag=True, help="overwrite bars already stored instead of failing")
 @click.option("--assume-utc", is_flag=True, help="treat timestamps without an offset as UTC")
+@_timescale_option
+@click.option(
+    "--progress/--no-progress",
+    default=None,
+    help="progress bar on stderr (default: when stderr is a terminal)",
+)
 def data_import(
-    file: Path, url: str, symbol: str | None, timeframe: str, replace: bool, assume_utc: bool
+    file: Path,
+    url: str,
+    symbol: str | None,
+    timeframe: str,
+    replace: bool,
+    assume_utc: bool,
+    timescale: TimescaleMode,
+    progress: bool | None,
 ) -> None:
-    """Import bars from a CSV or Parquet FILE (COPY on PostgreSQL)."""
+    """Import bars from a CSV or Parquet FILE (COPY on PostgreSQL), all or nothing.
+
+    Columns: timestamp (ISO-8601 with offset), open, high, low, close[, volume][, symbol].
+    Every row is checked (positive prices, low <= open/close <= high, volume >= 0, no
+    duplicates, a complete last line) and the file is parsed while the database stores
+    what was already parsed.
+    """
+    started = time.perf_counter()
+    tf = _timeframe(timeframe)
     try:
-        tf = _timeframe(timeframe)
-        blocks = read_bar_file(file, symbol, assume_utc)
+        reader = BarFileReader(file, symbol, assume_utc)
         engine = create_db_engine(url)
         try:
-            migrations.upgrade(engine)
-            n = write_bars(engine, blocks, tf, on_conflict="replace" if replace else "error")
+            _warn(migrations.upgrade(engine, timescale=timescale))
+            with _progress_bar(progress, reader.total, f"importing {file.name}") as advance:
+                n = write_bar_chunks(
+                    engine,
+                    prefetched(reader),
+                    tf,
+                    on_conflict="replace" if replace else "error",
+                    on_chunk=lambda chunk: advance(chunk.position, len(chunk)),
+                )
         finally:
             engine.dispose()
     except AiTradingError as exc:
         raise CommandFailed(exc) from exc
-    click.echo(f"imported {n} bars ({len(blocks)} symbol(s), {tf.value}) into {safe_url(url)}")
+    seconds = time.perf_counter() - started
+    click.echo(
+        f"imported {n} bars ({len(reader.symbols)} symbol(s), {tf.value}) into {safe_url(url)} "
+        f"in {seconds:.2f} s ({n / max(seconds, 1e-9):,.0f} bars/s)"
+    )
+
+
+@contextmanager
+def _progress_bar(enabled: bool | None, total: int | None, label: str) -> Iterator[Callable[[int, int], None]]:
+    """A rich progress bar on stderr; yields ``advance(position, rows)``."""
+    console = Console(stderr=True)
+    show = console.is_terminal if enabled is None else enabled
+    if not show:
+        yield lambda position, rows: None
+        return
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TextColumn("{task.fields[rows]:,} bars"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=console, transient=False) as bar:
+        task = bar.add_task(label, total=total, rows=0)
+        state = {"rows": 0}
+
+        def advance(position: int, rows: int) -> None:
+            state["rows"] += rows
+            bar.update(task, completed=position if total else None, rows=state["rows"])
+
+        yield advance
+        bar.update(task, completed=total, rows=state["rows"])
 
 
 @data_group.command("export")
 @url_option
-@click.option("--symbol", "symbols", multiple=True, required=True, help="symbol to export (repeatable)")
+@click.option("--symbol", "symbols", multiple=True, help="symbol to export (repeatable)")
+@click.option("--all-symbols", is_flag=True, help="every symbol stored for the timeframe")
 @click.option("--timeframe", default="1d", show_default=True)
 @click.option("--start", default=None, help="first open time, ISO-8601 with offset")
 @click.option("--end", default=None, help="last open time, ISO-8601 with offset")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
 def data_export(
-    url: str, symbols: tuple[str, ...], timeframe: str, start: str | None, end: str | None, output: Path
+    url: str,
+    symbols: tuple[str, ...],
+    all_symbols: bool,
+    timeframe: str,
+    start: str | None,
+    end: str | None,
+    output: Path,
 ) -> None:
-    """Export bars to a CSV or Parquet file (long format)."""
+    """Export bars to a CSV or Parquet file (long format, grouped by symbol)."""
+    if bool(symbols) == all_symbols:
+        raise click.UsageError("pass --symbol (repeatable) or --all-symbols")
+    tf = _timeframe(timeframe)
     try:
-        engine = create_db_engine(url)
+        engine = create_db_engine(url, must_exist=True)
         try:
+            wanted = list_symbols(engine, tf) if all_symbols else list(symbols)
+            if not wanted:
+                raise StorageError(f"no {tf.value} bars stored in {safe_url(url)}")
             panel = read_bars(
                 engine,
-                symbols,
-                _timeframe(timeframe),
+                wanted,
+                tf,
                 None if start is None else to_ns(start),
                 None if end is None else to_ns(end),
             )
@@ -144,7 +310,7 @@ def data_export(
         n = write_bar_file(panel, output)
     except AiTradingError as exc:
         raise CommandFailed(exc) from exc
-    click.echo(f"exported {n} bars to {output}")
+    click.echo(f"exported {n} bars ({len(wanted)} symbol(s)) to {output}")
 
 
 def _timeframe(text: str) -> Timeframe:

@@ -2,6 +2,26 @@
 
 from __future__ import annotations
 
-from .bars import BarColumns, columns_from_panel, read_bars, write_bars
+from .bars import (
+    BarColumns,
+    BarRows,
+    DuplicateBarError,
+    columns_from_panel,
+    list_symbols,
+    read_bars,
+    write_bar_chunks,
+    write_bars,
+)
+from .stream import prefetched
 
-__all__ = ["BarColumns", "columns_from_panel", "read_bars", "write_bars"]
+__all__ = [
+    "BarColumns",
+    "BarRows",
+    "DuplicateBarError",
+    "columns_from_panel",
+    "list_symbols",
+    "prefetched",
+    "read_bars",
+    "write_bar_chunks",
+    "write_bars",
+]

@@ -8,10 +8,14 @@ Python object per row. SQLite: ``executemany`` inserts and a plain ``SELECT``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+import itertools
+import re
+import sqlite3
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Literal
+from datetime import UTC, datetime
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -25,8 +29,9 @@ from ai_trading_core.errors import DataError, StorageError
 from ai_trading_core.market import BarPanel, to_ns
 
 from ..connection import safe_url
-from ..timescale import bars_layout, ensure_partitions
-from .pgcopy import HEADER, TRAILER, decode_rows, encode_rows, pg_micros_to_ns
+from ..timescale import bars_layout, ensure_chunk_interval, ensure_partitions
+from ..timescale.partitions import years_between
+from .pgcopy import HEADER, TRAILER, decode_rows, encode_symbol_rows, pg_micros_to_ns
 
 ConflictMode = Literal["error", "replace"]
 COLUMNS = "symbol, timeframe, ts, open, high, low, close, volume"
@@ -62,6 +67,51 @@ def columns_from_panel(panel: BarPanel) -> list[BarColumns]:
     return out
 
 
+@dataclass(frozen=True)
+class BarRows:
+    """Bars of one or more symbols as parallel arrays (one chunk of an import): row ``i`` is
+    symbol ``names[codes[i]]`` at ``ts_ns[i]`` (int64 ns since the epoch, UTC); prices in
+    currency per unit, volume in units. ``position`` is how far through its source the
+    chunk ends (bytes or rows, for progress reports)."""
+
+    names: tuple[str, ...]
+    codes: npt.NDArray[np.int32]
+    ts_ns: npt.NDArray[np.int64]
+    open: npt.NDArray[np.float64]
+    high: npt.NDArray[np.float64]
+    low: npt.NDArray[np.float64]
+    close: npt.NDArray[np.float64]
+    volume: npt.NDArray[np.float64]
+    position: int = 0
+
+    def __len__(self) -> int:
+        return len(self.ts_ns)
+
+    @classmethod
+    def from_columns(cls, block: BarColumns) -> BarRows:
+        return cls(
+            (block.symbol,),
+            np.zeros(len(block), dtype=np.int32),
+            block.ts_ns,
+            block.open,
+            block.high,
+            block.low,
+            block.close,
+            block.volume,
+        )
+
+
+class DuplicateBarError(StorageError):
+    """A bar (symbol, timeframe, open time) is already stored, or given twice."""
+
+    def __init__(self, symbol: str, timeframe: str, ts: str, detail: str = "already exists in the database") -> None:
+        self.symbol, self.timeframe, self.ts = symbol, timeframe, ts
+        super().__init__(
+            f"bar {symbol} {timeframe} at {ts} {detail}; nothing was written "
+            "(import with --replace, or on_conflict='replace', to overwrite stored bars)"
+        )
+
+
 def write_bars(
     engine: Engine,
     data: BarPanel | Sequence[BarColumns],
@@ -70,7 +120,8 @@ def write_bars(
     on_conflict: ConflictMode = "error",
 ) -> int:
     """Store bars; returns the number of rows written. ``on_conflict="error"`` refuses bars
-    already stored (fastest: straight COPY); ``"replace"`` overwrites them."""
+    already stored (fastest: straight COPY; DuplicateBarError names the first one);
+    ``"replace"`` overwrites them."""
     if isinstance(data, BarPanel):
         tf = str(timeframe or data.timeframe)
         blocks = columns_from_panel(data)
@@ -78,16 +129,55 @@ def write_bars(
         if timeframe is None:
             raise DataError("write_bars: timeframe is required for column blocks")
         tf, blocks = str(timeframe), list(data)
-    blocks = [b for b in blocks if len(b)]
-    if not blocks:
-        return 0
+    return write_bar_chunks(engine, [BarRows.from_columns(b) for b in blocks if len(b)], tf, on_conflict=on_conflict)
+
+
+def write_bar_chunks(
+    engine: Engine,
+    chunks: Iterable[BarRows],
+    timeframe: Timeframe | str,
+    *,
+    on_conflict: ConflictMode = "error",
+    on_chunk: Callable[[BarRows], None] | None = None,
+) -> int:
+    """Store a stream of chunks in one transaction (all or nothing); returns the rows
+    written. ``on_chunk`` is called after each chunk is handed to the database. The chunks
+    are consumed as they come, so a producer that parses the next chunk in another thread
+    (see :func:`.stream.prefetched`) overlaps with the database's work on this one."""
+    tf = Timeframe.parse(str(timeframe)).value
     try:
         with engine.begin() as conn:
             if conn.dialect.name == "postgresql":
-                return _copy_in(conn, blocks, tf, on_conflict)
-            return _insert_sqlite(conn, blocks, tf, on_conflict)
-    except (SQLAlchemyError, psycopg.Error) as exc:
+                return _copy_in(conn, chunks, tf, on_conflict, on_chunk)
+            return _insert_sqlite(conn, chunks, tf, on_conflict, on_chunk)
+    except psycopg.errors.UniqueViolation as exc:
+        raise _duplicate(exc, tf) from None
+    except sa.exc.IntegrityError as exc:
+        if isinstance(exc.orig, psycopg.errors.UniqueViolation):
+            raise _duplicate(exc.orig, tf) from None
         raise StorageError(f"writing bars to {safe_url(engine.url)} failed: {_first_line(exc)}") from exc
+    except psycopg.errors.CardinalityViolation:
+        raise DataError("the bars written contain the same symbol and open time twice") from None
+    except (SQLAlchemyError, psycopg.Error) as exc:
+        if isinstance(getattr(exc, "orig", None), psycopg.errors.CardinalityViolation):
+            raise DataError("the bars written contain the same symbol and open time twice") from None
+        raise StorageError(f"writing bars to {safe_url(engine.url)} failed: {_first_line(exc)}") from exc
+
+
+_KEY_DETAIL = re.compile(
+    r"Key \(symbol, timeframe, ts\)=\((?P<symbol>.*), (?P<tf>[^,]*), (?P<ts>[^,]*)\) already exists"
+)
+
+
+def _duplicate(exc: psycopg.Error, tf: str) -> StorageError:
+    detail = getattr(getattr(exc, "diag", None), "message_detail", None) or ""
+    match = _KEY_DETAIL.search(detail)
+    if match is None:
+        return StorageError(f"writing bars failed: {_first_line(exc)}")
+    ts = match["ts"]
+    with contextlib.suppress(ValueError):
+        ts = datetime.fromisoformat(ts.replace(" ", "T")).astimezone(UTC).isoformat()
+    return DuplicateBarError(match["symbol"], match["tf"], ts)
 
 
 def _first_line(exc: Exception) -> str:
@@ -95,60 +185,176 @@ def _first_line(exc: Exception) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-def _copy_in(conn: sa.Connection, blocks: list[BarColumns], tf: str, on_conflict: ConflictMode) -> int:
-    if bars_layout(conn) == "partitioned":
-        lo = min(int(b.ts_ns.min()) for b in blocks)
-        hi = max(int(b.ts_ns.max()) for b in blocks)
-        ensure_partitions(conn, lo, hi)
-    target = "bars"
-    if on_conflict == "replace":
-        conn.exec_driver_sql("CREATE TEMP TABLE bars_stage (LIKE bars INCLUDING DEFAULTS) ON COMMIT DROP")
-        target = "bars_stage"
-    raw = conn.connection.driver_connection
-    assert raw is not None
-    with raw.cursor() as cur, cur.copy(f"COPY {target} ({COLUMNS}) FROM STDIN (FORMAT BINARY)") as copy:
-        copy.write(HEADER)
-        for b in blocks:
-            payload = encode_rows(b.symbol, tf, b.ts_ns, b.open, b.high, b.low, b.close, b.volume)
-            for i in range(0, len(payload), _CHUNK):
-                copy.write(payload[i : i + _CHUNK])
+class _CopyStream:
+    """One binary COPY at a time on ``conn``'s driver connection, reopened when the native
+    layout needs partitions created (DDL cannot run while a COPY is open)."""
+
+    def __init__(self, conn: sa.Connection, target: str) -> None:
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        self.cursor = raw.cursor()
+        self.sql = f"COPY {target} ({COLUMNS}) FROM STDIN (FORMAT BINARY)"
+        self.cm: Any = None
+        self.copy: Any = None
+
+    def write(self, payload: bytes) -> None:
+        if self.copy is None:
+            self.cm = self.cursor.copy(self.sql)
+            self.copy = self.cm.__enter__()
+            self.copy.write(HEADER)
+        for i in range(0, len(payload), _CHUNK):
+            self.copy.write(payload[i : i + _CHUNK])
+
+    def end(self) -> None:
+        """Finish the open COPY (the server reports errors such as a duplicate key here)."""
+        if self.copy is None:
+            return
+        cm, copy = self.cm, self.copy
+        self.cm = self.copy = None
         copy.write(TRAILER)
-    if on_conflict == "replace":
+        cm.__exit__(None, None, None)
+
+    def abort(self, exc: BaseException) -> None:
+        if self.copy is None:
+            return
+        cm = self.cm
+        self.cm = self.copy = None
+        with contextlib.suppress(Exception):
+            cm.__exit__(type(exc), exc, exc.__traceback__)
+
+
+def _copy_in(
+    conn: sa.Connection,
+    chunks: Iterable[BarRows],
+    tf: str,
+    on_conflict: ConflictMode,
+    on_chunk: Callable[[BarRows], None] | None,
+) -> int:
+    layout = bars_layout(conn)
+    if layout == "hypertable":
+        ensure_chunk_interval(conn, tf)
+    staged = on_conflict == "replace"
+    if staged:
+        conn.exec_driver_sql("CREATE TEMP TABLE bars_stage (LIKE bars INCLUDING DEFAULTS) ON COMMIT DROP")
+    stream = _CopyStream(conn, "bars_stage" if staged else "bars")
+    years: set[int] = set()
+    lo, hi, total = 2**63 - 1, -(2**63), 0
+    try:
+        for chunk in chunks:
+            if not len(chunk):
+                continue
+            c_lo, c_hi = int(chunk.ts_ns.min()), int(chunk.ts_ns.max())
+            lo, hi = min(lo, c_lo), max(hi, c_hi)
+            if layout == "partitioned" and not staged:
+                wanted = set(years_between(c_lo, c_hi))
+                if not wanted <= years:
+                    stream.end()
+                    ensure_partitions(conn, c_lo, c_hi)
+                    years |= wanted
+            for payload in encode_symbol_rows(
+                chunk.names, chunk.codes, tf, chunk.ts_ns, chunk.open, chunk.high, chunk.low, chunk.close, chunk.volume
+            ):
+                stream.write(payload)
+            total += len(chunk)
+            if on_chunk is not None:
+                on_chunk(chunk)
+        stream.end()
+    except BaseException as exc:
+        stream.abort(exc)
+        raise
+    if staged and total:
+        if layout == "partitioned":
+            ensure_partitions(conn, lo, hi)
         conn.exec_driver_sql(
             f"INSERT INTO bars ({COLUMNS}) SELECT {COLUMNS} FROM bars_stage "
             "ON CONFLICT (symbol, timeframe, ts) DO UPDATE SET open = EXCLUDED.open, high = EXCLUDED.high, "
             "low = EXCLUDED.low, close = EXCLUDED.close, volume = EXCLUDED.volume"
         )
-    return sum(len(b) for b in blocks)
+    return total
 
 
-def _insert_sqlite(conn: sa.Connection, blocks: list[BarColumns], tf: str, on_conflict: ConflictMode) -> int:
+def _insert_sqlite(
+    conn: sa.Connection,
+    chunks: Iterable[BarRows],
+    tf: str,
+    on_conflict: ConflictMode,
+    on_chunk: Callable[[BarRows], None] | None,
+) -> int:
     verb = "INSERT OR REPLACE" if on_conflict == "replace" else "INSERT"
     sql = f"{verb} INTO bars ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
     raw = conn.connection.driver_connection
     assert raw is not None
     cur = raw.cursor()
+    total = 0
     try:
-        for b in blocks:
-            cur.executemany(
-                sql,
-                zip(
-                    [b.symbol] * len(b),
-                    [tf] * len(b),
-                    b.ts_ns.tolist(),
-                    b.open.tolist(),
-                    b.high.tolist(),
-                    b.low.tolist(),
-                    b.close.tolist(),
-                    b.volume.tolist(),
-                    strict=True,
-                ),
-            )
-    except Exception as exc:  # sqlite3.Error outside SQLAlchemy's wrapping
+        for chunk in chunks:
+            symbols = np.asarray(chunk.names, dtype=object)[chunk.codes]
+            try:
+                cur.executemany(
+                    sql,
+                    zip(
+                        symbols.tolist(),
+                        itertools.repeat(tf),
+                        chunk.ts_ns.tolist(),
+                        chunk.open.tolist(),
+                        chunk.high.tolist(),
+                        chunk.low.tolist(),
+                        chunk.close.tolist(),
+                        chunk.volume.tolist(),
+                    ),
+                )
+            except sqlite3.IntegrityError as exc:
+                raise _sqlite_duplicate(raw, chunk, tf) or StorageError(f"writing bars failed: {exc}") from None
+            total += len(chunk)
+            if on_chunk is not None:
+                on_chunk(chunk)
+    except sqlite3.Error as exc:  # outside SQLAlchemy's wrapping
         raise StorageError(f"writing bars failed: {exc}") from exc
     finally:
         cur.close()
-    return sum(len(b) for b in blocks)
+    return total
+
+
+def _sqlite_duplicate(raw: Any, chunk: BarRows, tf: str) -> DuplicateBarError | None:
+    """The first bar of ``chunk`` whose key is stored (an earlier row of the same failed
+    statement counts: the transaction still holds it)."""
+    for code, name in enumerate(chunk.names):
+        mine = chunk.ts_ns[chunk.codes == code]
+        if not len(mine):
+            continue
+        stored = np.fromiter(
+            (
+                r[0]
+                for r in raw.execute(
+                    "SELECT ts FROM bars WHERE symbol = ? AND timeframe = ? AND ts >= ? AND ts <= ?",
+                    (name, tf, int(mine.min()), int(mine.max())),
+                )
+            ),
+            dtype=np.int64,
+        )
+        both = np.intersect1d(mine, stored)
+        if len(both):
+            return DuplicateBarError(name, tf, _iso(int(both[0])))
+    return None
+
+
+def _iso(ns: int) -> str:
+    """``ns`` (int64 ns since the epoch) as ISO-8601 UTC with an explicit offset."""
+    unit = "s" if ns % 1_000_000_000 == 0 else "ns"
+    return str(np.datetime_as_string(np.datetime64(ns, "ns"), unit=unit)) + "+00:00"
+
+
+def list_symbols(engine: Engine, timeframe: Timeframe | str) -> list[str]:
+    """Every symbol with at least one bar of ``timeframe``, sorted."""
+    tf = Timeframe.parse(str(timeframe)).value
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                sa.text("SELECT DISTINCT symbol FROM bars WHERE timeframe = :tf ORDER BY symbol"), {"tf": tf}
+            )
+            return [str(r[0]) for r in rows]
+    except SQLAlchemyError as exc:
+        raise StorageError(f"reading symbols from {safe_url(engine.url)} failed: {_first_line(exc)}") from exc
 
 
 def read_bars(

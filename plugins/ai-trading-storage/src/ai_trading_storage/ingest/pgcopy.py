@@ -70,6 +70,48 @@ def encode_rows(
     return rows.tobytes()
 
 
+def encode_symbol_rows(
+    names: tuple[str, ...],
+    codes: npt.NDArray[np.integer],
+    timeframe: str,
+    ts_ns: npt.NDArray[np.int64],
+    open: npt.NDArray[np.float64],
+    high: npt.NDArray[np.float64],
+    low: npt.NDArray[np.float64],
+    close: npt.NDArray[np.float64],
+    volume: npt.NDArray[np.float64],
+) -> list[bytes]:
+    """Rows of many symbols (row ``i`` is symbol ``names[codes[i]]``), as one payload per
+    symbol byte length: rows whose symbols are equally long share one fixed-width layout,
+    so a chunk of any number of symbols costs a handful of NumPy passes, not one per
+    symbol."""
+    encoded = [name.encode("utf-8") for name in names]
+    widths = np.fromiter((len(b) for b in encoded), dtype=np.int64, count=len(encoded))
+    row_width = widths[codes]
+    tf = timeframe.encode("ascii")
+    micros = (np.asarray(ts_ns, dtype=np.int64) - PG_EPOCH_NS) // 1000
+    payloads = []
+    for width in np.unique(row_width).tolist():
+        sel: slice | npt.NDArray[np.intp] = slice(None)
+        if len(np.unique(widths)) > 1:
+            sel = np.flatnonzero(row_width == width)
+        table = np.array([b if len(b) == width else b"" for b in encoded], dtype=f"S{max(width, 1)}")
+        sym = table[codes[sel]]
+        rows = np.empty(len(sym), dtype=_write_dtype(width, len(tf)))
+        rows["n"] = 8
+        rows["sym_len"] = width
+        rows["sym"] = sym
+        rows["tf_len"] = len(tf)
+        rows["tf"] = tf
+        rows["ts_len"] = 8
+        rows["ts"] = micros[sel]
+        for name, values in zip(PRICE_FIELDS, (open, high, low, close, volume), strict=True):
+            rows[f"{name}_len"] = 8
+            rows[name] = values[sel]
+        payloads.append(rows.tobytes())
+    return payloads
+
+
 def decode_rows(data: bytes | memoryview) -> np.ndarray:
     """Parse the output of ``COPY (SELECT symbol_index::int4, ts, open, high, low, close,
     volume ...) TO STDOUT (FORMAT BINARY)`` into a structured array (fields ``sym``, ``ts``

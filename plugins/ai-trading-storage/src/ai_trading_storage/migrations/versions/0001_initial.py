@@ -13,11 +13,16 @@ from alembic import op
 
 from ai_trading_storage.models.base import ExactDecimal, JsonText, UtcDateTime
 from ai_trading_storage.timescale import (
+    BarsPlan,
     TimescaleSettings,
+    TimescaleSupport,
     continuous_aggregate_statements,
     create_bars_table,
+    detect_timescale,
     drop_timescale_statements,
-    timescale_available,
+    hypertable_statements,
+    licensed_statements,
+    plan_bars,
 )
 
 revision = "0001"
@@ -48,10 +53,18 @@ SQLITE_AUDIT_TRIGGERS = [
 ]
 
 
-def _timescale_wanted(conn: sa.Connection) -> bool:
+def _bars_plan(conn: sa.Connection) -> BarsPlan:
+    """The layout for ``bars`` per the ``timescale`` mode handed in by
+    :func:`ai_trading_storage.migrations.upgrade` (``auto`` when run otherwise); its notes
+    are handed back through the config's ``notes`` list."""
     config = op.get_context().config
-    mode = config.attributes.get("timescale", "auto") if config is not None else "auto"
-    return mode == "auto" and timescale_available(conn)
+    attributes = config.attributes if config is not None else {}
+    mode = attributes.get("timescale", "auto")
+    if mode == "off":
+        return plan_bars(TimescaleSupport(available=False, loaded=False), mode)
+    plan = plan_bars(detect_timescale(conn, keep_extension=True), mode)
+    attributes.setdefault("notes", []).extend(plan.notes)
+    return plan
 
 
 def _create_bars(conn: sa.Connection) -> None:
@@ -65,15 +78,17 @@ def _create_bars(conn: sa.Connection) -> None:
             sa.PrimaryKeyConstraint("symbol", "timeframe", "ts", name="pk_bars"),
         )
         return
-    if _timescale_wanted(conn):
-        from ai_trading_storage.timescale import timescale_statements
-
+    plan = _bars_plan(conn)
+    if plan.layout == "hypertable":
         settings = TimescaleSettings()
-        for stmt in timescale_statements(settings):
+        for stmt in hypertable_statements(settings):
             op.execute(stmt)
-        with op.get_context().autocommit_block():
-            for stmt in continuous_aggregate_statements(settings):
+        if plan.licensed_features:
+            for stmt in licensed_statements(settings):
                 op.execute(stmt)
+            with op.get_context().autocommit_block():
+                for stmt in continuous_aggregate_statements(settings):
+                    op.execute(stmt)
     else:
         # Yearly partitions are created on demand by the ingest code.
         op.execute(create_bars_table(partitioned=True))
