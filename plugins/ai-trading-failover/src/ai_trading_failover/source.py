@@ -84,7 +84,7 @@ class FailoverSource:
         self._alert = alert
         self.name = name
         self.loaded_until: int | None = None
-        self._end: int | None = None
+        self.stream_end: int | None = None
         self.symbols: tuple[str, ...] = ()
         self.active = 0
         self.switches: list[Switch] = []
@@ -138,7 +138,7 @@ class FailoverSource:
                     logger.info("failover: {} bar(s) filled from {}", filled, m.id)
         self.load_sources = counts
         self.loaded_until = int(panel.timestamps[-1])
-        self._end = to_ns(end) if end is not None else None
+        self.stream_end = to_ns(end) if end is not None else None
         return panel
 
     # ------------------------------------------------------------------ streaming
@@ -173,7 +173,7 @@ class FailoverSource:
     async def stream(self) -> AsyncIterator[MarketSlice]:
         last = self.loaded_until
         self._since_switch = self._last_bar_at = self._now()
-        k = 0
+        k = quiet = 0
         self.active = 0
         it = self._open(k, last)
         try:
@@ -192,7 +192,7 @@ class FailoverSource:
                     try:
                         market = nxt.result()
                     except StopAsyncIteration:
-                        if self._end is not None and last is not None and last >= self._end:
+                        if self.stream_end is not None and last is not None and last >= self.stream_end:
                             return
                         reason = "its stream ended"
                     except Exception as exc:  # noqa: BLE001 - the next source takes over
@@ -205,15 +205,19 @@ class FailoverSource:
                     if last is not None and market.timestamp <= last:
                         continue
                     last = market.timestamp
+                    quiet = 0
                     self._last_bar_at = self._now()
                     self.bar_sources.append((market.timestamp, self.members[k].id))
                     yield market
-                    if self._end is not None and last >= self._end:
+                    if self.stream_end is not None and last >= self.stream_end:
                         return
                     continue
                 assert reason is not None
                 target = 0 if reason == "retrying the primary" else (k + 1) % len(self.members)
                 await self._close(it)
+                quiet += 1
+                if quiet >= len(self.members):  # a whole round without a bar: do not spin
+                    await asyncio.sleep(min(self.params.poll_s * 2 ** (quiet - len(self.members)), 30.0))
                 self._switch(k, target, last, reason)
                 k = self.active = target
                 it = self._open(k, last)
@@ -224,7 +228,7 @@ class FailoverSource:
         source = self.members[k].source
         source.loaded_until = after  # its stream continues strictly after the last bar delivered
         if hasattr(source, "stream_end"):
-            source.stream_end = self._end
+            source.stream_end = self.stream_end
         self._since_switch = self._now()
         stream: AsyncIterator[MarketSlice] = source.stream()
         return stream
