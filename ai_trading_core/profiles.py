@@ -122,7 +122,9 @@ def apply_profile(doc: dict[str, Any], name: str | None, path: Path) -> dict[str
     return merged
 
 
-def profile_name(explicit: str | None, env_files: Sequence[Path], environ: Mapping[str, str] | None = None) -> str | None:
+def profile_name(
+    explicit: str | None, env_files: Sequence[Path], environ: Mapping[str, str] | None = None
+) -> str | None:
     """The selected profile: ``explicit``, else ``TRADING_ENVIRONMENT`` from the environment,
     else from the ``.env`` files (the last one that sets it wins); None when none does."""
     if explicit:
@@ -255,7 +257,7 @@ def production_problems(config: AppConfig, host: PluginHost | None = None) -> li
         for where, value in _walk(document, ""):
             if isinstance(value, str) and _url_password(value):
                 problems.append(f"{where}: a URL with a password written in the config file; pass it as a credential")
-        for location, _, component in _components(config):
+        for location, _, _component in _components(config):
             written = _file_params(document, location)
             for key in sorted(written):
                 if _secret_name(str(key)) and isinstance(written[key], str) and written[key]:
@@ -278,9 +280,9 @@ def production_problems(config: AppConfig, host: PluginHost | None = None) -> li
                     if written.get(field) and _plain_param(location, field) not in problems:
                         problems.append(_plain_param(location, field))
         bind = params.get("host")
-        if isinstance(bind, str) and not is_loopback(bind):
-            if not any(params.get(k) for k in ("auth", "password_hash", "token", "auth_token", "username")):
-                problems.append(f"{label}: listens on {bind}, beyond loopback, without authentication")
+        authenticated = any(params.get(k) for k in ("auth", "password_hash", "token", "auth_token", "username"))
+        if isinstance(bind, str) and not is_loopback(bind) and not authenticated:
+            problems.append(f"{label}: listens on {bind}, beyond loopback, without authentication")
         if role != "broker":
             continue
         urls = " ".join(str(v).lower() for k, v in params.items() if k.endswith("url") and v)

@@ -138,7 +138,9 @@ def test_risk_monitor_honours_the_kill_switch_state_shared_with_runs(tmp_path: P
 def test_risk_monitor_in_reducing_state_only_reduces(tmp_path: Path) -> None:
     m = monitor(tmp_path, [{"name": "circuit_breaker", "params": {"daily_loss_limit": 0.5, "rapid_loss_limit": 0.01}}])
     later = T0.replace(minute=35)
-    m.update_portfolio_metrics({"equity": 97_000, "day_start_equity": 100_000, "prices": {"SPY": 450}, "timestamp": later})
+    m.update_portfolio_metrics(
+        {"equity": 97_000, "day_start_equity": 100_000, "prices": {"SPY": 450}, "timestamp": later}
+    )
     assert m.state is RiskState.REDUCING, m.state_reason
     assert not asyncio.run(m.check_trade_signal(signal(0.2)))  # an increase
     reduce = asyncio.run(m.check_trade_signal(signal(0.0)))  # flatten the 10 units
@@ -165,7 +167,8 @@ def test_position_sizer_is_exact_and_matches_the_criterion() -> None:
     fraction = kelly.calculate_kelly_fraction(strategy_id="s1", signal=sig, performance=perf)
     assert size.fraction == fraction == pytest.approx(min(0.25 * 0.5 * 0.8, 0.25))  # f* = 0.25, half Kelly
     exact = Decimal("-0.5") * Decimal(repr(fraction)) * Decimal("100000") / Decimal("333.33")
-    assert size.quantity == Decimal("-15.00") and abs(size.quantity) <= abs(exact) < abs(size.quantity) + Decimal("0.01")
+    assert size.quantity == Decimal("-15.00")
+    assert abs(size.quantity) <= abs(exact) < abs(size.quantity) + Decimal("0.01")  # toward zero, to the lot
     assert size.notional == size.quantity * Decimal("333.33")
     with pytest.raises(ConfigError, match="price must be positive"):
         sizer.calculate_position_size("s1", sig, perf, equity=1000, price=0)

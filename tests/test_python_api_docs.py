@@ -38,7 +38,8 @@ def test_the_page_has_the_original_snippets() -> None:
     text = "\n".join(blocks())
     for snippet in (
         "config = load_config('config.institutional.json')",
-        'logger, audit_logger = setup_institutional_logging(log_level="INFO", enable_audit=True, structured_format=True)',
+        "logger, audit_logger = setup_institutional_logging("
+        'log_level="INFO", enable_audit=True, structured_format=True)',
         "risk_monitor = RiskMonitor(config.risk)",
         "position_sizer = PositionSizer(kelly_criterion=KellyCriterion())",
         "perf_calculator = PerformanceCalculator()",

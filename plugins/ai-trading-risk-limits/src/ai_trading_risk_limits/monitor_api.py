@@ -248,7 +248,9 @@ class RiskMonitor:
             verdicts.append(verdict)
             if verdict.decision is RiskDecision.REJECT:
                 reasons.append(f"{verdict.check or check.name}: {verdict.reason}")
-                return SignalCheck(False, signal.symbol, side, qty, Decimal(0), tuple(reasons), tuple(verdicts), self.state)
+                return SignalCheck(
+                    False, signal.symbol, side, qty, Decimal(0), tuple(reasons), tuple(verdicts), self.state
+                )
             if verdict.decision is RiskDecision.RESIZE:
                 approved = min(approved, verdict.approved_quantity or Decimal(0))
                 reasons.append(f"{verdict.check or check.name}: {verdict.reason}")
