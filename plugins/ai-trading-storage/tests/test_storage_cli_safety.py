@@ -179,6 +179,7 @@ def test_export_all_symbols(tmp_path: Path, sqlite_db: str) -> None:
 
 
 @pytest.mark.postgres
+@pytest.mark.skipif(shutil.which("pg_dump") is None, reason="pg_dump not installed (postgresql-client)")
 def test_postgres_downgrade_with_pg_dump_backup(pg_empty_url: str, tmp_path: Path) -> None:
     migrations.upgrade(pg_empty_url)
     _with_audit_rows(pg_empty_url)
