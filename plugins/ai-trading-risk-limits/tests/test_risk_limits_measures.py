@@ -135,3 +135,44 @@ def test_signed_correlation_clusters_orient_each_symbol_and_flag_mixed_clusters(
     assert len(set(labels.tolist())) == 1 and mixed.tolist() == [True]
     with pytest.raises(RiskError, match="threshold"):
         signed_correlation_clusters(corr, 0.0)
+
+
+def _orient_by_walking(corr: np.ndarray, threshold: float) -> tuple[list[int], list[float], set[int]]:
+    """Plain depth-first walk over the links, cluster by cluster, and a check of every link."""
+    n = len(corr)
+    linked = [[j for j in range(n) if j != i and abs(corr[i, j]) >= threshold] for i in range(n)]
+    label, orient = [-1] * n, [0.0] * n
+    for start in range(n):
+        if label[start] >= 0:
+            continue
+        label[start], orient[start] = start, 1.0
+        stack = [start]
+        while stack:
+            i = stack.pop()
+            for j in linked[i]:
+                if label[j] < 0:
+                    label[j], orient[j] = start, orient[i] * math.copysign(1.0, corr[i, j])
+                    stack.append(j)
+    mixed = {
+        label[i] for i in range(n) for j in linked[i] if math.copysign(1.0, corr[i, j]) != orient[i] * orient[j]
+    }
+    return label, orient, mixed
+
+
+def test_signed_clusters_agree_with_a_plain_walk_on_random_books() -> None:
+    rng = np.random.default_rng(5)
+    for _ in range(25):
+        n, k = int(rng.integers(3, 60)), int(rng.integers(1, 4))
+        returns = rng.normal(size=(120, k)) @ rng.normal(size=(k, n)) + rng.normal(size=(120, n))
+        corr = np.corrcoef(returns.T)
+        threshold = float(rng.uniform(0.2, 0.9))
+        labels, orient, mixed = signed_correlation_clusters(corr, threshold)
+        ref_label, ref_orient, ref_mixed = _orient_by_walking(corr, threshold)
+        for i in range(n):
+            for j in range(n):
+                assert (labels[i] == labels[j]) == (ref_label[i] == ref_label[j])
+        assert {ref_label[i] for i in range(n) if mixed[labels[i]]} == ref_mixed
+        for i in range(n):  # same orientation up to the sign of the whole cluster
+            first = ref_label[i]
+            if first not in ref_mixed:
+                assert orient[i] * orient[first] == ref_orient[i] * ref_orient[first]

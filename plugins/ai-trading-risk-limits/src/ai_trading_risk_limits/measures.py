@@ -21,7 +21,7 @@ import math
 import numpy as np
 import numpy.typing as npt
 from scipy.sparse import csr_matrix  # type: ignore[import-untyped]
-from scipy.sparse.csgraph import connected_components  # type: ignore[import-untyped]
+from scipy.sparse.csgraph import breadth_first_order, connected_components  # type: ignore[import-untyped]
 from scipy.stats import norm  # type: ignore[import-untyped]
 
 from ai_trading_core.errors import RiskError
@@ -101,13 +101,15 @@ def correlation_clusters(corr: FloatArray, threshold: float) -> IntArray:
     return out
 
 
-def signed_correlation_clusters(corr: FloatArray, threshold: float) -> tuple[IntArray, FloatArray, npt.NDArray[np.bool_]]:
+def signed_correlation_clusters(
+    corr: FloatArray, threshold: float
+) -> tuple[IntArray, FloatArray, npt.NDArray[np.bool_]]:
     """Clusters of symbols that move together **or opposite**, with each symbol's direction.
 
     Symbols linked by a chain of pairwise correlations with ``|rho| >= threshold`` share a
     label (connected components). Inside a cluster each symbol gets an orientation
-    ``sigma_i = ±1``: the first symbol of the cluster is +1 and every link passes the sign of
-    its correlation on (``sigma_j = sigma_i sign(rho_ij)``), so ``sum sigma_i v_i`` is the
+    ``sigma_i = ±1``: the first symbol of the cluster is +1 and every link of a spanning tree
+    passes the sign of its correlation on (``sigma_j = sigma_i sign(rho_ij)``), so ``sum sigma_i v_i`` is the
     cluster's net bet in the first symbol's direction. A cluster is *mixed* when some link
     disagrees with the orientations (a chain says "same way" where a direct link says
     "opposite"; impossible for thresholds above 0.5 within three symbols, possible along longer
@@ -119,25 +121,35 @@ def signed_correlation_clusters(corr: FloatArray, threshold: float) -> tuple[Int
     c = np.asarray(corr, dtype=float)
     if not 0.0 < threshold <= 1.0:
         raise RiskError(f"correlation threshold must be in (0, 1], got {threshold!r}")
-    mag = np.abs(np.nan_to_num(c, nan=0.0))
-    adj = mag >= threshold
+    n = c.shape[0]
+    with np.errstate(invalid="ignore"):
+        adj = np.abs(c) >= threshold  # NaN links nothing
     np.fill_diagonal(adj, False)
-    n_clusters, labels = connected_components(csr_matrix(adj), directed=False)
+    graph = csr_matrix(adj)
+    n_clusters, labels = connected_components(graph, directed=False)
     labels = np.asarray(labels, dtype=np.int64)
-    sign = np.where(c < 0, -1.0, 1.0)
-    orient = np.zeros(len(labels))
-    for start in range(len(labels)):
-        if orient[start] != 0.0:
-            continue
-        orient[start] = 1.0
-        stack = [start]
-        while stack:
-            i = stack.pop()
-            for j in np.flatnonzero(adj[i] & (orient == 0.0)).tolist():
-                orient[j] = orient[i] * sign[i, j]
-                stack.append(j)
-    ii, jj = np.nonzero(adj)
-    bad = sign[ii, jj] != orient[ii] * orient[jj]
+    edges = graph.tocoo()
+    ii, jj = edges.row.astype(np.int64), edges.col.astype(np.int64)
+    negative = c[ii, jj] < 0
+    # One breadth-first search over every cluster at once: a virtual node n is linked to the
+    # first symbol of each cluster; each symbol's orientation is the product of the link signs
+    # on its path from there, gathered by pointer jumping (log2(depth) vectorised passes).
+    firsts = np.unique(labels, return_index=True)[1]
+    virtual = np.full(len(firsts), n)
+    rows = np.concatenate([ii, virtual, firsts])
+    cols = np.concatenate([jj, firsts, virtual])
+    tree = csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n + 1, n + 1))
+    _, pred = breadth_first_order(tree, n, directed=False, return_predecessors=True)
+    parent = np.asarray(pred[:n], dtype=np.int64)
+    inner = parent < n
+    orient = np.ones(n)  # product of the link signs from each symbol up to up[symbol]
+    kids = np.flatnonzero(inner)
+    orient[kids] = np.where(c[kids, parent[kids]] < 0, -1.0, 1.0)
+    up = np.where(inner, parent, np.arange(n))  # a cluster's first symbol points to itself
+    while not np.array_equal(up[up], up):
+        orient = orient * orient[up]
+        up = up[up]
+    bad = np.where(negative, -1.0, 1.0) != orient[ii] * orient[jj]
     mixed = np.zeros(n_clusters, dtype=bool)
     mixed[labels[ii[bad]]] = True
     out_orient: FloatArray = orient
