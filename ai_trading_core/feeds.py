@@ -183,7 +183,7 @@ class PolledBars:
     """``stream()`` for a source that can only be polled (Yahoo, ccxt ``fetch_ohlcv``).
 
     Every ``poll_s`` seconds it calls ``load(start, None)`` on a worker thread, from one bar
-    after the last delivered one, and delivers the complete bars (open + bar length <= now
+    after the last delivered one (None: nothing new), and delivers the complete bars (open + bar length <= now
     on ``clock``) it has not delivered yet, in timestamp order. A failed poll is logged and
     retried at the next poll; ``health()`` reports STALE (with the error) after
     ``stale_after_s`` seconds without a new bar.
@@ -194,7 +194,7 @@ class PolledBars:
 
     def __init__(
         self,
-        load: Callable[[datetime | None, datetime | None], BarPanel],
+        load: Callable[[datetime | None, datetime | None], BarPanel | None],
         *,
         timeframe_s: int,
         poll_s: float,

@@ -60,6 +60,11 @@ class CcxtOhlcvParams(CcxtExchangeParams):
     """Candles requested per page (binance spot serves at most 1000)."""
     max_pages: int = Field(default=10_000, gt=0)
     """Safety bound on the number of pages per symbol."""
+    poll_s: float = Field(default=10.0, gt=0)
+    """Streaming (paper and live runs): seconds between two ``fetch_ohlcv`` polls for new candles."""
+    stale_after_s: float | None = Field(default=None, gt=0)
+    """Streaming: seconds without a new candle after which ``health()`` reports STALE (crypto
+    trades around the clock: two or three bar lengths is a reasonable choice)."""
 
 
 class CcxtBrokerParams(CcxtExchangeParams):

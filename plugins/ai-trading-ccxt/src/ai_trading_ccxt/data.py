@@ -1,7 +1,12 @@
 """OHLCV history through ccxt's ``fetch_ohlcv``, paginated by ``since``/``limit``.
 
 Each page starts one timeframe after the previous page's last candle; the loop stops at
-``until``, on an empty page, or when a page does not advance. Requests are paced by ccxt's
+``until``, on an empty page, or when a page does not advance.
+
+``stream()`` (paper and live runs, or as a failover backup) polls ``fetch_ohlcv`` every
+``poll_s`` seconds from one candle after the last delivered, on one exchange object, and
+delivers complete candles once each (:class:`ai_trading_core.feeds.PolledBars`); the candle
+still forming is held back until it closes. ``load()`` is the warm-up history. Requests are paced by ccxt's
 built-in rate limiter. Bars are labelled by their open time (ccxt's candle timestamp) in
 UTC, as everywhere in the framework. Instruments come from ``load_markets()``: tick size
 from the price precision, lot size from the amount precision, both as exact Decimals.
@@ -9,14 +14,16 @@ from the price precision, lot size from the amount precision, both as exact Deci
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
 import numpy as np
 
 from ai_trading_core.enums import Timeframe
-from ai_trading_core.errors import DataError, UnknownSymbolError
-from ai_trading_core.market import BarPanel
+from ai_trading_core.errors import ConfigError, DataError, UnknownSymbolError
+from ai_trading_core.feeds import FeedHealth, FeedStatus, PolledBars
+from ai_trading_core.market import BarPanel, MarketSlice
 from ai_trading_core.models import Instrument
 
 from . import parsing
@@ -28,15 +35,51 @@ class CcxtOhlcvSource:
     """``DataSource`` over an exchange's candles. ``exchange`` may be a prepared ccxt object
     (tests, or a caller sharing one); otherwise one is built from ``params`` per load."""
 
-    def __init__(self, params: CcxtOhlcvParams, exchange: Any = None) -> None:
+    history_is_warmup = True
+
+    def __init__(self, params: CcxtOhlcvParams, exchange: Any = None, clock: Any = None) -> None:
         self.params = params
         self.timeframe = Timeframe.parse(params.timeframe)
         self._exchange = exchange
+        self.clock = clock
         self.pages = 0  # requests made by the last load
+        self.loaded_until: int | None = None  # the stream continues strictly after this candle, ns
+        self.stream_end: int | None = None
+        self.poller: PolledBars | None = None
 
     def load(self, start: datetime | None = None, end: datetime | None = None) -> BarPanel:
+        panel = self._load(start, end, self._exchange if self._exchange is not None else make_exchange(self.params))
+        self.loaded_until = int(panel.timestamps[-1])
+        self.stream_end = int(end.timestamp() * 1000) * 1_000_000 if end is not None else None
+        return panel
+
+    async def stream(self) -> AsyncIterator[MarketSlice]:
+        """New complete candles, polled every ``poll_s`` seconds (see the module docstring)."""
+        if self.clock is None:
+            raise ConfigError(f"ccxt {self.params.exchange}: streaming needs the run's clock")
+        exchange = self._exchange if self._exchange is not None else make_exchange(self.params)
+
+        def poll(start: datetime | None, _end: datetime | None) -> BarPanel | None:
+            try:
+                return self._load(start, None, exchange)
+            except DataError as exc:
+                if "no candles for" in str(exc):
+                    return None  # nothing new yet
+                raise
+
+        self.poller = PolledBars(poll, timeframe_s=self.timeframe.seconds, poll_s=self.params.poll_s,
+                                 clock=self.clock, stale_after_s=self.params.stale_after_s,
+                                 name=f"ccxt {self.params.exchange}")
+        async for market in self.poller.stream(tuple(self.params.symbols), self.loaded_until, self.stream_end):
+            yield market
+
+    def health(self) -> FeedHealth:
+        if self.poller is None:
+            return FeedHealth(FeedStatus.CONNECTING, "not streaming yet")
+        return self.poller.health()
+
+    def _load(self, start: datetime | None, end: datetime | None, exchange: Any) -> BarPanel:
         p = self.params
-        exchange = self._exchange if self._exchange is not None else make_exchange(p)
         since = (
             int(start.timestamp() * 1000)
             if start is not None

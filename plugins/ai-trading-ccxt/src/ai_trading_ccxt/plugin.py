@@ -16,7 +16,7 @@ def _broker(params: CcxtBrokerParams, ctx: BuildContext) -> CcxtBroker:
 
 
 def _ohlcv(params: CcxtOhlcvParams, ctx: BuildContext) -> CcxtOhlcvSource:
-    return CcxtOhlcvSource(params)
+    return CcxtOhlcvSource(params, clock=ctx.clock)
 
 
 @hookimpl

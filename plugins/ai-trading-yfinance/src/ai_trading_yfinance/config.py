@@ -42,3 +42,8 @@ class YFinanceParams(BaseModel):
     cache: bool = True
     timeout_s: float = Field(default=30.0, gt=0)
     """Seconds yfinance waits for each HTTP answer."""
+    poll_s: float = Field(default=60.0, gt=0)
+    """Streaming (paper and live runs): seconds between two polls of Yahoo for new bars."""
+    stale_after_s: float | None = Field(default=None, gt=0)
+    """Streaming: seconds without a new bar after which ``health()`` reports STALE (Yahoo has
+    no market calendar here: leave unset for a standalone run, set it for a failover member)."""

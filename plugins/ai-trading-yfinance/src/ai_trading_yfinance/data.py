@@ -6,11 +6,15 @@ yfinance only for the symbols missing from the cache, in one batch call.
 
 yfinance's ``end`` is exclusive; the source passes the day (or bar) after the requested
 end so that ``end`` is inclusive, and trims the result to [start, end] by bar open time.
+
+``stream()`` (paper and live runs, or as a failover backup) polls Yahoo every ``poll_s``
+seconds from one bar after the last delivered and delivers complete bars once each
+(:class:`ai_trading_core.feeds.PolledBars`); ``load()`` is the warm-up history.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,7 +23,8 @@ import pandas as pd
 
 from ai_trading_core.enums import Timeframe
 from ai_trading_core.errors import ConfigError, DataError
-from ai_trading_core.market import BarPanel, to_ns
+from ai_trading_core.feeds import FeedHealth, FeedStatus, PolledBars
+from ai_trading_core.market import BarPanel, MarketSlice, to_ns
 
 from .config import YFinanceParams
 from .parsing import PRICES, frames_to_panel, symbol_frames
@@ -55,11 +60,14 @@ def _parse_day(text: str, what: str) -> datetime:
 class YFinanceSource:
     """``DataSource`` over Yahoo Finance bars with a parquet cache."""
 
+    history_is_warmup = True
+
     def __init__(
         self,
         params: YFinanceParams,
         cache_dir: Path | None = None,
         download: Callable[..., Any] = _yahoo_download,
+        clock: Any = None,
     ) -> None:
         try:
             self.timeframe = Timeframe.parse(params.interval)
@@ -71,6 +79,10 @@ class YFinanceSource:
         root = params.cache_dir or cache_dir
         self.cache = DownloadCache(root) if params.cache and root is not None else None
         self._download = download
+        self.clock = clock
+        self.loaded_until: int | None = None  # the stream continues strictly after this bar, ns
+        self.stream_end: int | None = None
+        self.poller: PolledBars | None = None
 
     def load(self, start: datetime | None = None, end: datetime | None = None) -> BarPanel:
         p = self.params
@@ -97,7 +109,37 @@ class YFinanceSource:
             panel = panel.select(start=lo, end=hi)
         if len(panel.timestamps) == 0:
             raise DataError(f"yfinance: no bars for {', '.join(symbols)} in the requested range")
+        self.loaded_until = int(panel.timestamps[-1])
+        self.stream_end = hi
         return panel
+
+    async def stream(self) -> AsyncIterator[MarketSlice]:
+        """New complete bars, polled every ``poll_s`` seconds (see the module docstring)."""
+        if self.clock is None:
+            raise ConfigError("yfinance: streaming needs the run's clock")
+        after, end = self.loaded_until, self.stream_end
+
+        def poll(start: datetime | None, _end: datetime | None) -> BarPanel | None:
+            # a poll is not a history load: it must not move loaded_until / stream_end
+            kept = self.loaded_until, self.stream_end
+            try:
+                return self.load(start, None)
+            except DataError as exc:
+                if "no bars for" in str(exc) or "no data for" in str(exc):
+                    return None  # nothing new yet: Yahoo answers an empty range
+                raise
+            finally:
+                self.loaded_until, self.stream_end = kept
+
+        self.poller = PolledBars(poll, timeframe_s=self.timeframe.seconds, poll_s=self.params.poll_s,
+                                 clock=self.clock, stale_after_s=self.params.stale_after_s, name="yfinance")
+        async for market in self.poller.stream(tuple(self.params.symbols), after, end):
+            yield market
+
+    def health(self) -> FeedHealth:
+        if self.poller is None:
+            return FeedHealth(FeedStatus.CONNECTING, "not streaming yet")
+        return self.poller.health()
 
     def _frames(
         self, symbols: tuple[str, ...], args: dict[str, Any], cacheable: bool

@@ -10,7 +10,7 @@ from .data import YFinanceSource
 
 
 def _source(params: YFinanceParams, ctx: BuildContext) -> YFinanceSource:
-    return YFinanceSource(params, cache_dir=ctx.state_dir / "yfinance-cache")
+    return YFinanceSource(params, cache_dir=ctx.state_dir / "yfinance-cache", clock=ctx.clock)
 
 
 @hookimpl
