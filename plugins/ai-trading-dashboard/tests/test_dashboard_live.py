@@ -80,6 +80,26 @@ def _grid_cells(driver: Any, grid_id: str) -> list[str]:
     return [str(c) for c in cells or []]
 
 
+def _pick_options(driver: Any) -> list[str]:
+    """Open the run picker and read its options (labels), newest first."""
+    from selenium.webdriver.common.by import By
+
+    driver.find_element(By.ID, "run").click()
+    _wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "[role=listbox] [role=option]"), 10)
+    options = [e.text for e in driver.find_elements(By.CSS_SELECTOR, "[role=listbox] [role=option]")]
+    return [o for o in options if o]
+
+
+def _choose(driver: Any, label_start: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    for option in driver.find_elements(By.CSS_SELECTOR, "[role=listbox] [role=option]"):
+        if option.text.startswith(label_start):
+            option.click()
+            return
+    raise AssertionError(f"no run picker option starts with {label_start!r}")
+
+
 def _paper_config(tmp_path: Path, prefix: str, bars: int = 900, bars_per_second: float = 25.0) -> Path:
     state = tmp_path / "state"
     config = tmp_path / "paper.toml"
@@ -229,12 +249,27 @@ def test_hostile_names_stay_text_and_other_hosts_are_refused(
         RiskEvent(timestamp=now, source=XSS_STRATEGY, previous_state=RiskState.ACTIVE, state=RiskState.HALTED,
                   reason=XSS_SYMBOL)
     )
+    # a second, newer run: the picker starts on it (newest first)
+    plain = RedisCacheComponent(RedisCacheParams(url=REDIS_URL, prefix=prefix), feed=True)
+    plain.ai_trading_session_start(
+        Session(run_id=uuid.uuid4().hex, mode=RunMode.PAPER, config_hash="y" * 64, timeframe=Timeframe.D1,
+                symbols=("SPY",), initial_cash=Decimal(1000), currency="USD", name="plain-run")
+    )
     feed = RedisRunFeed(REDIS_URL, prefix)
     app = create_app(StorageRunSource(f"sqlite:///{(tmp_path / 'none.db').as_posix()}"), feed=feed, refresh_ms=500)
     server = DashboardServer(app, "127.0.0.1", 0).start()
     # a name that resolves to this machine but is not the dashboard's (DNS rebinding)
     driver = launch_browser("--host-resolver-rules=MAP rebound.example 127.0.0.1")
     try:
+        driver.get(f"{server.url}/positions")
+        _wait(driver, lambda d: "plain-run" in _text(d, "run"), 30, "the newest run was not picked")
+        options = _pick_options(driver)
+        assert [o.split(" · ")[0] for o in options] == ["plain-run", f"run {XSS_STRATEGY}"], options
+        assert all(" · paper · " in o and "running" in o for o in options)
+        _choose(driver, f"run {XSS_STRATEGY}")
+        _wait(driver, lambda d: XSS_STRATEGY in _text(d, "run"), 20, "choice not taken")
+        driver.refresh()  # the choice survives a reload
+        _wait(driver, lambda d: XSS_STRATEGY in _text(d, "run") and "RUNNING" in _text(d, "run-status"), 30)
         for page, grid in (("positions", "positions-grid"), ("orders", "open-orders-grid"), ("fills", "fills-grid")):
             driver.get(f"{server.url}/{page}")
             _wait(driver, lambda d, g=grid: any(XSS_SYMBOL in c for c in _grid_cells(d, g)), 30, page)
@@ -251,4 +286,5 @@ def test_hostile_names_stay_text_and_other_hosts_are_refused(
     finally:
         server.stop()
         component.close()
+        plain.close()
         feed.close()

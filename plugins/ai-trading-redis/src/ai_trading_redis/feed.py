@@ -168,9 +168,11 @@ class LiveRunFeed:
             pipe.set(self.run_key(), meta)
             for key in (self.run_key(), self.run_key("events"), self.run_key("snapshot")):
                 pipe.persist(key)
+            pipe.set(self.key("heartbeat", session.run_id), now.isoformat(), px=self._heartbeat_ms())
             self._event(pipe, "run", {"run_id": session.run_id, "status": "running", "at": now.isoformat()})
 
         self._send(build)
+        self._beat_at = self._monotonic()
 
     def step(self, ctx: RiskContext) -> None:
         if self.run_id is None:
