@@ -9,6 +9,8 @@ from decimal import Decimal
 from statistics import median
 from typing import Any
 
+import pytest
+
 from ai_trading_core import hookimpl
 from ai_trading_core.enums import AlertSeverity, RiskDecision, RiskState
 from ai_trading_core.market import to_datetime
@@ -133,8 +135,9 @@ def test_halting_run_delivers_critical_alert_by_webhook(
     assert Decimal(ctx["equity"]) > 0
 
 
+@pytest.mark.parametrize("mode", ["backtest", "paper"])
 def test_a_hung_webhook_adds_at_most_50_ms_to_a_step(
-    ai_trading_run: Any, ai_trading_panel: Any, hanging_endpoint: str
+    ai_trading_run: Any, ai_trading_panel: Any, hanging_endpoint: str, mode: str
 ) -> None:
     plugin = RaisingRiskPlugin()
     host = create_plugin_host(extra_plugins={"risky": plugin})
@@ -149,6 +152,7 @@ def test_a_hung_webhook_adds_at_most_50_ms_to_a_step(
             }
         ],
         "audit": {"enabled": False},
+        "run": {"mode": mode},  # paper: the asyncio loop over a replayed feed, as live
     }
     t0 = time.perf_counter()
     out = ai_trading_run(config, panel=ai_trading_panel, host=host)
