@@ -37,7 +37,15 @@ from .live_pages import (
     positions_page,
     positions_top_figure,
 )
-from .pages import PAGES, kill_switch_panel, portfolio_page, risk_page, strategies_page, system_page, trades_page
+from .pages import (
+    PAGES,
+    kill_switch_panel,
+    portfolio_page,
+    risk_page,
+    strategies_page,
+    system_page,
+    trades_page,
+)
 from .pages import header as stored_header
 from .redact import redact
 from .security import LoginThrottle, content_security_policy
@@ -65,16 +73,38 @@ def _breaker_states(state_dir: Path) -> list[dict[str, Any]]:
             doc = read_state(path) or {}
         except AiTradingError as exc:
             doc = {"state": "unreadable", "reason": str(exc)}
-        out.append({"id": path.stem, "state": doc.get("state"), "reason": doc.get("reason"), "since": doc.get("since")})
+        out.append(
+            {
+                "id": path.stem,
+                "state": doc.get("state"),
+                "reason": doc.get("reason"),
+                "since": doc.get("since"),
+            }
+        )
     return out
 
 
 def _label(entry: dict[str, Any]) -> str:
     started = format_value(entry.get("started_at"), "time")[:16] or "?"
     status = str(entry.get("status") or "")
-    mark = {"running": "● running", "stalled": "◌ stalled", "stopped": "stopped", "finished": "finished"}.get(status, "")
+    mark = {"running": "● running", "stalled": "◌ stalled", "stopped": "stopped", "finished": "finished"}.get(
+        status, ""
+    )
     name = entry.get("name") or str(entry.get("run_id"))[:12]
     return " · ".join(p for p in (str(name), str(entry.get("mode") or "?"), started, mark) if p)
+
+
+def _ago(seconds: float | None) -> str:
+    return "–" if seconds is None else f"{seconds:.1f} s ago"
+
+
+def _broker_state(run_status: str, open_orders: Any, age: float | None, stale_after: float) -> str:
+    """What the feed can tell of the broker: whether open orders are being answered."""
+    if run_status != "running":
+        return run_status.upper()
+    if open_orders and (age is None or age > stale_after):
+        return "NO ANSWER"  # orders are open but the broker has said nothing for a while
+    return "ANSWERING" if age is not None else "NO ORDERS YET"
 
 
 def _stored_positions(doc: dict[str, Any]) -> list[dict[str, Any]]:
@@ -90,8 +120,26 @@ def _stored_positions(doc: dict[str, Any]) -> list[dict[str, Any]]:
             continue
         trades = open_trades.get(symbol, [])
         size = sum(abs(f.fmt_float(t.get("quantity")) or 0.0) for t in trades)
-        avg = sum(abs(f.fmt_float(t.get("quantity")) or 0.0) * (f.fmt_float(t.get("entry_price")) or 0.0) for t in trades) / size if size else None
-        rows.append({"symbol": symbol, "quantity": qty, "average_price": avg, "price": None, "market_value": None, "unrealised_pnl": None, "weight": None})
+        avg = (
+            sum(
+                abs(f.fmt_float(t.get("quantity")) or 0.0) * (f.fmt_float(t.get("entry_price")) or 0.0)
+                for t in trades
+            )
+            / size
+            if size
+            else None
+        )
+        rows.append(
+            {
+                "symbol": symbol,
+                "quantity": qty,
+                "average_price": avg,
+                "price": None,
+                "market_value": None,
+                "unrealised_pnl": None,
+                "weight": None,
+            }
+        )
     return rows
 
 
@@ -207,9 +255,14 @@ def create_app(
         entries: dict[str, dict[str, Any]] = {}
         summaries = getattr(run_source, "summaries", None)
         try:
-            stored = summaries() if summaries is not None else [{"run_id": r} for r in reversed(run_source.run_ids())]
+            stored = (
+                summaries()
+                if summaries is not None
+                else [{"run_id": r} for r in reversed(run_source.run_ids())]
+            )
         except AiTradingError as exc:
-            stored, _ = [], problems.append(str(redact(str(exc))))
+            stored = []
+            problems.append(str(redact(str(exc))))
         problem = getattr(run_source, "problem", None)
         if problem:
             problems.append(str(redact(problem)))
@@ -253,7 +306,11 @@ def create_app(
                         ),
                         html.Div(
                             dcc.Dropdown(
-                                id="run", options=run_options(), value=None, clearable=False, placeholder="no runs"
+                                id="run",
+                                options=run_options(),
+                                value=None,
+                                clearable=False,
+                                placeholder="no runs",
                             ),
                             className="run-picker",
                         ),
@@ -268,7 +325,9 @@ def create_app(
                 dcc.Store(id="live-version", data={"run": None, "version": -1}),
                 dcc.Store(id="grid-refresh"),
                 dcc.Store(id="kill-store"),
-                dcc.Store(id="live", data={"seq": 0, "equity": [], "alerts": [], "heartbeats": {}, "fills": 0}),
+                dcc.Store(
+                    id="live", data={"seq": 0, "equity": [], "alerts": [], "heartbeats": {}, "fills": 0}
+                ),
             ]
         )
 
@@ -308,7 +367,15 @@ def create_app(
         entries, problems = catalog()
         if run_id is None:
             if entries:
-                return (html.Div([html.H2("Pick a run"), html.Div("Choose a run in the picker above.", className="note")]), *classes)
+                return (
+                    html.Div(
+                        [
+                            html.H2("Pick a run"),
+                            html.Div("Choose a run in the picker above.", className="note"),
+                        ]
+                    ),
+                    *classes,
+                )
             return (
                 html.Div(
                     [
@@ -345,7 +412,9 @@ def create_app(
             if slug == "trades":
                 return live_pending_page("Trade analytics", meta, "Trade analytics (round trips, slippage)")
             if slug == "system":
-                return html.Div([*live_header("System health (live)", meta), *live_system_panels(), *_kill_switch_panel()])
+                return html.Div(
+                    [*live_header("System health (live)", meta), *live_system_panels(), *_kill_switch_panel()]
+                )
             return html.Div([html.H2("Not found"), dcc.Link("Portfolio", href="/portfolio")])
         view, doc = view_of(run_id)
         if slug == "risk":
@@ -398,7 +467,7 @@ def create_app(
         version = {"run": run_id, "version": live.version}
         return (version if version != seen else no_update), badge, css
 
-    app.clientside_callback(
+    app.clientside_callback(  # type: ignore[no-untyped-call]
         ClientsideFunction(namespace="dashboard", function_name="refreshGrids"),
         Output("grid-refresh", "data"),
         Input("live-version", "data"),
@@ -418,7 +487,12 @@ def create_app(
         live = live_of(run_id)
         if live is None:
             reason = "No live engine connected: pick a running run (the run list marks them ● running)."
-            return [], f.empty_figure("Equity (live)", reason), f.empty_figure("Drawdown (live)", reason), reason
+            return (
+                [],
+                f.empty_figure("Equity (live)", reason),
+                f.empty_figure("Drawdown (live)", reason),
+                reason,
+            )
         currency = str(live.meta.get("currency") or "USD")
         step = live.steps[-1] if live.steps else (live.snapshot.get("step") or {})
         initial = f.fmt_float(live.meta.get("initial_cash")) or 0.0
@@ -431,11 +505,18 @@ def create_app(
             f.card("Cash", format_value(step.get("cash"), "money") or "–"),
             f.card("P&L", format_value(pnl, "money") or "–", f.tone(pnl)),
             f.card("Return", format_value(ret, "pct") or "–", f.tone(ret)),
-            f.card("Drawdown", format_value(step.get("drawdown"), "pct") or "–", "bad" if (step.get("drawdown") or 0) < 0 else ""),
+            f.card(
+                "Drawdown",
+                format_value(step.get("drawdown"), "pct") or "–",
+                "bad" if (step.get("drawdown") or 0) < 0 else "",
+            ),
             html.Div(
                 [
                     html.Div("Risk state", className="kpi-label"),
-                    html.Div(html.Span(state.upper(), className=f"state {state}", id="live-risk-badge"), className="kpi-value"),
+                    html.Div(
+                        html.Span(state.upper(), className=f"state {state}", id="live-risk-badge"),
+                        className="kpi-value",
+                    ),
                 ],
                 className="kpi",
             ),
@@ -443,7 +524,8 @@ def create_app(
             f.card("Fills", format_value(len(live.fills), "int")),
         ]
         status = (
-            f"{len(live.steps)} step(s); last bar {step.get('timestamp', '–')}, received {step.get('received_at', '–')} (wall clock)"
+            f"{len(live.steps)} step(s); last bar {step.get('timestamp', '–')}, "
+            f"received {step.get('received_at', '–')} (wall clock)"
             if live.steps
             else "Waiting for the first step."
         )
@@ -485,7 +567,11 @@ def create_app(
         if not run_id or entry_of(run_id) is None:
             return [], {}
         doc = view_of(run_id)[1]
-        ticks = {s: str(i.get("tick_size")) for s, i in (doc.get("instruments") or {}).items() if isinstance(i, dict)}
+        ticks = {
+            s: str(i.get("tick_size"))
+            for s, i in (doc.get("instruments") or {}).items()
+            if isinstance(i, dict)
+        }
         if table == "positions":
             return _stored_positions(doc), ticks
         orders = list(doc.get("orders", []))
@@ -503,7 +589,9 @@ def create_app(
         ("fills-grid", "fills", FILL_COLUMNS),
     ):
 
-        def answer(request: dict[str, Any] | None, run_id: str | None, _t: str = table, _c: Any = columns) -> Any:
+        def answer(
+            request: dict[str, Any] | None, run_id: str | None, _t: str = table, _c: Any = columns
+        ) -> Any:
             rows, ticks = _rows(run_id, _t)
             return redact(query_rows(rows, _c, request, ticks))
 
@@ -511,16 +599,12 @@ def create_app(
             Output(grid_id, "getRowsResponse"), Input(grid_id, "getRowsRequest"), State("run", "value")
         )(answer)
 
-    @app.callback(
-        Output("fills-count", "children"), Input("live-version", "data"), Input("run", "value")
-    )
+    @app.callback(Output("fills-count", "children"), Input("live-version", "data"), Input("run", "value"))
     def fills_count(_: Any, run_id: str | None) -> str:
         rows, _ticks = _rows(run_id, "fills")
         return f"{len(rows):,d} fill(s); filter and sort in the column headers (done on the server)."
 
-    @app.callback(
-        Output("orders-count", "children"), Input("live-version", "data"), Input("run", "value")
-    )
+    @app.callback(Output("orders-count", "children"), Input("live-version", "data"), Input("run", "value"))
     def orders_count(_: Any, run_id: str | None) -> str:
         rows, _ticks = _rows(run_id, "orders")
         return f"{len(rows):,d} order(s); filter and sort in the column headers (done on the server)."
@@ -538,8 +622,15 @@ def create_app(
             return no_update, no_update, no_update
         state = live.risk_state
         rows = [
-            [e.get("timestamp"), e.get("source"), e.get("previous_state"), e.get("state"), e.get("reason"),
-             f.fmt(e.get("measured")), f.fmt(e.get("limit"))]
+            [
+                e.get("timestamp"),
+                e.get("source"),
+                e.get("previous_state"),
+                e.get("state"),
+                e.get("reason"),
+                f.fmt(e.get("measured")),
+                f.fmt(e.get("limit")),
+            ]
             for e in reversed(live.risk_events)
         ]
         events_view = (
@@ -559,7 +650,10 @@ def create_app(
         for e in new:
             kind, body = e["kind"], redact(e["data"])
             if kind == "equity" and "equity" in body:
-                data["equity"] = [*data["equity"], {"timestamp": body.get("timestamp"), "equity": body["equity"]}]
+                data["equity"] = [
+                    *data["equity"],
+                    {"timestamp": body.get("timestamp"), "equity": body["equity"]},
+                ]
             elif kind == "alert":
                 data["alerts"] = [*data["alerts"], body][-50:]
             elif kind == "heartbeat":
@@ -597,11 +691,22 @@ def create_app(
                 f.table(
                     ["", "state", "detail"],
                     [
-                        ["run", live.status.upper(), f"heartbeat {'present' if live.status == 'running' else 'absent'}"],
-                        ["data feed", st["state"].upper(), f"last bar {st['last_bar'] or '–'}, received {'%.1f s ago' % age if age is not None else '–'}"],
-                        ["broker", "CONNECTED" if live.status == "running" else live.status.upper(),
-                         f"last order update or fill {'%.1f s ago' % broker_age if broker_age is not None else '–'}; {st['open_orders'] or 0} open order(s)"],
-                        ["redis", "ERROR" if feed.error else "OK", feed.error or feed.url.split('@')[-1]],
+                        [
+                            "run",
+                            live.status.upper(),
+                            f"heartbeat {'present' if live.status == 'running' else 'absent'}",
+                        ],
+                        [
+                            "data feed",
+                            st["state"].upper(),
+                            f"last bar {st['last_bar'] or '–'}, received {_ago(age)}",
+                        ],
+                        [
+                            "broker",
+                            _broker_state(live.status, st["open_orders"], broker_age, feed.stale_after),
+                            f"last order update or fill {_ago(broker_age)}; {st['open_orders'] or 0} open order(s)",
+                        ],
+                        ["redis", "ERROR" if feed.error else "OK", feed.error or feed.url.split("@")[-1]],
                     ],
                     "feed-status",
                 )
@@ -609,12 +714,16 @@ def create_app(
         if beats:
             status.append(f.table(["process", "last heartbeat"], beats))
         return (
-            f.table(["time", "severity", "source", "message"], rows, "alerts-table") if rows else "No alerts received.",
+            f.table(["time", "severity", "source", "message"], rows, "alerts-table")
+            if rows
+            else "No alerts received.",
             status or "No live engine connected: no heartbeats received.",
         )
 
     # ------------------------------------------------------------------ kill switch
-    @app.callback(Output("kill-confirm", "displayed"), Input("kill-button", "n_clicks"), prevent_initial_call=True)
+    @app.callback(
+        Output("kill-confirm", "displayed"), Input("kill-button", "n_clicks"), prevent_initial_call=True
+    )
     def ask_kill(n: int) -> bool:
         return bool(n)
 
@@ -632,25 +741,45 @@ def create_app(
             return "Refused: the kill switch needs an authenticated dashboard.", no_update
         user = flask.request.authorization.get("username") if flask.request.authorization else "?"
         now = clock.now()
-        path = request_halt(state_dir, requested_by=f"dashboard:{user}", reason="kill switch pressed on the dashboard", now=now)
-        logger.bind(security_event="kill_switch").warning("kill switch: halt requested from the dashboard by {}", user)
+        path = request_halt(
+            state_dir,
+            requested_by=f"dashboard:{user}",
+            reason="kill switch pressed on the dashboard",
+            now=now,
+        )
+        logger.bind(security_event="kill_switch").warning(
+            "kill switch: halt requested from the dashboard by {}", user
+        )
         events.push(
             "alert",
-            {"severity": "critical", "source": "dashboard", "message": "kill switch: halt requested", "timestamp": now.isoformat()},
+            {
+                "severity": "critical",
+                "source": "dashboard",
+                "message": "kill switch: halt requested",
+                "timestamp": now.isoformat(),
+            },
         )
         return f"Halt requested at {now.isoformat()} ({path.name}).", {"requested_at": now.isoformat()}
 
-    @app.callback(Output("kill-ack", "children"), Input("kill-store", "data"), Input("live-version", "data"), Input("tick", "n_intervals"))
+    @app.callback(
+        Output("kill-ack", "children"),
+        Input("kill-store", "data"),
+        Input("live-version", "data"),
+        Input("tick", "n_intervals"),
+    )
     def kill_ack(requested: dict[str, Any] | None, _: Any, __: int) -> Any:
         if not requested:
             return no_update
-        running = [e for e in catalog()[0] if e.get("source") == "live" and e.get("status") in ("running", "stalled")]
+        running = [
+            e for e in catalog()[0] if e.get("source") == "live" and e.get("status") in ("running", "stalled")
+        ]
         if feed is None or not running:
             return (
                 "Not acknowledged: no running engine reports to this dashboard (start it with --redis). "
                 "A trading process under this state directory halts when it next checks the kill switch."
             )
-        acked, waiting = [], []
+        acked: list[str] = []
+        waiting: list[str] = []
         for entry in running:
             live = feed.run(str(entry["run_id"]))
             name = entry.get("name") or entry["run_id"]
@@ -664,4 +793,3 @@ def create_app(
 
     csp.append(content_security_policy(app.csp_hashes()))
     return app
-

@@ -171,8 +171,9 @@ class RedisRunFeed:
         changed = False
         for _ in range(READS_PER_REFRESH):
             start = "-" if live.last_id == "-" else f"({live.last_id}"
-            entries = self.client.xrange(stream, min=start, max="+", count=READ_BATCH)
-            for entry_id, fields in entries:
+            entries: list[Any] = self.client.xrange(stream, min=start, max="+", count=READ_BATCH) or []
+            for entry_id, raw_fields in entries:
+                fields = raw_fields or {}
                 kind = _text(fields.get(b"kind", b""))
                 try:
                     data = json.loads(fields.get(b"data", b"{}"))
@@ -206,7 +207,9 @@ class RedisRunFeed:
         now = self.clock.now()
         feed = live.snapshot.get("feed") or {}
         broker = live.snapshot.get("broker") or {}
-        received = _parse_time(feed.get("received_at") or (live.steps[-1].get("received_at") if live.steps else None))
+        received = _parse_time(
+            feed.get("received_at") or (live.steps[-1].get("received_at") if live.steps else None)
+        )
         broker_at = _parse_time(broker.get("last_update_at"))
         age = (now - received).total_seconds() if received else None
         running = live.status == "running"

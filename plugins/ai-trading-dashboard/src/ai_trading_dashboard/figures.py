@@ -13,7 +13,7 @@ from .views import RunView
 
 ACCENT, GOOD, BAD, MUTED = "#2563eb", "#059669", "#dc2626", "#64748b"
 
-GRAPH_CONFIG = {
+GRAPH_CONFIG: Any = {
     # no "share to plotly cloud", no "edit in chart studio" link, no logo: nothing leaves the page
     "displaylogo": False,
     "showSendToCloud": False,

@@ -246,4 +246,3 @@ def server_grid(grid_id: str, columns: Sequence[Column], height: int = 560) -> d
         },
         style={"height": f"{height}px", "width": "100%"},
     )
-

@@ -54,14 +54,33 @@ def positions_page(title: list[Any], *, live: bool) -> html.Div:
             *title,
             html.Div(
                 [
-                    html.Label(["Top/bottom N ", dcc.Input(id="top-n", type="number", min=1, max=100, value=10, debounce=True)]),
-                    html.Label(["Symbol filter ", dcc.Input(id="symbol-filter", type="text", value="", debounce=True, placeholder="e.g. SYN0")]),
+                    html.Label(
+                        [
+                            "Top/bottom N ",
+                            dcc.Input(id="top-n", type="number", min=1, max=100, value=10, debounce=True),
+                        ]
+                    ),
+                    html.Label(
+                        [
+                            "Symbol filter ",
+                            dcc.Input(
+                                id="symbol-filter",
+                                type="text",
+                                value="",
+                                debounce=True,
+                                placeholder="e.g. SYN0",
+                            ),
+                        ]
+                    ),
                 ],
                 className="controls",
             ),
             graph("positions-top-graph"),
             html.Div(
-                [html.H3("Positions" + (" (live)" if live else " at the end of the run")), server_grid("positions-grid", POSITION_COLUMNS, 440)],
+                [
+                    html.H3("Positions" + (" (live)" if live else " at the end of the run")),
+                    server_grid("positions-grid", POSITION_COLUMNS, 440),
+                ],
                 className="panel",
             ),
         ]
@@ -72,7 +91,10 @@ def orders_page(title: list[Any], *, live: bool) -> html.Div:
     return html.Div(
         [
             *title,
-            html.Div([html.H3("Open orders"), server_grid("open-orders-grid", ORDER_COLUMNS, 260)], className="panel"),
+            html.Div(
+                [html.H3("Open orders"), server_grid("open-orders-grid", ORDER_COLUMNS, 260)],
+                className="panel",
+            ),
             html.Div(
                 [
                     html.H3("All orders" + (" (live)" if live else "")),
@@ -112,7 +134,9 @@ def live_risk_page(meta: dict[str, Any], breakers: list[dict[str, Any]]) -> html
                     html.Div(
                         [
                             html.Div("Risk state", className="kpi-label"),
-                            html.Div(html.Span("…", id="live-risk-state", className="state"), className="kpi-value"),
+                            html.Div(
+                                html.Span("…", id="live-risk-state", className="state"), className="kpi-value"
+                            ),
                         ],
                         className="kpi",
                     ),
@@ -126,7 +150,9 @@ def live_risk_page(meta: dict[str, Any], breakers: list[dict[str, Any]]) -> html
                     html.H3("Circuit breakers (persisted state)"),
                     f.table(["breaker", "state", "reason", "since"], rows)
                     if rows
-                    else html.Div("No persisted circuit-breaker state in the state directory.", className="note"),
+                    else html.Div(
+                        "No persisted circuit-breaker state in the state directory.", className="note"
+                    ),
                 ],
                 className="panel",
             ),
@@ -151,9 +177,15 @@ def live_system_panels() -> list[Any]:
     return [
         html.Div(
             [
-                html.Div([html.H3("Alerts (live)"), html.Div(id="alerts-live", className="note")], className="panel"),
                 html.Div(
-                    [html.H3("Data feed, broker and heartbeats"), html.Div(id="heartbeats-live", className="note")],
+                    [html.H3("Alerts (live)"), html.Div(id="alerts-live", className="note")],
+                    className="panel",
+                ),
+                html.Div(
+                    [
+                        html.H3("Data feed, broker and heartbeats"),
+                        html.Div(id="heartbeats-live", className="note"),
+                    ],
                     className="panel",
                 ),
             ],
@@ -199,7 +231,9 @@ def live_equity_figure(live: LiveRun, currency: str) -> go.Figure:
 def live_drawdown_figure(live: LiveRun) -> go.Figure:
     steps = _thin(live.steps)
     if not steps:
-        return f.empty_figure("Drawdown (live)", "No steps yet: drawdown is measured from the first equity point.")
+        return f.empty_figure(
+            "Drawdown (live)", "No steps yet: drawdown is measured from the first equity point."
+        )
     fig = go.Figure(
         go.Scatter(
             x=[s["timestamp"] for s in steps],
@@ -215,7 +249,9 @@ def live_drawdown_figure(live: LiveRun) -> go.Figure:
     return fig
 
 
-def positions_top_figure(positions: list[dict[str, Any]], n: int, contains: str, currency: str, live: bool) -> go.Figure:
+def positions_top_figure(
+    positions: list[dict[str, Any]], n: int, contains: str, currency: str, live: bool
+) -> go.Figure:
     title = f"Unrealised P&L by symbol ({currency})" if live else f"Position value by symbol ({currency})"
     key = "unrealised_pnl" if live else "market_value"
     rows = [p for p in positions if p.get(key) is not None]
@@ -223,7 +259,9 @@ def positions_top_figure(positions: list[dict[str, Any]], n: int, contains: str,
         return f.empty_figure(title, "No open positions.")
     if not rows:
         return f.empty_figure(title, "No prices for the open positions yet.")
-    labels, values, matched = f.top_bottom([p["symbol"] for p in rows], [float(p[key]) for p in rows], n, contains)
+    labels, values, matched = f.top_bottom(
+        [p["symbol"] for p in rows], [float(p[key]) for p in rows], n, contains
+    )
     if not labels:
         return f.empty_figure(title, f"No symbol matches {contains!r}.")
     shown = f"top/bottom {n} of {matched}" if matched > 2 * n else f"all {matched}"

@@ -15,7 +15,9 @@ _WEBHOOK_KEY = re.compile(r"(webhook|hook_url|hooks?$)", re.I)
 _WEBHOOK_URL = re.compile(
     r"(?P<origin>https?://(?P<host>[^/\s?#]+))(?P<rest>[/?#][^\s\"']*)", re.I
 )
-_WEBHOOK_HOST = re.compile(r"(^|\.)(hooks\.slack\.com|discord(app)?\.com|webhook\.office\.com|outlook\.office\.com)(:\d+)?$", re.I)
+_WEBHOOK_HOST = re.compile(
+    r"(^|\.)(hooks\.slack\.com|discord(app)?\.com|webhook\.office\.com|outlook\.office\.com)(:\d+)?$", re.I
+)
 
 
 def mask_webhook_url(url: str) -> str:
@@ -37,7 +39,9 @@ def _mask_every_url(value: Any) -> Any:
 
 def _mask_known_webhooks(text: str) -> str:
     return _WEBHOOK_URL.sub(
-        lambda m: f"{m['origin']}/{REDACTED}" if _WEBHOOK_HOST.search(m["host"]) or "/webhook" in m["rest"].lower() else m[0],
+        lambda m: f"{m['origin']}/{REDACTED}"
+        if _WEBHOOK_HOST.search(m["host"]) or "/webhook" in m["rest"].lower()
+        else m[0],
         text,
     )
 

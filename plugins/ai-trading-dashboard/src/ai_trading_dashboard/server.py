@@ -4,6 +4,7 @@ server), behind the Host header check; it can be started and stopped (CLI,
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterable
 from typing import Any
@@ -42,7 +43,12 @@ class DashboardServer:
         allowed_hosts(host, 1, extra)  # a wildcard bind without names fails before binding
         self._guard = HostHeaderGuard(app.server.wsgi_app, frozenset())
         self._server: Any = create_server(
-            self._guard, host=host, port=port, threads=threads, ident="ai-trading-dashboard", clear_untrusted_proxy_headers=True
+            self._guard,
+            host=host,
+            port=port,
+            threads=threads,
+            ident="ai-trading-dashboard",
+            clear_untrusted_proxy_headers=True,
         )
         self.port = int(self._server.effective_port)
         self._guard.allowed = allowed_hosts(host, self.port, extra)
@@ -70,9 +76,7 @@ class DashboardServer:
         server = self._server
         server.task_dispatcher.shutdown(timeout=5)
         for channel in list(server._map.values()):  # the listening socket and open connections
-            try:
+            with contextlib.suppress(OSError):
                 channel.close()
-            except OSError:
-                pass
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=5)

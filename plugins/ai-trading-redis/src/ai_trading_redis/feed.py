@@ -64,7 +64,9 @@ class _Holding:
         q = self.quantity
         new = q + signed_quantity
         if q == 0 or (q > 0) == (signed_quantity > 0):  # opening or adding
-            self.average_price = (q * self.average_price + signed_quantity * price) / new if new else Decimal(0)
+            self.average_price = (
+                (q * self.average_price + signed_quantity * price) / new if new else Decimal(0)
+            )
         elif new == 0:
             self.average_price = Decimal(0)
         elif (new > 0) != (q > 0):  # crossed through flat: the rest opens at this price
