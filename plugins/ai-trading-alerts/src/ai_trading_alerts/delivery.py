@@ -134,9 +134,9 @@ class AlertQueue:
         with self._cond:
             self._stopping = True
             self._cond.notify_all()
-            thread = self._thread
-        if thread is not None:
-            thread.join(timeout=max(0.0, min(timeout, 1.0)))
+            thread = self._thread if not self._in_flight else None
+        if thread is not None:  # idle or paused: it returns at once; a hung attempt is not waited for
+            thread.join(timeout=1.0)
         with self._cond:
             left = len(self._items)
         if left:
