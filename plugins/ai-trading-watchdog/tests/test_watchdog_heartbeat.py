@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from decimal import Decimal
 from pathlib import Path
 
 from ai_trading_watchdog.heartbeat import Heartbeat, heartbeat_path
+from ai_trading_watchdog.watchdog import Liveness, Watch, read_heartbeat
 
 from ai_trading_core.clock import SimulatedClock
 from ai_trading_core.config import config_from_dict
 from ai_trading_core.enums import OrderType, RiskDecision, Side
 from ai_trading_core.models import Order
-from ai_trading_core.runner import run_config
+from ai_trading_core.market import to_datetime
+from ai_trading_core.runner import host_for_config, run_config
 from ai_trading_core.testing import random_walk_panel
 
 _S = 1_000_000_000
@@ -56,6 +60,7 @@ def test_approves_every_order_unchanged(tmp_path: Path) -> None:
 
 def test_a_run_with_the_heartbeat_writes_it_each_bar(tmp_path: Path) -> None:
     panel = random_walk_panel(50, 2, seed=1)
+    before = time.time_ns()
     out = run_config(config_from_dict({
         "run": {"state_dir": str(tmp_path)}, "plugins": {"load": ["sample-data", "sim", "sma", "watchdog"]},
         "data": {"name": "synthetic"}, "strategies": [{"name": "sma_crossover", "params": {"fast": 3, "slow": 8}}],
@@ -63,6 +68,45 @@ def test_a_run_with_the_heartbeat_writes_it_each_bar(tmp_path: Path) -> None:
     }), panel=panel)
     beat = json.loads(heartbeat_path(tmp_path).read_text())
     assert beat["beats"] == 50
-    # backtest: the engine clock is bar time, decisions at the bar's close
-    assert beat["ts_ns"] == int(panel.timestamps[-1]) + 86_400 * _S
+    # liveness is wall-clock time; the bar being processed is recorded beside it
+    assert before <= beat["ts_ns"] <= time.time_ns()
+    assert beat["bar_ts"] == to_datetime(int(panel.timestamps[-1]) + 86_400 * _S).isoformat()
     assert len(out.result.trades) > 0
+
+
+def test_a_healthy_replay_never_looks_silent_and_a_silent_trader_does(tmp_path: Path) -> None:
+    """A paper run replaying 2020's bars, paced: the watchdog reading its heartbeat while it
+    runs finds it fresh every time (its bar time is years old); once the trader stops
+    beating, the same watchdog finds it stale within --max-silence."""
+    panel = random_walk_panel(60, 2, seed=2)  # daily bars of 2020
+    config = config_from_dict({
+        "run": {"mode": "paper", "state_dir": str(tmp_path), "output_dir": str(tmp_path / "runs"),
+                "replay_speed": 86_400 / 0.02},  # one bar every 20 ms
+        "plugins": {"load": ["sample-data", "sim", "sma", "watchdog"]},
+        "data": {"name": "synthetic"}, "strategies": [{"name": "sma_crossover", "params": {"fast": 3, "slow": 8}}],
+        "risk": [{"name": "heartbeat", "params": {"interval_s": 0.05}}], "audit": {"enabled": False},
+    })
+    max_silence_s = 0.5
+    watch = Watch(max_silence_s)
+    seen: list[Liveness] = []
+    done = threading.Event()
+
+    def watchdog() -> None:
+        while not done.is_set():
+            seen.append(watch.seen(read_heartbeat(heartbeat_path(tmp_path)), time.time_ns()).liveness)
+            time.sleep(0.02)
+
+    thread = threading.Thread(target=watchdog)
+    thread.start()
+    try:
+        run_config(config, host_for_config(config), panel=panel)
+    finally:
+        done.set()
+        thread.join()
+    assert Liveness.FRESH in seen and Liveness.STALE not in seen, "a healthy replay tripped the watchdog"
+    # the trader is gone now: silent beyond max_silence, then stale
+    stopped = time.time_ns()
+    while watch.seen(read_heartbeat(heartbeat_path(tmp_path)), time.time_ns()).liveness is Liveness.FRESH:
+        time.sleep(0.02)
+    noticed_s = (time.time_ns() - stopped) / 1e9
+    assert noticed_s <= max_silence_s + 0.1

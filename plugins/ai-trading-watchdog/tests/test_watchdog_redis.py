@@ -107,6 +107,7 @@ def _build(tmp_path: Path, params: dict[str, Any], alerts: list[Alert] | None = 
                        alert=alerts.append if alerts is not None else None)
     hb = spec.build(params, ctx)
     assert isinstance(hb, Heartbeat)
+    hb.clock, hb.bar_clock = ctx.clock, None  # liveness on the test's clock (the factory uses the wall clock)
     return hb
 
 

@@ -1,6 +1,6 @@
 """The ``heartbeat`` risk check: approves every order and, on every step (at most once per
-``interval_s`` of the engine's clock), writes the heartbeat ``{"pid", "ts", "ts_ns", "beats"}``
-to ``<state_dir>/heartbeat.json`` and, when ``redis_url`` is set, to the Redis key
+``interval_s`` of wall-clock time), writes the heartbeat ``{"pid", "ts", "ts_ns", "beats",
+"bar_ts"}`` to ``<state_dir>/heartbeat.json`` and, when ``redis_url`` is set, to the Redis key
 ``<redis_prefix>:heartbeat:<redis_process>`` (with a TTL), so that a watchdog on another host
 can see it.
 
@@ -9,6 +9,10 @@ A Redis outage never stops or slows trading: the Redis write happens on a backgr
 ``BuildContext.alert``, and the beats go on (the file keeps being written). The consequence of a
 long outage is on the watchdog's side: it no longer sees fresh beats and, if *it* can reach
 Redis, acts after ``--max-silence``.
+
+``ts``/``ts_ns`` are the wall-clock time the beat was written: liveness, whatever the run
+replays (a paper run over 2008's bars is alive now, not in 2008). ``bar_ts`` is the engine
+clock's time (the bar being processed), for information only.
 """
 
 from __future__ import annotations
@@ -49,7 +53,7 @@ class HeartbeatParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     interval_s: float = Field(default=5.0, ge=0.0,
-                              description="seconds of clock time between two writes; 0 = every step")
+                              description="seconds of wall-clock time between two writes; 0 = every step")
     write_file: bool = Field(default=True, description="write <run.state_dir>/heartbeat.json")
     redis_url: str | None = Field(
         default=None,
@@ -83,10 +87,12 @@ class HeartbeatParams(BaseModel):
 
 
 class Heartbeat:
-    """Writes ``{"pid", "ts", "ts_ns", "beats"}``: to ``path`` atomically (a reader never
-    sees half a file) when a path is given, and to Redis through ``redis`` when given.
-    ``ts`` is the engine clock: wall time in live mode, which is what the watchdog compares
-    against; in backtests it is bar time and the heartbeat is only informative.
+    """Writes ``{"pid", "ts", "ts_ns", "beats"}`` (plus ``bar_ts`` with a ``bar_clock``): to
+    ``path`` atomically (a reader never sees half a file) when a path is given, and to Redis
+    through ``redis`` when given. ``clock`` is the liveness clock, the one the watchdog
+    compares with its own: the wall clock (``build_heartbeat`` passes :class:`WallClock`;
+    tests inject a simulated one). ``bar_clock`` is the engine's clock (bar time in
+    backtests and replays), recorded as ``bar_ts``.
 
     :param alert: receives one :class:`~ai_trading_core.models.Alert` per Redis outage, on
         the engine's thread (from :meth:`update`); a failing callable is logged, never raised.
@@ -95,8 +101,10 @@ class Heartbeat:
     def __init__(
         self, path: Path | None, clock: Any, *, interval_s: float, name: str = "heartbeat", pid: int | None = None,
         redis: RedisHeartbeatWriter | None = None, alert: Callable[..., None] | None = None,
+        bar_clock: Any = None,
     ) -> None:
         self.name = name
+        self.bar_clock = bar_clock
         self.path = path
         self.clock = clock if clock is not None else WallClock()
         self.interval_ns = int(interval_s * 1e9)
@@ -126,7 +134,10 @@ class Heartbeat:
         if self._last_ns is not None and now_ns - self._last_ns < self.interval_ns:
             return False
         self.beats += 1
-        payload = {"pid": self.pid, "ts": self.clock.now().isoformat(), "ts_ns": now_ns, "beats": self.beats}
+        payload: dict[str, Any] = {"pid": self.pid, "ts": self.clock.now().isoformat(), "ts_ns": now_ns,
+                                   "beats": self.beats}
+        if self.bar_clock is not None:
+            payload["bar_ts"] = self.bar_clock.now().isoformat()
         if self.redis is not None:
             self.redis.offer(payload)
         if self.path is not None:

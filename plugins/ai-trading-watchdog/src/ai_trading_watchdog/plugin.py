@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ai_trading_core import hookimpl
+from ai_trading_core.clock import WallClock
 
 from .heartbeat import Heartbeat, HeartbeatParams, heartbeat_path
 
@@ -25,9 +26,10 @@ def build_heartbeat(params: HeartbeatParams, ctx: BuildContext) -> Heartbeat:
                     if params.redis_password_credential else None)
         writer = RedisHeartbeatWriter(params.redis_url, redis_key(params.redis_prefix, params.redis_process),
                                       ttl_s=params.redis_ttl_s, password=password)
-    return Heartbeat(heartbeat_path(ctx.state_dir) if params.write_file else None, ctx.clock,
+    # Liveness is wall-clock time whatever the run's clock (a replay's bar time is no sign of life).
+    return Heartbeat(heartbeat_path(ctx.state_dir) if params.write_file else None, WallClock(),
                      interval_s=params.interval_s, name=ctx.component_id or "heartbeat", redis=writer,
-                     alert=ctx.alert)
+                     alert=ctx.alert, bar_clock=ctx.clock)
 
 
 @hookimpl

@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
@@ -34,7 +35,7 @@ from typing import Any, Protocol
 
 from loguru import logger
 
-from ai_trading_core.clock import Clock
+from ai_trading_core.clock import Clock, WallClock
 from ai_trading_core.config import AppConfig
 from ai_trading_core.enums import Timeframe
 from ai_trading_core.errors import AiTradingError, DataError
@@ -190,15 +191,35 @@ def _ids(items: Iterable[Any]) -> list[str]:
     return [str(getattr(item, "client_order_id", item)) for item in items]
 
 
-def open_order_ids(broker: Any, storage: Any | None) -> list[str]:
-    """The client order ids to cancel: storage's open orders when the storage component can
-    list them (``open_order_ids()``), else the broker's own (``open_orders()``), else none."""
-    for component, method in ((storage, "open_order_ids"), (broker, "open_orders")):
-        fn = getattr(component, method, None) if component is not None else None
-        if callable(fn):
-            return _ids(fn())
-    logger.error("watchdog: neither the storage nor the broker can list open orders; nothing to cancel by id")
-    return []
+LIST_ORDERS_SINCE = timedelta(days=7)  # how far back a broker's order list is read for open ones
+
+
+def broker_open_order_ids(broker: Any, clock: Clock) -> list[str] | None:
+    """The open orders as the broker itself lists them: ``open_orders()``, else the order
+    list of :class:`~ai_trading_core.protocols.OrderListing` (``orders_since``, the last
+    seven days) reduced to the orders not yet terminal. None when it can list neither."""
+    fn = getattr(broker, "open_orders", None)
+    if callable(fn):
+        return _ids(fn())
+    since = getattr(broker, "orders_since", None)
+    if callable(since):
+        return [u.client_order_id for u in since(clock.now() - LIST_ORDERS_SINCE) if not u.status.is_terminal]
+    return None
+
+
+def open_order_ids(broker: Any, storage: Any | None, clock: Clock | None = None) -> list[str]:
+    """The client order ids to cancel: the broker's own list of open orders first (what is
+    really working at the broker, including orders the trader never recorded), then the
+    storage's (``open_order_ids()``: orders recorded but not listed, e.g. an answer lost in
+    flight), without duplicates."""
+    listed = broker_open_order_ids(broker, clock if clock is not None else WallClock())
+    ids: list[str] = list(listed or [])
+    fn = getattr(storage, "open_order_ids", None) if storage is not None else None
+    if callable(fn):
+        ids += [i for i in _ids(fn()) if i not in ids]
+    elif listed is None:
+        logger.error("watchdog: neither the broker nor the storage can list open orders; nothing to cancel by id")
+    return ids
 
 
 def intervene(config: AppConfig, host: PluginHost, clock: Clock, *, reason: str) -> Intervention:
@@ -215,7 +236,7 @@ def intervene(config: AppConfig, host: PluginHost, clock: Clock, *, reason: str)
     try:
         broker.connect(BrokerContext(instruments={}, symbols=(), initial_cash=Decimal(config.run.initial_cash),
                                      currency=config.run.currency, timeframe=Timeframe.D1, clock=clock))
-        ids = open_order_ids(broker, storage)
+        ids = open_order_ids(broker, storage, clock)
         for cid in ids:
             try:
                 broker.cancel_order(cid)
