@@ -169,3 +169,22 @@ def test_shutdown_drains_the_queue(webhook_receiver: Any, clock: SimulatedClock)
     assert [b["key"] for b in webhook_receiver.delivered()] == [f"k{i}" for i in range(30)]
     channel.send(alert(AlertSeverity.CRITICAL, "after"))  # after close: delivered inline
     assert webhook_receiver.delivered()[-1]["key"] == "after"
+
+
+def test_a_summary_carries_the_run_context_of_the_alerts_it_follows(clock: SimulatedClock) -> None:
+    from decimal import Decimal
+
+    from ai_trading_core.enums import RiskState
+    from ai_trading_core.models import AlertContext
+
+    transport = RecordingTransport()
+    channel = RoutedChannel("ops", transport, AlertRoute(RoutingParams(burst=1, dedup_window=0), clock))
+    run = AlertContext(
+        run_id="r-1", run_name="nightly", mode="paper", equity=Decimal("99500.25"), risk_state=RiskState.REDUCING
+    )
+    for i in range(3):
+        channel.send(alert(AlertSeverity.INFO, f"k{i}").model_copy(update={"context": run}))
+    channel.close()
+    summary = transport.delivered[-1]
+    assert summary.key == "alerts-suppressed:ops" and summary.details["suppressed"] == 2
+    assert summary.context == run

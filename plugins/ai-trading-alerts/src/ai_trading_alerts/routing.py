@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ai_trading_core import hookimpl
 from ai_trading_core.clock import WallClock
 from ai_trading_core.enums import AlertSeverity
-from ai_trading_core.models import Alert
+from ai_trading_core.models import Alert, AlertContext
 
 from .dedup import Deduplicator
 from .delivery import AlertQueue
@@ -254,12 +254,15 @@ class RoutedChannel:
                 monotonic=monotonic,
             )
         self._closed = False
+        self._context: AlertContext | None = None
 
     @property
     def counters(self) -> RoutingCounters:
         return self.route.counters
 
     def send(self, alert: Alert) -> None:
+        if alert.context is not None:
+            self._context = alert.context  # the run, for the summaries this channel writes
         self._summarise_if_due()
         if not self.route.admit(alert):
             logger.debug(
@@ -293,6 +296,8 @@ class RoutedChannel:
     def _summarise_if_due(self, *, force: bool = False) -> None:
         summary = self.route.due_summary(self.name, force=force)
         if summary is not None:
+            if self._context is not None:
+                summary = summary.model_copy(update={"context": self._context})
             try:
                 self._dispatch(summary)
             except Exception as exc:  # noqa: BLE001 - an inline summary failing is only logged
