@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -98,3 +99,23 @@ def test_unknown_venue_broker_is_a_config_error(ai_trading_run: Any, ai_trading_
     bad = dict(ALGO, venues=[{"name": "x", "broker": "no-such-broker"}])
     with pytest.raises(ConfigError, match="no-such-broker"):
         ai_trading_run(config(bad), panel=ai_trading_panel)
+
+
+def test_pov_slices_alike_in_backtest_and_paper_on_known_volume_only(
+    ai_trading_run: Any, ai_trading_panel: BarPanel
+) -> None:
+    pov = dict(ALGO, algorithm="pov", participation=0.02, shadow=False)
+    docs = {}
+    for mode in ("backtest", "paper"):
+        cfg = config(pov)
+        cfg["run"] = {"mode": mode}
+        docs[mode] = ai_trading_run(cfg, panel=ai_trading_panel).document["execution"]
+    slices = {m: [(c["symbol"], c["sent_at"], c["quantity"], c["bar"]) for c in d["children"]] for m, d in docs.items()}
+    assert slices["backtest"] and slices["backtest"] == slices["paper"]
+    # every child sent at bar t is at most 2 % of the symbol's volume at bar t - 1
+    ts = {int(t): i for i, t in enumerate(ai_trading_panel.timestamps)}
+    for c in docs["backtest"]["children"]:
+        row = ts[to_ns(datetime.fromisoformat(c["sent_at"]))]
+        j = ai_trading_panel.symbols.index(c["symbol"])
+        known = ai_trading_panel.volume[row - 1, j]
+        assert Decimal(c["quantity"]) <= Decimal(repr(0.02 * float(known))) + 1
