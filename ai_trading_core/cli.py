@@ -64,8 +64,77 @@ _env_option = click.option(
 )
 
 
+class LazyCommand(click.Command):
+    """A plugin command known by name and one-line help, imported only when it is run or its
+    own ``--help`` is asked for (see :meth:`CommandGroup.add_lazy_command`)."""
+
+    def __init__(self, name: str, ref: str, short_help: str) -> None:
+        super().__init__(name, short_help=short_help, help=short_help)
+        self.ref = ref
+
+    def resolve(self) -> click.Command:
+        from .registry import resolve_reference
+
+        command = resolve_reference(self.ref)
+        if not isinstance(command, click.Command):
+            raise ConfigError(f"command {self.name!r}: {self.ref} is not a click command")
+        return command
+
+
+#: commands of first-party plugins, for a useful error when the plugin is not installed
+PLUGIN_COMMANDS = {
+    "dashboard": "ai-trading-dashboard",
+    "data": "ai-trading-storage",
+    "db": "ai-trading-storage",
+    "halt": "ai-trading-killswitch",
+    "new-plugin": "ai-trading-scaffold",
+    "resume": "ai-trading-killswitch",
+    "risk": "ai-trading-circuit-breaker",
+    "secrets": "ai-trading-secrets",
+    "sweep": "ai-trading-dask",
+    "watchdog": "ai-trading-watchdog",
+}
+
+
+class CommandGroup(click.Group):
+    """The ``ai-trading`` group. Plugins may add commands lazily, so that ``ai-trading --help``
+    and every other command do not import what one plugin command needs."""
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        name = args[0] if args else ""
+        dist = PLUGIN_COMMANDS.get(name)
+        if dist and name not in self.commands and not ctx.resilient_parsing:
+            ctx.fail(
+                f"No such command {name!r}: it comes with the {dist} plugin, which is not installed "
+                f"or is disabled (pip install {dist}; see `ai-trading plugins list`)."
+            )
+        return super().resolve_command(ctx, args)
+
+    def add_lazy_command(self, name: str, ref: str, short_help: str) -> None:
+        """Add the click command at ``"package.module:attribute"`` under ``name``, imported on
+        first use; ``short_help`` is what ``ai-trading --help`` lists."""
+        self.add_command(LazyCommand(name, ref, short_help), name)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = self.commands.get(cmd_name)
+        if isinstance(command, LazyCommand):
+            command = command.resolve()
+            self.commands[cmd_name] = command
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # click's own listing calls get_command for every name: read the stubs instead.
+        listed = [(n, c) for n in self.list_commands(ctx) if (c := self.commands.get(n)) and not c.hidden]
+        if listed:
+            limit = formatter.width - 6 - max(len(n) for n, _ in listed)
+            with formatter.section("Commands"):
+                formatter.write_dl([(n, c.get_short_help_str(limit)) for n, c in listed])
+
+
 def build_cli(host: PluginHost) -> click.Group:
-    @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+    @click.group(cls=CommandGroup, context_settings={"help_option_names": ["-h", "--help"]})
     @click.version_option(__version__, prog_name="ai-trading")
     @click.option(
         "--disable-plugin", "disabled", multiple=True, metavar="NAME", help="Do not load this plugin (repeatable)."
@@ -104,7 +173,8 @@ def build_cli(host: PluginHost) -> click.Group:
                     "[red]FAILED[/red]",
                     f"[red]{r['error']}[/red]",
                 )
-        Console().print(table)
+        # Piped output has no terminal width: rich would assume 80 columns and cut names.
+        Console(width=None if sys.stdout.isatty() else 4096).print(table)
 
     @cli.command()
     @click.argument("config_path", type=click.Path(path_type=Path))
@@ -430,11 +500,29 @@ def _disabled_from_argv(argv: list[str]) -> list[str]:
     return out
 
 
+def _check_disabled_names(names: list[str]) -> None:
+    """``--disable-plugin`` takes installed entry point names; a typo would silently disable
+    nothing (and leave, say, a risk check's replacement running), so it is an error."""
+    if not names:
+        return
+    from .plugins import installed_plugin_names
+
+    installed = installed_plugin_names()
+    unknown = [n for n in names if n not in installed]
+    if unknown:
+        raise ConfigError(
+            f"--disable-plugin {unknown[0]!r}: no installed plugin of that name "
+            f"(installed: {', '.join(sorted(installed)) or 'none'})"
+        )
+
+
 def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
     configure_logging("ERROR")
     try:
-        host = create_plugin_host(disable=_disabled_from_argv(argv))
+        disabled = _disabled_from_argv(argv)
+        _check_disabled_names(disabled)
+        host = create_plugin_host(disable=disabled)
         cli = build_cli(host)
         cli.main(args=argv, prog_name="ai-trading", standalone_mode=False)
     except click.exceptions.Abort:

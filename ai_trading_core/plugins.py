@@ -150,6 +150,11 @@ def _split(value: str | None) -> set[str]:
     return {part.strip() for part in (value or "").split(",") if part.strip()}
 
 
+def installed_plugin_names() -> set[str]:
+    """Entry point names of the installed plugins (group ``ai_trading``), without loading any."""
+    return {ep.name for ep in importlib_metadata.entry_points(group=PROJECT_NAME)}
+
+
 def create_plugin_host(
     *,
     autoload: bool = True,

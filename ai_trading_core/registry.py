@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -112,24 +113,55 @@ def _first_non_finite(value: Any, path: str) -> str | None:
     return None
 
 
+def resolve_reference(ref: str) -> Any:
+    """The object a ``"package.module:attribute"`` reference names, imported now."""
+    import importlib
+
+    module_name, _, attr = ref.partition(":")
+    if not module_name or not attr:
+        raise ValueError(f"a lazy reference must look like 'package.module:attribute', got {ref!r}")
+    obj: Any = importlib.import_module(module_name)
+    for part in attr.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
 @dataclass(frozen=True)
 class ComponentSpec(Generic[T]):
+    """A registered component. ``factory`` and ``params_model`` may be given as
+    ``"package.module:attribute"`` references: they are imported the first time the component
+    is built or its parameters are validated, so that loading a plugin (``--help``,
+    ``plugins list``) does not import the heavy libraries its components use."""
+
     name: str
     role: Role
-    factory: Callable[[Any, BuildContext], T]
-    params_model: type[BaseModel]
+    factory_ref: Callable[[Any, BuildContext], T] | str
+    params_ref: type[BaseModel] | str
     plugin: str
     description: str = ""
-    checked_model: type[BaseModel] | None = None
-    """What :meth:`validate` uses: ``params_model`` refusing non-finite floats (see
-    :func:`finite_params_model`); set by :meth:`ComponentRegistry.register`."""
+
+    @cached_property
+    def factory(self) -> Callable[[Any, BuildContext], T]:
+        ref = self.factory_ref
+        return resolve_reference(ref) if isinstance(ref, str) else ref  # type: ignore[no-any-return]
+
+    @cached_property
+    def params_model(self) -> type[BaseModel]:
+        ref = self.params_ref
+        return resolve_reference(ref) if isinstance(ref, str) else ref  # type: ignore[no-any-return]
+
+    @cached_property
+    def checked_model(self) -> type[BaseModel]:
+        """What :meth:`validate` uses: ``params_model`` refusing non-finite floats (see
+        :func:`finite_params_model`)."""
+        return finite_params_model(self.params_model)
 
     def build(self, params: Mapping[str, Any], ctx: BuildContext) -> T:
         model = self.validate(params, where=f"{self.role.value} {self.name!r}")
         return self.factory(model, ctx)
 
     def validate(self, params: Mapping[str, Any], where: str) -> BaseModel:
-        model = self.checked_model or finite_params_model(self.params_model)
+        model = self.checked_model
         try:
             validated = model.model_validate(dict(params))
         except ValidationError as exc:
@@ -157,15 +189,17 @@ class ComponentRegistry(Generic[T]):
     def register(
         self,
         name: str,
-        factory: Callable[[Any, BuildContext], T],
+        factory: Callable[[Any, BuildContext], T] | str,
         *,
-        params: type[BaseModel] = NoParams,
+        params: type[BaseModel] | str = NoParams,
         description: str = "",
     ) -> None:
         """Register ``factory(params, context) -> component`` under ``name``.
 
         ``params`` is the pydantic model that validates the component's parameters from the
-        config; ``description`` appears in ``ai-trading plugins list``.
+        config; ``description`` appears in ``ai-trading plugins list``. Either may be a
+        ``"package.module:attribute"`` string, imported only when the component is used: a
+        plugin module that registers this way stays cheap to load.
         """
         if name in self._specs:
             other = self._specs[name].plugin
@@ -173,9 +207,7 @@ class ComponentRegistry(Generic[T]):
                 f"{self.role.value} {name!r} registered twice: "
                 f"by plugin {other!r} and by plugin {self._current_plugin!r}"
             )
-        self._specs[name] = ComponentSpec(
-            name, self.role, factory, params, self._current_plugin, description, finite_params_model(params)
-        )
+        self._specs[name] = ComponentSpec(name, self.role, factory, params, self._current_plugin, description)
 
     def get(self, name: str) -> ComponentSpec[T]:
         try:

@@ -7,13 +7,15 @@ from typing import TYPE_CHECKING
 from ai_trading_core import hookimpl
 
 from .params import FilesParams
-from .source import FileDataSource
 
 if TYPE_CHECKING:
+    from .source import FileDataSource
     from ai_trading_core.registry import BuildContext, DataSourceRegistry
 
 
 def _files(params: FilesParams, ctx: BuildContext) -> FileDataSource:
+    from .source import FileDataSource  # pandas: imported when the source is built
+
     return FileDataSource(params)
 
 

@@ -3,9 +3,32 @@ writing your own."""
 
 from __future__ import annotations
 
-from .base import IndicatorValues, TechnicalStrategy
-from .indicators import BlockIndicators, IncrementalIndicators, IndicatorCache, Indicators
-from .strategies import Breakout, MacdTrend, MeanReversion, Momentum, MtfTrend
+from typing import TYPE_CHECKING
+
+from ai_trading_core.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from .base import IndicatorValues, TechnicalStrategy
+    from .indicators import BlockIndicators, IncrementalIndicators, IndicatorCache, Indicators
+    from .strategies import Breakout, MacdTrend, MeanReversion, Momentum, MtfTrend
+
+# Imported on first use: loading the plugin must not pull in its heavy dependencies.
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "IndicatorValues": ".base",
+        "TechnicalStrategy": ".base",
+        "BlockIndicators": ".indicators",
+        "IncrementalIndicators": ".indicators",
+        "IndicatorCache": ".indicators",
+        "Indicators": ".indicators",
+        "Breakout": ".strategies",
+        "MacdTrend": ".strategies",
+        "MeanReversion": ".strategies",
+        "Momentum": ".strategies",
+        "MtfTrend": ".strategies",
+    },
+)
 
 __all__ = [
     "BlockIndicators",

@@ -8,29 +8,40 @@ from typing import TYPE_CHECKING
 from ai_trading_core import hookimpl
 
 from .params import BreakoutParams, MacdTrendParams, MeanReversionParams, MomentumParams, MtfTrendParams
-from .strategies import Breakout, MacdTrend, MeanReversion, Momentum, MtfTrend
 
 if TYPE_CHECKING:
+    from .strategies import Breakout, MacdTrend, MeanReversion, Momentum, MtfTrend
     from ai_trading_core.registry import BuildContext, StrategyRegistry
 
 
+# TA-Lib and pandas (the strategies module) are imported when a strategy is built.
 def _momentum(params: MomentumParams, ctx: BuildContext) -> Momentum:
+    from .strategies import Momentum
+
     return Momentum(ctx.component_id, params)
 
 
 def _mean_reversion(params: MeanReversionParams, ctx: BuildContext) -> MeanReversion:
+    from .strategies import MeanReversion
+
     return MeanReversion(ctx.component_id, params)
 
 
 def _macd_trend(params: MacdTrendParams, ctx: BuildContext) -> MacdTrend:
+    from .strategies import MacdTrend
+
     return MacdTrend(ctx.component_id, params)
 
 
 def _breakout(params: BreakoutParams, ctx: BuildContext) -> Breakout:
+    from .strategies import Breakout
+
     return Breakout(ctx.component_id, params)
 
 
 def _mtf_trend(params: MtfTrendParams, ctx: BuildContext) -> MtfTrend:
+    from .strategies import MtfTrend
+
     return MtfTrend(ctx.component_id, params)
 
 

@@ -1,0 +1,88 @@
+"""The CLI as a newcomer meets it: lazy plugin loading (nothing heavy imported to list
+commands or plugins), clear errors for a misspelt ``--disable-plugin`` or a command whose
+plugin is missing, full names when ``plugins list`` is piped."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from typing import Any
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from ai_trading_core.cli import CommandGroup
+from ai_trading_core.enums import Role
+from ai_trading_core.registry import ComponentRegistry, resolve_reference
+
+#: libraries no plugin may import just by being loaded (they belong to component builds)
+HEAVY = ("pandas", "scipy", "sklearn", "plotly", "dash", "ccxt", "talib", "sqlalchemy", "alembic", "alpaca",
+         "arch", "statsmodels", "yfinance", "dask")
+
+
+def _imported_after(code: str) -> list[str]:
+    probe = (
+        "import sys\n" + code + "\n"
+        f"print(' '.join(m for m in {HEAVY!r} if m in sys.modules))"
+    )
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return proc.stdout.split()
+
+
+@pytest.mark.parametrize("plugin", ["files", "ml", "technical", "volatility", "kelly", "sim", "sma", "summary"])
+def test_loading_a_plugin_imports_nothing_heavy(plugin: str) -> None:
+    code = f"from ai_trading_core.plugins import create_plugin_host\nh = create_plugin_host(only=[{plugin!r}])\n" \
+           "assert not h.failures, h.failures"
+    assert _imported_after(code) == []
+
+
+def test_a_lazily_registered_component_imports_on_first_use() -> None:
+    registry: ComponentRegistry[Any] = ComponentRegistry(Role.SIZER)
+    registry.register("lazy", "ai_trading_core.builtin.sizers:EqualWeightSizer",
+                      params="ai_trading_core.builtin.sizers:EqualWeightParams")
+    spec = registry.get("lazy")
+    assert spec.params_model is resolve_reference("ai_trading_core.builtin.sizers:EqualWeightParams")
+    with pytest.raises(ValueError, match="package.module:attribute"):
+        resolve_reference("no-colon")
+
+
+def test_lazy_commands_are_listed_without_import_and_run_when_called() -> None:
+    @click.group(cls=CommandGroup)
+    def cli() -> None:
+        """root"""
+
+    cli.add_lazy_command("greet", "click:echo", "Say hello.")  # not a command: refused when used
+    runner = CliRunner()
+    listed = runner.invoke(cli, ["--help"])
+    assert listed.exit_code == 0 and "greet" in listed.output and "Say hello." in listed.output
+    used = runner.invoke(cli, ["greet"])
+    assert used.exit_code != 0 and "is not a click command" in str(used.exception)
+
+
+def test_disable_plugin_with_an_unknown_name_is_an_error(cli: Any) -> None:
+    proc = cli("--disable-plugin", "nosuch", "plugins", "list")
+    assert proc.returncode == 2
+    assert "--disable-plugin 'nosuch': no installed plugin of that name" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_a_command_of_a_missing_plugin_names_its_distribution(cli: Any) -> None:
+    proc = cli("--disable-plugin", "scaffold", "new-plugin", "x")
+    assert proc.returncode == 2
+    assert "comes with the ai-trading-scaffold plugin" in proc.stderr
+    assert "pip install ai-trading-scaffold" in proc.stderr
+
+
+def test_plugins_list_piped_keeps_whole_names(cli: Any) -> None:
+    proc = cli("plugins", "list")
+    assert proc.returncode == 0
+    assert "…" not in proc.stdout
+    rows = json.loads(cli("plugins", "list", "--json").stdout)
+    for row in rows:
+        assert row["distribution"] in proc.stdout
+        for names in row["components"].values():
+            for name in names:
+                assert name in proc.stdout, name
