@@ -606,10 +606,12 @@ class Engine:
 
     # ================================================================== broker events
     def _apply_broker_events(self, events: Any) -> None:
-        for upd in events.updates:
-            self._apply_update(upd)
+        # fills first: an order's final state (filled, cancelled with a partial fill) then
+        # finds every execution it reports already booked
         for fill in events.fills:
             self._apply_fill(fill)
+        for upd in events.updates:
+            self._apply_update(upd)
 
     def _apply_fill(self, fill: Fill) -> None:
         if fill.execution_id in self._seen_exec:
@@ -642,7 +644,7 @@ class Engine:
                 self._record("record_order_update", order)
                 if order.status is OrderStatus.REJECTED:
                     contradiction = f"fill {fill.execution_id} on order {order.client_order_id}, which was rejected"
-            else:
+            elif order.status is not OrderStatus.FILLED:  # (a FILLED update may come before its fills)
                 full = order.filled_quantity >= order.quantity
                 self._lookups.pop(order.client_order_id, None)
                 self._set_status(order, OrderStatus.FILLED if full else OrderStatus.PARTIALLY_FILLED)
@@ -735,6 +737,8 @@ class Engine:
                         key=f"unknown:{order.client_order_id}",
                     )
                 )
+                if order.symbol in self.portfolio.index:  # the intent was never placed: decide it again
+                    self._combined[self.portfolio.index[order.symbol]] = np.nan
             self._apply_update(upd)
 
     def _find_in_order_list(self, order: Order, look: _Lookup) -> OrderUpdate | None:

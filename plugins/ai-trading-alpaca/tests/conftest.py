@@ -22,7 +22,8 @@ STAMP = "2024-01-02T15:00:00Z"
 class FakeAlpacaServer:
     """Alpaca's paper API on 127.0.0.1. ``order_faults`` is consumed one entry per POST
     /v2/orders: ``accept_then_504``, ``accept_then_500``, ``accept_then_drop``,
-    ``accept_then_hang``, ``429``, ``429_retry_after``, ``500``, ``hold_then_accept`` (the
+    ``accept_then_hang``, ``accept_then_502``, ``429``, ``429_retry_after``, ``500``, ``403``
+    (insufficient buying power), ``hold_then_accept`` (the
     request is held ``hold_s`` before it is processed: the client times out first, then the
     order appears and fills). ``auto_fill`` fills market orders at
     ``prices[symbol]`` right after accepting them (or ``fill_delay_s`` later); ``duplicate_fills`` sends each fill event
@@ -53,6 +54,7 @@ class FakeAlpacaServer:
     leave_remainder: bool = False  # with fill_prices: only the first part fills, the rest stays open
     reorder_events: bool = False  # the final fill event first, then the partial, then a stale "new"
     fill_on_cancel: bool = False  # a cancel request is answered, then one more unit fills, then canceled
+    refuse_oversell: bool = False  # a sell beyond the shares held (less open sells): 403 insufficient qty
     _created: dict[str, float] = field(default_factory=dict)  # loop time each order was created
     bars_page_size: int = 10_000
     bar_requests: int = 0
@@ -166,7 +168,7 @@ class FakeAlpacaServer:
         cum = prev_q + q
         order["filled_qty"] = str(cum)
         # Alpaca reports the average price rounded; a ledger booking it would drift from cash
-        order["filled_avg_price"] = str(((prev_avg * prev_q + p * q) / cum).quantize(Decimal("0.0001")))
+        order["filled_avg_price"] = str(((prev_avg * prev_q + p * q) / cum).quantize(Decimal("0.01")))
         done = cum >= Decimal(order["qty"])
         order["status"] = "filled" if done else "partially_filled"
         order["filled_at"] = STAMP
@@ -277,6 +279,21 @@ class FakeAlpacaServer:
             return web.json_response(self.orders.get(body.get("client_order_id"), {}))
         if fault == "500":
             return self._error(500, 50010000, "internal server error")
+        if fault == "403":
+            return self._error(403, 40310000, "insufficient buying power")
+        if self.refuse_oversell and body["side"] == "sell":
+            held = self.positions.get(body["symbol"], Decimal(0))
+            selling = sum(
+                (Decimal(o["qty"]) - Decimal(o["filled_qty"]) for o in self.orders.values()
+                 if o["symbol"] == body["symbol"] and o["side"] == "sell"
+                 and o["status"] in ("new", "accepted", "partially_filled")),
+                Decimal(0),
+            )
+            if Decimal(str(body["qty"])) > held - selling:
+                return self._error(
+                    403, 40310000,
+                    f"insufficient qty available for order (requested: {body['qty']}, available: {held - selling})",
+                )
         coid = body.get("client_order_id")
         if coid in self.orders:
             return self._error(422, 40010001, "client_order_id must be unique")
@@ -285,6 +302,8 @@ class FakeAlpacaServer:
             return self._error(504, 50400000, "gateway timeout")
         if fault == "accept_then_500":
             return self._error(500, 50010000, "internal server error")
+        if fault == "accept_then_502":
+            return self._error(502, 50200000, "bad gateway")
         if fault == "accept_then_drop":
             assert request.transport is not None
             request.transport.abort()

@@ -64,10 +64,31 @@ class _Tracked:
     status: OrderStatus = OrderStatus.SUBMITTED
     done: bool = False  # terminal at Alpaca and every fill applied: no more polling
     quantity: Decimal | None = None  # ordered units, when known
+    covered: list[tuple[Decimal, Decimal]] | None = None
+    """Stretches (lo, hi] of the order's cumulative filled quantity already reported. An
+    execution occupies (cum - qty, cum] whether the stream or REST reports it, so a fill seen
+    twice, or out of order (the final fill before the partial), is reported exactly once."""
 
     def unfilled(self) -> Decimal | None:
         """Units this order may still move the position by (None: unknown)."""
         return None if self.quantity is None else max(self.quantity - self.applied_qty, _ZERO)
+
+    def uncovered(self, lo: Decimal, hi: Decimal) -> Decimal:
+        """How much of (lo, hi] is not reported yet."""
+        if self.covered is None:
+            self.covered = [(_ZERO, self.applied_qty)] if self.applied_qty else []
+        overlap = sum((max(_ZERO, min(hi, b) - max(lo, a)) for a, b in self.covered), _ZERO)
+        return hi - lo - overlap
+
+    def cover(self, lo: Decimal, hi: Decimal) -> None:
+        spans = sorted([*(self.covered or []), (lo, hi)])
+        merged: list[tuple[Decimal, Decimal]] = []
+        for a, b in spans:
+            if merged and a <= merged[-1][1]:
+                merged[-1] = (merged[-1][0], max(merged[-1][1], b))
+            else:
+                merged.append((a, b))
+        self.covered = merged
 
 
 class AlpacaBroker:
@@ -299,12 +320,13 @@ class AlpacaBroker:
                 return
             self._seen_exec.add(exec_id)
             cumulative = parsing.decimal(raw_order.get("filled_qty"), "filled_qty")
-            qty = min(parsing.decimal(data.get("qty"), "qty"), cumulative - tracked.applied_qty)
-            if qty <= 0:  # already applied from a REST poll
+            qty = parsing.decimal(data.get("qty"), "qty")
+            new = tracked.uncovered(cumulative - qty, cumulative)
+            if new <= 0:  # already reported (a REST poll, a redelivery)
                 return
             price = parsing.decimal(data.get("price"), "price")
             stamp = parsing.timestamp(data["timestamp"]) if data.get("timestamp") else self._now()
-            self._emit_fill(events, tracked, coid, exec_id, qty, price, stamp)
+            self._emit_fill(events, tracked, coid, exec_id, new, price, stamp, (cumulative - qty, cumulative))
         update = parsing.order_update(raw_order, self._now())
         if update.status is not OrderStatus.FILLED or tracked.applied_qty >= (
             update.filled_quantity or _ZERO
@@ -339,14 +361,14 @@ class AlpacaBroker:
         for act in self._fill_activities(raw):
             cum = parsing.decimal(act["cum_qty"], "activity cum_qty")
             qty = parsing.decimal(act["qty"], "activity qty")
-            new = cum - max(cum - qty, tracked.applied_qty)
+            new = tracked.uncovered(cum - qty, cum)
             if new <= 0:
                 continue
             exec_id = str(act["id"])
             self._seen_exec.add(exec_id)
             price = parsing.decimal(act["price"], "activity price")
             stamp = parsing.timestamp(act["transaction_time"]) if act.get("transaction_time") else self._now()
-            self._emit_fill(events, tracked, coid, exec_id, new, price, stamp)
+            self._emit_fill(events, tracked, coid, exec_id, new, price, stamp, (cum - qty, cum))
         if cumulative <= tracked.applied_qty:
             return
         avg = parsing.decimal(raw.get("filled_avg_price"), "filled_avg_price")
@@ -354,7 +376,14 @@ class AlpacaBroker:
         price = ((avg * cumulative - tracked.applied_notional) / qty).quantize(Decimal("1e-9")).normalize()
         stamp = parsing.timestamp(raw["filled_at"]) if raw.get("filled_at") else self._now()
         self._emit_fill(
-            events, tracked, str(raw["client_order_id"]), f"{raw['id']}:cum:{cumulative}", qty, price, stamp
+            events,
+            tracked,
+            str(raw["client_order_id"]),
+            f"{raw['id']}:cum:{cumulative}",
+            qty,
+            price,
+            stamp,
+            (_ZERO, cumulative),
         )
 
     def _fill_activities(self, raw: dict[str, Any]) -> list[dict[str, Any]]:
@@ -388,7 +417,10 @@ class AlpacaBroker:
         qty: Decimal,
         price: Decimal,
         stamp: datetime,
+        span: tuple[Decimal, Decimal] | None = None,
     ) -> None:
+        tracked.uncovered(_ZERO, _ZERO)  # materialise the covered stretches
+        tracked.cover(*(span or (tracked.applied_qty, tracked.applied_qty + qty)))
         tracked.applied_qty += qty
         tracked.applied_notional += qty * price
         if self._expected_cash is not None:
