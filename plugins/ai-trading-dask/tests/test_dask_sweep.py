@@ -154,3 +154,34 @@ params = { fast = 5, slow = 20 }
 enabled = false
 """)
     return path
+
+
+def test_a_failing_point_is_one_line_not_a_worker_traceback(cli_runner_config: Path, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    # fast = 40 > slow = 20 is refused by the strategy's parameter model, inside the worker
+    proc = subprocess.run(
+        [sys.executable, "-m", "ai_trading_core.cli", "sweep", str(cli_runner_config), "--param",
+         "strategies.0.params.fast=3,40", "--threads"],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stderr, proc.stderr[-3000:]
+    lines = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and "sweep point #1 (strategies.0.params.fast=40)" in lines[0], proc.stderr[-3000:]
+
+
+def test_sweep_table_shows_returns_as_percentages(cli_runner_config: Path, tmp_path: Path) -> None:
+    import re
+    import subprocess
+    import sys
+
+    out = tmp_path / "s.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "ai_trading_core.cli", "sweep", str(cli_runner_config), "--param",
+         "strategies.0.params.fast=3,5", "--threads", "--json-out", str(out)],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    best = json.loads(out.read_text())["runs"][0]["metrics"]["total_return"]
+    assert f"{best:+.2%}" in proc.stdout
+    assert not re.search(r"\b[01]\.\d{4}\b", proc.stdout.split("final equity")[1])  # no bare ratios

@@ -28,10 +28,27 @@ from .sweep import (
 )
 
 
+#: run-document metrics that are fractions (0.1851 = +18.51 %): shown as percentages
+PERCENT_METRICS = frozenset({
+    "total_return", "cagr", "volatility", "max_drawdown", "downside_deviation", "tracking_error",
+    "benchmark_total_return", "win_rate", "exposure", "turnover", "var_95_historical", "var_99_historical",
+    "var_95_parametric", "var_99_parametric", "cvar_95", "cvar_99", "expectancy_pct",
+})
+
+
 def _fmt(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4f}"
     return "—" if value is None else str(value)
+
+
+def _fmt_metric(name: str, value: Any) -> str:
+    """A metric as the user reads it: fractions as signed percentages, ratios with 2 decimals."""
+    if name in PERCENT_METRICS and isinstance(value, int | float):
+        return f"{value:+.2%}"
+    if isinstance(value, float):
+        return f"{value:.2f}"
+    return _fmt(value)
 
 
 def _labels(paths: Sequence[str]) -> list[str]:
@@ -46,7 +63,7 @@ def _results_table(results: Sequence[PointResult], metric: str, top: int | None)
     for col in ("#", *_labels(paths), metric, "final equity", "trades"):
         table.add_column(col, justify="right")
     for r in rank(results, metric)[: top or None]:
-        table.add_row(str(r.index), *(_fmt(r.params[p]) for p in paths), _fmt(r.metrics.get(metric)),
+        table.add_row(str(r.index), *(_fmt(r.params[p]) for p in paths), _fmt_metric(metric, r.metrics.get(metric)),
                       f"{r.final_equity:,.2f}", str(r.trade_count))
     return table
 
@@ -60,8 +77,8 @@ def _walk_forward_table(windows: Sequence[WalkForwardWindow], metric: str) -> Ta
     for w in windows:
         table.add_row(str(w.number), f"{w.train_start[:10]} → {w.train_end[:10]}",
                       f"{w.test_start[:10]} → {w.test_end[:10]}",
-                      *(_fmt(w.best.params[p]) for p in paths), _fmt(w.best.metrics.get(metric)),
-                      _fmt(w.test.metrics.get(metric)), f"{w.test.final_equity:,.2f}", str(w.test.trade_count))
+                      *(_fmt(w.best.params[p]) for p in paths), _fmt_metric(metric, w.best.metrics.get(metric)),
+                      _fmt_metric(metric, w.test.metrics.get(metric)), f"{w.test.final_equity:,.2f}", str(w.test.trade_count))
     return table
 
 

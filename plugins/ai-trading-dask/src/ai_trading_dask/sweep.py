@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ai_trading_core.config import AppConfig
-from ai_trading_core.errors import ConfigError
+from ai_trading_core.errors import AiTradingError, ConfigError
 from ai_trading_core.market import BarPanel, to_datetime
 
 from .grid import Point, apply_point
@@ -92,12 +92,38 @@ def config_dict(config: AppConfig) -> dict[str, Any]:
     return doc
 
 
-def run_point(config: dict[str, Any], point: Point, index: int, run_id: str, panel: BarPanel | None) -> PointResult:
+class PointFailed(AiTradingError):
+    """A grid point whose run raised one of the framework's own errors (a bad parameter
+    value, a refused config): reported as one line naming the point, not as a worker's
+    traceback."""
+
+
+@dataclass(frozen=True)
+class PointError:
+    """What a worker sends back instead of raising, for an expected error: Dask logs every
+    task that raises with its whole traceback, which buries the one line that matters."""
+
+    index: int
+    params: Point
+    message: str
+
+
+def run_point(
+    config: dict[str, Any], point: Point, index: int, run_id: str, panel: BarPanel | None
+) -> PointResult | PointError:
     """Run one grid point (on a worker). ``config`` is a :func:`config_dict`."""
+    from pydantic import ValidationError
+
+    from ai_trading_core.registry import format_validation_error
     from ai_trading_core.runner import run_config
 
-    cfg = AppConfig.model_validate(apply_point(config, point))
-    outcome = run_config(cfg, panel=panel, run_id=run_id)
+    try:
+        cfg = AppConfig.model_validate(apply_point(config, point))
+        outcome = run_config(cfg, panel=panel, run_id=run_id)
+    except ValidationError as exc:
+        return PointError(index, dict(point), f"config: {format_validation_error(exc)}")
+    except AiTradingError as exc:
+        return PointError(index, dict(point), str(exc))
     return PointResult(index, dict(point), run_id, outcome.document["metrics"])
 
 
@@ -124,7 +150,10 @@ def run_sweep(
     results: dict[int, PointResult] = {}
     try:
         for done, future in enumerate(as_completed(futures), start=1):
-            result: PointResult = future.result()
+            result: PointResult | PointError = future.result()
+            if isinstance(result, PointError):
+                shown = ", ".join(f"{k}={v}" for k, v in result.params.items())
+                raise PointFailed(f"sweep point #{result.index} ({shown}): {result.message}")
             results[result.index] = result
             if progress is not None:
                 progress(done, len(futures))
