@@ -260,3 +260,19 @@ def test_python_api_example_runs(tmp_path: Path) -> None:
     # the backtest's own run wrote its manifest like any run
     run_dir = tmp_path / "out" / "runs" / summary["run_id"]
     assert (run_dir / "manifest.json").is_file()
+
+
+def test_risk_monitor_takes_metrics_as_an_object_with_attributes(tmp_path: Path) -> None:
+    from dataclasses import dataclass
+
+    @dataclass
+    class PortfolioMetrics:  # the shape of the original design's portfolio metrics
+        total_value: float
+        cash: float
+        prices: dict[str, float]
+
+    m = api.RiskMonitor(RISK, state_dir=tmp_path / "state")
+    m.update_positions({"SPY": 10})
+    m.update_portfolio_metrics(PortfolioMetrics(total_value=100_000, cash=95_500, prices={"SPY": 450}))
+    answer = asyncio.run(m.check_trade_signal(signal(0.05)))
+    assert answer and answer.approved_quantity == 1

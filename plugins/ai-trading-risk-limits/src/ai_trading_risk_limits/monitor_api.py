@@ -37,6 +37,7 @@ from ai_trading_core.protocols import RiskCheck, RiskContext
 from ai_trading_core.registry import BuildContext
 
 _RANK = {RiskState.ACTIVE: 0, RiskState.REDUCING: 1, RiskState.HALTED: 2}
+_METRIC_NAMES = ("equity", "total_value", "cash", "peak_equity", "day_start_equity", "prices", "timestamp")
 
 
 @dataclass(frozen=True)
@@ -156,10 +157,11 @@ class RiskMonitor:
                 book[symbol] = Decimal(str(value))
         self._book.positions = book
 
-    def update_portfolio_metrics(self, metrics: Mapping[str, Any] | PortfolioState) -> RiskState:
+    def update_portfolio_metrics(self, metrics: Mapping[str, Any] | PortfolioState | object) -> RiskState:
         """Mark the portfolio and let every check update the risk state.
 
-        :param metrics: a :class:`~ai_trading_core.models.PortfolioState`, or a mapping with
+        :param metrics: a :class:`~ai_trading_core.models.PortfolioState`, or a mapping (or an
+            object with these attributes) with
             ``equity`` (alias ``total_value``, currency), ``cash`` (currency), optional
             ``peak_equity`` and ``day_start_equity`` (currency), ``prices``
             (``{symbol: price}``, currency per unit) and ``timestamp`` (timezone-aware).
@@ -170,8 +172,10 @@ class RiskMonitor:
         if isinstance(metrics, PortfolioState):
             data: dict[str, Any] = {"equity": metrics.equity, "cash": metrics.cash, "timestamp": metrics.timestamp}
             self.update_positions(metrics.positions)
-        else:
+        elif isinstance(metrics, Mapping):
             data = dict(metrics)
+        else:  # an object with attributes (a dataclass, a model): the same names
+            data = {k: getattr(metrics, k) for k in _METRIC_NAMES if getattr(metrics, k, None) is not None}
         equity = data.get("equity", data.get("total_value"))
         if equity is not None:
             b.equity = float(equity)

@@ -144,7 +144,7 @@ class TechnicalStrategy:
         self._bars = 0
 
     def on_slice(self, market: MarketSlice, history: History) -> FloatArray:
-        import pandas as pd
+        import pandas as pd  # type: ignore[import-untyped]  # no stubs in the environment
 
         if len(self._targets) != len(market.symbols):
             self.prepare(market.symbols, self.timeframe)
@@ -168,10 +168,10 @@ class TechnicalStrategy:
         out = np.full(len(market.symbols), np.nan)
         index_of = {s: j for j, s in enumerate(market.symbols)}
         for sig in signals or ():
-            j = index_of.get(sig.symbol)
-            if j is None:
+            at = index_of.get(sig.symbol)
+            if at is None:
                 raise ConfigError(f"{self.strategy_id}: signal for {sig.symbol!r}, not in the run's symbols")
-            out[j] = sig.strength * float(self.allocation)
+            out[at] = sig.strength * float(self.allocation)
         self._targets = np.where(np.isfinite(out), out, self._targets)
         return out
 
