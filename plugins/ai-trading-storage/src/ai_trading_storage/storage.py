@@ -15,7 +15,6 @@ from ai_trading_core.models import AuditEvent, Fill, Instrument, Order, Portfoli
 from ai_trading_core.recovery import Checkpoint, RecoveredState
 from ai_trading_core.registry import BuildContext
 
-from . import migrations
 from .connection import PoolSettings, create_db_engine
 from .repositories import Database
 
@@ -65,6 +64,8 @@ class SqlStorage:
         self.clock = ctx.clock if ctx.clock is not None else WallClock()
         self.run_id = ""
         if params.auto_migrate:
+            from . import migrations  # Alembic loads only for the component, not for every command
+
             for note in migrations.upgrade(self.engine, timescale=params.timescale):
                 logger.warning("storage: {}", note)
 

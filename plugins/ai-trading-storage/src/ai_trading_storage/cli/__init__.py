@@ -11,15 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    Progress,
-    TaskProgressColumn,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 
 from ai_trading_core.enums import Timeframe
 from ai_trading_core.errors import AiTradingError, StorageError
@@ -246,6 +237,16 @@ def data_import(
 @contextmanager
 def _progress_bar(enabled: bool | None, total: int | None, label: str) -> Iterator[Callable[[int, int], None]]:
     """A rich progress bar on stderr; yields ``advance(position, rows)``."""
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
     console = Console(stderr=True)
     show = console.is_terminal if enabled is None else enabled
     if not show:

@@ -6,14 +6,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.util import CommandError
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -21,6 +16,12 @@ from ai_trading_core.errors import ConfigError, StorageError
 
 from ..connection import create_db_engine, safe_url, sqlite_file
 from ..timescale import TIMESCALE_MODES, TimescaleMode, bars_layout
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+# Alembic is imported inside the functions: every ``ai-trading`` command loads this plugin,
+# few of them migrate.
 
 __all__ = [
     "DowngradePlan",
@@ -40,6 +41,8 @@ CHECKPOINTS_TABLE = "run_checkpoints"
 
 
 def alembic_config(timescale: TimescaleMode = "auto") -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", "ai_trading_storage:migrations")
     cfg.attributes["timescale"] = timescale
@@ -48,6 +51,8 @@ def alembic_config(timescale: TimescaleMode = "auto") -> Config:
 
 
 def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     assert head is not None
     return head
@@ -55,6 +60,8 @@ def head_revision() -> str:
 
 def revisions() -> list[str]:
     """Every revision id, oldest first."""
+    from alembic.script import ScriptDirectory
+
     script = ScriptDirectory.from_config(alembic_config())
     return [r.revision for r in reversed(list(script.walk_revisions()))]
 
@@ -111,6 +118,8 @@ def downgrade(target: str | Engine, revision: str = "base") -> None:
 def current(target: str | Engine) -> str | None:
     """The revision the database is at, or None when it was never migrated (a SQLite file
     that does not exist is not created)."""
+    from alembic.runtime.migration import MigrationContext
+
     if isinstance(target, str):
         path = sqlite_file(target)
         if path is not None and not path.is_file():
@@ -124,6 +133,9 @@ def current(target: str | Engine) -> str | None:
 
 
 def _run(direction: str, engine: Engine, revision: str, timescale: TimescaleMode) -> tuple[str, ...]:
+    from alembic import command
+    from alembic.util import CommandError
+
     cfg = alembic_config(timescale)
     try:
         with engine.connect() as conn:
@@ -226,6 +238,9 @@ def plan_downgrade(target: str | Engine, revision: str) -> DowngradePlan:
     Raises ConfigError for an unknown, current or newer revision; StorageError when the
     database cannot be read or was never migrated.
     """
+    from alembic import command
+    from alembic.util import CommandError
+
     known = revisions()
     if revision != "base" and revision not in known:
         raise ConfigError(f"unknown revision {revision!r}: choose base or one of {', '.join(known)}")
