@@ -27,9 +27,11 @@ DEFAULT_URL = "sqlite:///.ai-trading/ai-trading.db"
 
 
 class AuditCommandFailed(click.ClickException):
+    """A command error with the framework's exit code (3: the trail does not verify)."""
+
     def __init__(self, message: str, exit_code: int) -> None:
         super().__init__(message)
-        self.exit_code = exit_code
+        self.exit_code = exit_code  # type: ignore[misc]  # click reads the instance's
 
 
 def _key_options(func: Any) -> Any:
