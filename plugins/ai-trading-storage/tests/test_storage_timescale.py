@@ -233,6 +233,10 @@ def test_daily_and_minute_bars_get_their_chunk_intervals(timescale_url: str) -> 
         assert interval.days == 1
         back = read_bars(engine, daily.symbols, "1d")
         np.testing.assert_array_equal(back.close, daily.close)
+        # the downgrade's dry run drops the hypertable inside a transaction and rolls it back
+        plan = migrations.plan_downgrade(engine, "base")
+        assert {t.name: t.rows for t in plan.tables}["bars"] == 7560 + 2 * 3 * 1440
+        assert read_bars(engine, daily.symbols[:1], "1d").shape == (2520, 1)
     finally:
         engine.dispose()
 
