@@ -243,6 +243,8 @@ def build_cli(host: PluginHost) -> click.Group:
             else _with_mode(config_path, mode, env_name)
         )
         run_host = host_for_config(config, disable=ctx.obj["disabled"])
+        if report_path is not None:
+            _check_report_writer(config, run_host)
         run_id = uuid.uuid4().hex
         log_path = config.logging.json_path or (config.run.output_dir / run_id / "log.jsonl")
         handler = add_json_log(Path(log_path), config.logging.level)
@@ -284,10 +286,15 @@ def build_cli(host: PluginHost) -> click.Group:
             atomic_write_text(json_out, json.dumps(outcome.document, indent=1, allow_nan=False))  # mode 0600
         if report_path is not None:
             writers = [(r, s) for r, s in outcome.sections if hasattr(r, "write_report")]
-            if not writers:
+            if not writers and REPORT_WRITER not in run_host.registries.reporters:
                 raise ConfigError(
                     '--report needs a reporter that writes reports (e.g. [[reporters]] name = "analytics")'
                 )
+            if not writers:  # none configured: the installed analytics reporter writes it
+                from .registry import BuildContext
+
+                analytics = run_host.registries.reporters.get(REPORT_WRITER).build({}, BuildContext(REPORT_WRITER))
+                writers = [(analytics, analytics.report(outcome.result))]
             for reporter, section in writers:
                 reporter.write_report(outcome.result, section, report_path)
         if not quiet:
@@ -498,6 +505,21 @@ def _disabled_from_argv(argv: list[str]) -> list[str]:
         elif arg.startswith("--disable-plugin="):
             out.append(arg.split("=", 1)[1])
     return out
+
+
+#: the reporter ``run --report`` uses when the config lists none that writes reports
+REPORT_WRITER = "analytics"
+
+
+def _check_report_writer(config: Any, host: PluginHost) -> None:
+    """Before the run: ``--report`` needs the ``analytics`` reporter installed (it is then used
+    without being listed in the config) or a configured reporter that may write reports."""
+    if REPORT_WRITER in host.registries.reporters or config.reporters:
+        return
+    raise ConfigError(
+        "--report needs a reporter that writes HTML reports: install ai-trading-analytics "
+        "(pip install ai-trading-analytics) or list one in the config"
+    )
 
 
 def _check_disabled_names(names: list[str]) -> None:

@@ -86,3 +86,31 @@ def test_plugins_list_piped_keeps_whole_names(cli: Any) -> None:
         for names in row["components"].values():
             for name in names:
                 assert name in proc.stdout, name
+
+
+SMALL_RUN = """
+[run]
+seed = 3
+[data]
+name = "synthetic"
+params = { n_symbols = 2, n_bars = 120 }
+[[strategies]]
+name = "sma_crossover"
+params = { fast = 5, slow = 20 }
+[broker]
+name = "sim"
+"""
+
+
+def test_report_uses_the_installed_analytics_reporter_when_the_config_lists_none(cli: Any, tmp_path: Any) -> None:
+    cfg = tmp_path / "small.toml"
+    cfg.write_text(SMALL_RUN)
+    proc = cli("run", str(cfg), "--quiet", "--report", str(tmp_path / "r.html"), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    text = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "ai-trading tearsheet" in text and "Yearly returns" in text
+    # without the plugin the run is refused before it starts, naming what to install
+    proc = cli("--disable-plugin", "analytics", "run", str(cfg), "--quiet", "--report", str(tmp_path / "x.html"),
+               cwd=tmp_path)
+    assert proc.returncode == 2 and "pip install ai-trading-analytics" in proc.stderr
+    assert not (tmp_path / "x.html").exists()
