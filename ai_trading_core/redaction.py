@@ -7,6 +7,8 @@ or :func:`redact_url` first. A secret is recognised by where it sits, not by its
 - the password of a URL or DSN: ``scheme://user:PASSWORD@host``, a secret-named query
   parameter (``?password=``, ``&token=``, ``api_key``, ``sslpassword`` ...), and the
   ``password=...`` keyword of a libpq connection string;
+- the path of a webhook URL on a service whose path is the secret (Slack, Discord, Microsoft
+  Teams): ``https://hooks.slack.com/**********``;
 - the value under a key whose name says secret (password, passphrase, secret, token, api_key,
   private_key, credentials, auth, ...); names ending in ``_credential`` only *name* a
   credential and stay readable;
@@ -37,6 +39,14 @@ _QUERY_SECRET = re.compile(
 )
 
 
+# A webhook URL's path is its secret on these services (Slack, Discord, Microsoft Teams).
+_WEBHOOK_SERVICE = re.compile(
+    r"(?P<origin>https?://(?:[^/\s?#@]*@)?(?:[a-z0-9-]+\.)*(?:hooks\.slack\.com|discord(?:app)?\.com|"
+    r"webhook\.office\.com|outlook\.office\.com)(?::\d+)?)(?P<rest>/[^\s\"']*)",
+    re.I,
+)
+
+
 def is_secret_name(name: str) -> bool:
     """Whether a parameter or query-string name says its value is a secret."""
     return bool(_SECRET_NAME.search(name)) and not _CREDENTIAL_REFERENCE.search(name)
@@ -49,6 +59,7 @@ def redact_url(text: str) -> str:
     if not text:
         return text
     out = _URL_USERINFO.sub(lambda m: f"{m['head']}{MASK}{m['tail']}" if m["pw"] else m[0], text)
+    out = _WEBHOOK_SERVICE.sub(lambda m: f"{m['origin']}/{MASK}" if m["rest"].strip("/") != MASK else m[0], out)
     if "=" in out:
 
         def query(m: re.Match[str]) -> str:

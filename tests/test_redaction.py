@@ -677,3 +677,52 @@ def test_url_canaries_appear_in_no_file_output_or_table(
         if hits:
             found[f"redis {key.decode()}"] = hits
     assert found == {}
+
+
+# ---------------------------------------------------------------------------------------- the function
+@pytest.mark.parametrize(
+    ("given", "written"),
+    [
+        ("postgresql://trader:pw@db:5432/prod", "postgresql://trader:**********@db:5432/prod"),
+        ("postgresql+psycopg://trader:p%40ss@db/prod?sslmode=require", "postgresql+psycopg://trader:**********@db/prod?sslmode=require"),
+        ("redis://:pw@cache:6379/0", "redis://:**********@cache:6379/0"),
+        ("rediss://user:pw@cache:6380", "rediss://user:**********@cache:6380"),
+        ("https://u:x@hooks.example/a?token=abc&x=1", "https://u:**********@hooks.example/a?token=**********&x=1"),
+        ("postgresql://db/x?user=u&password=pw", "postgresql://db/x?user=u&password=**********"),
+        ("host=db password=pw dbname=x", "host=db password=********** dbname=x"),
+        ("host=db password='p w' dbname=x", "host=db password=********** dbname=x"),
+        ("https://hooks.slack.com/services/T0/B0/XYZ", "https://hooks.slack.com/**********"),
+        ("sqlite:///.ai-trading/ai-trading.db", "sqlite:///.ai-trading/ai-trading.db"),
+        ("postgresql://trader@db/prod", "postgresql://trader@db/prod"),
+        ("see postgresql://a:b@h/d and redis://:c@h", "see postgresql://a:**********@h/d and redis://:**********@h"),
+    ],
+)
+def test_redact_url(given: str, written: str) -> None:
+    from ai_trading_core.redaction import redact_url
+
+    assert redact_url(given) == written
+    assert redact_url(written) == written  # idempotent
+
+
+def test_redact_config_masks_by_name_and_by_shape() -> None:
+    from ai_trading_core.redaction import MASK, redact_config
+
+    doc = {
+        "storage": {"name": "sql", "params": {"url": "postgresql://u:pw@h/d", "pool_size": 5}},
+        "broker": {"params": {"api_key": "k", "passphrase": "p", "token_limit": 5, "credentials": ["broker_key"]}},
+        "alerts": [{"params": {"url": "https://hooks.slack.com/services/x", "token_credential": "hook_token"}}],
+        "auth": {"user": "u", "password": "p"},
+        "none": {"password": None, "secret": ""},
+    }
+    out = redact_config(doc)
+    assert out["storage"]["params"] == {"url": f"postgresql://u:{MASK}@h/d", "pool_size": 5}
+    assert out["broker"]["params"] == {
+        "api_key": MASK,
+        "passphrase": MASK,
+        "token_limit": 5,
+        "credentials": ["broker_key"],  # credential names, not secrets
+    }
+    assert out["alerts"][0]["params"] == {"url": f"https://hooks.slack.com/{MASK}", "token_credential": "hook_token"}
+    assert out["auth"] == {"user": MASK, "password": MASK}
+    assert out["none"] == {"password": None, "secret": ""}
+    assert doc["storage"]["params"]["url"] == "postgresql://u:pw@h/d"  # a copy: the input is untouched

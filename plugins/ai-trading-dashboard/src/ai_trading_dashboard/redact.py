@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from ai_trading_core.redaction import redact_url
+
 REDACTED = "**********"
 _SECRET_KEY = re.compile(r"(secret|password|passwd|token|api[_-]?key|private[_-]?key|credential|auth)", re.I)
-_URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.\-]*://[^/\s:@]*:)(?P<pw>[^@\s/]+)(?P<tail>@)", re.I)
 # Names that end in ``_credential`` only *name* a credential; they are safe to show.
 _CREDENTIAL_REFERENCE = re.compile(r"_credential$", re.I)
 # A webhook's URL path (and query) is usually its secret (Slack, Discord, Teams, generic).
@@ -65,7 +66,7 @@ def redact(value: Any, key: str = "") -> Any:
     if isinstance(value, list | tuple):
         return [redact(v, key) for v in value]
     if isinstance(value, str):
-        value = _URL_PASSWORD.sub(lambda m: f"{m['head']}{REDACTED}{m['tail']}", value)
+        value = redact_url(value)  # the kernel's: URL/DSN passwords, secret query parameters
         if key and _WEBHOOK_KEY.search(key):
             return mask_webhook_url(value)
         return _mask_known_webhooks(value)
