@@ -72,6 +72,9 @@ class _Lookup:
     attempts: int = 0
     next_at: float = 0.0
 _ESCALATION = {RiskState.ACTIVE: 0, RiskState.REDUCING: 1, RiskState.HALTED: 2}
+#: decisions in a row in which strategies want a position, none is held, and the sizer sizes
+#: every one of them to zero, before the engine warns (once per run) that nothing will trade
+SILENT_SIZER_DECISIONS = 20
 
 
 class _Series:
@@ -300,6 +303,7 @@ class Engine:
         retries = getattr(components.broker, "refused_order_retries", None)
         self.refused_order_retries = int(retries) if retries is not None else 3
         self._refusals = [0] * n
+        self._silent_decisions = 0  # see SILENT_SIZER_DECISIONS
         self._refused_at = np.full(n, np.nan)  # the combined target that was refused
         self.refused_orders: list[dict[str, str]] = []
         self.storage_lost = False
@@ -979,6 +983,8 @@ class Engine:
         except Exception as exc:  # noqa: BLE001 - fail closed
             self._fail_closed(f"sizer {self.c.sizer_name} failed: {type(exc).__name__}: {exc}", exc)
             return
+        if self._silent_decisions >= 0:
+            self._watch_silent_sizer(m, combined, target_units)
         acted = changed & np.isfinite(target_units)
         idx = np.flatnonzero(acted)
         self._combined[idx] = combined[idx]
@@ -1026,6 +1032,40 @@ class Engine:
             orders.append(order)
         if orders:
             self._process_orders(orders, m, equity)
+
+    def _watch_silent_sizer(self, m: MarketSlice, combined: FloatArray, target_units: FloatArray) -> None:
+        """Warn once when the sizer keeps turning wanted positions into nothing (a Kelly sizer
+        without closed trades and without a prior, a zero budget, a cap of 0): a run that can
+        never trade should say so instead of ending with 0 trades and no word."""
+        wants = np.isfinite(combined) & (combined != 0.0)
+        if not wants.any():
+            return  # nothing wanted: says nothing about the sizer
+        if np.any(self.portfolio.qty_f[wants] != 0.0):
+            self._silent_decisions = 0
+            return
+        sized = target_units[wants]
+        if np.any(np.isfinite(sized) & (sized != 0.0)):
+            self._silent_decisions = 0
+            return
+        self._silent_decisions += 1
+        if self._silent_decisions < SILENT_SIZER_DECISIONS:
+            return
+        self._silent_decisions = -1  # warned: stop watching
+        message = (
+            f"sizer {self.c.sizer_name!r} sized every wanted position to zero for {SILENT_SIZER_DECISIONS} "
+            "decisions in a row: this run will not trade (see the sizer's parameters; a kelly sizer "
+            "needs closed trades or its cold_start_fraction)"
+        )
+        logger.warning(message)
+        self.alerts.emit(
+            Alert(
+                severity=AlertSeverity.WARNING,
+                source=f"sizer:{self.c.sizer_name}",
+                message=message,
+                timestamp=to_datetime(m.timestamp),
+                key="sizer:silent",
+            )
+        )
 
     def _in_flight_blocks(self, i: int, side: Side) -> bool:
         """Idempotency per intent: no new order for a symbol and side while one is in flight

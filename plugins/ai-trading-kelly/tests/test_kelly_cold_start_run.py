@@ -65,3 +65,44 @@ def test_kelly_with_the_default_prior_trades_from_a_cold_start(tmp_path: Path) -
 def test_a_zero_prior_never_trades(tmp_path: Path) -> None:
     doc = run(tmp_path, 0.0)
     assert doc["orders"] == [] and doc["trades"] == []
+
+
+def test_a_sizer_that_never_trades_is_warned_about(tmp_path: Path) -> None:
+    """With no prior, Kelly sizes every wanted position to zero: the engine says so once,
+    as a WARNING log line and an alert, instead of ending silently with no trades."""
+    from loguru import logger
+
+    from ai_trading_core.config import config_from_dict
+    from ai_trading_core.engine import SILENT_SIZER_DECISIONS
+    from ai_trading_core.plugins import create_plugin_host
+    from ai_trading_core.runner import run_config
+
+    host = create_plugin_host(only=["sample-data", "sim", "sma", "kelly"])
+    alerts = []
+
+    class Recorder:
+        from ai_trading_core import hookimpl
+
+        @hookimpl
+        def ai_trading_alert(self, alert):  # type: ignore[no-untyped-def]
+            alerts.append(alert)
+
+    host.pm.register(Recorder(), name="alert-recorder")
+    lines: list[str] = []
+    sink = logger.add(lambda m: lines.append(str(m)), level="WARNING")
+    try:
+        outcome = run_config(config_from_dict({
+            "run": {"output_dir": str(tmp_path / "runs"), "state_dir": str(tmp_path / "state"), "seed": 2},
+            "data": {"name": "synthetic", "params": {"n_symbols": 3, "n_bars": 400}},
+            "strategies": [{"name": "sma_crossover", "params": {"fast": 5, "slow": 20}}],
+            "sizer": {"name": "kelly", "params": {"cold_start_fraction": 0.0}},
+            "broker": {"name": "sim"},
+            "audit": {"enabled": False},
+        }), host)
+    finally:
+        logger.remove(sink)
+    assert outcome.document["orders"] == []
+    warned = [line for line in lines if f"for {SILENT_SIZER_DECISIONS} decisions in a row" in line]
+    assert warned and all("sizer 'kelly'" in line for line in warned)
+    assert len([line for line in warned if "_watch_silent_sizer" in line]) == 1  # once per run
+    assert [a.key for a in alerts if a.source == "sizer:kelly"] == ["sizer:silent"]
