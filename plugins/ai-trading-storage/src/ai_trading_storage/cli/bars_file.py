@@ -23,7 +23,7 @@ import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -34,7 +34,7 @@ import pyarrow.compute as pc
 from ai_trading_core.errors import DataError
 from ai_trading_core.market import BarPanel
 
-from ..ingest import BarRows
+from ..ingest import BarRows, iso_utc
 
 REQUIRED = ("timestamp", "open", "high", "low", "close")
 PRICES = ("open", "high", "low", "close")
@@ -232,8 +232,8 @@ class BarFileReader:
             return np.zeros(len(frame))  # no volume column: volume 0
         col = frame[column]
         if col.dtype.kind in "fiu":
-            return col.to_numpy(dtype=np.float64, na_value=np.nan)
-        values = pd.to_numeric(col, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+            return np.asarray(col.to_numpy(dtype=np.float64, na_value=np.nan), dtype=np.float64)
+        values = np.asarray(pd.to_numeric(col, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan))
         bad = np.isnan(values) & col.notna().to_numpy()
         if bad.any():
             i = int(np.argmax(bad))
@@ -306,7 +306,7 @@ class BarFileReader:
         i = int(np.argmax(bad_any))
         reasons = [text for bad, text in rules if bad[i]]
         raise DataError(
-            f"{self.path}: line {lines[i]} ({names[codes[i]]} {_iso(int(ts[i]))}): {', '.join(reasons)} "
+            f"{self.path}: line {lines[i]} ({names[codes[i]]} {iso_utc(int(ts[i]))}): {', '.join(reasons)} "
             f"(open {o[i]}, high {h[i]}, low {lo[i]}, close {c[i]}, volume {vol[i]}); "
             f"{int(bad_any.sum())} bad row(s) among lines {lines[0]}-{lines[-1]}"
         )
@@ -324,14 +324,9 @@ class BarFileReader:
         first, second = sorted((int(lines[order[k]]), int(lines[order[k + 1]])))
         name = next(n for n, g in self.symbols.items() if g == c[k])
         raise DataError(
-            f"{self.path}: {name} at {_iso(int(t[k]))} appears twice (lines {first} and {second}); "
+            f"{self.path}: {name} at {iso_utc(int(t[k]))} appears twice (lines {first} and {second}); "
             f"{int(dup.sum())} duplicate row(s) in the file"
         )
-
-
-def _iso(ns: int) -> str:
-    unit = "s" if ns % 1_000_000_000 == 0 else "ns"
-    return str(np.datetime_as_string(np.datetime64(ns, "ns"), unit=unit)) + "+00:00"
 
 
 def read_bar_file(path: Path, symbol: str | None = None, assume_utc: bool = False) -> list[BarRows]:
@@ -352,7 +347,7 @@ def write_bar_file(panel: BarPanel, path: Path) -> int:
         pd.DataFrame({"symbol": symbols, "timestamp": stamps, **columns}).to_parquet(path, index=False)
     else:
         # NumPy formats a million stamps in milliseconds; strftime per row takes seconds
-        unit = "s" if not (ts % 1_000_000_000).any() else "ns"
+        unit: Literal["s", "ns"] = "s" if not (ts % 1_000_000_000).any() else "ns"
         stamps = np.char.add(np.datetime_as_string(ts.astype("datetime64[ns]"), unit=unit), "+00:00")
         pd.DataFrame({"symbol": symbols, "timestamp": stamps, **columns}).to_csv(path, index=False)
     return len(ts)

@@ -334,13 +334,14 @@ def _sqlite_duplicate(raw: Any, chunk: BarRows, tf: str) -> DuplicateBarError | 
         )
         both = np.intersect1d(mine, stored)
         if len(both):
-            return DuplicateBarError(name, tf, _iso(int(both[0])))
+            return DuplicateBarError(name, tf, iso_utc(int(both[0])))
     return None
 
 
-def _iso(ns: int) -> str:
-    """``ns`` (int64 ns since the epoch) as ISO-8601 UTC with an explicit offset."""
-    unit = "s" if ns % 1_000_000_000 == 0 else "ns"
+def iso_utc(ns: int) -> str:
+    """``ns`` (int64 ns since the epoch) as ISO-8601 UTC with an explicit offset, to the
+    second when that is exact."""
+    unit: Literal["s", "ns"] = "s" if ns % 1_000_000_000 == 0 else "ns"
     return str(np.datetime_as_string(np.datetime64(ns, "ns"), unit=unit)) + "+00:00"
 
 
