@@ -237,7 +237,7 @@ def ai_trading_alert(alert: Alert) -> None:
 
 
 @hookspec
-def ai_trading_audit_event(event: AuditEvent) -> None:
+def ai_trading_audit_event(event: AuditEvent) -> str | None:
     """Append one event to the audit trail.
 
     Called for every decision (decision context, risk verdicts, orders, acknowledgements,
@@ -246,7 +246,8 @@ def ai_trading_audit_event(event: AuditEvent) -> None:
     never acted on.
 
     :param event: sequence number, run id, kind, correlation id, timestamp, payload.
-    :return: nothing.
+    :return: nothing, or a sink's chain hash of the event (hex): the engine seals the chain
+        with the last one (see ``ai_trading_core.audit``).
     """
 
 
