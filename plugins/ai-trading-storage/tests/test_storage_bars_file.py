@@ -157,3 +157,22 @@ def _write(tmp_path: Path, text: str) -> Path:
     path = tmp_path / "cols.csv"
     path.write_text(text)
     return path
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_import_command_shows_progress_and_rate(tmp_path: Path, suffix: str) -> None:
+    import click
+    from ai_trading_storage.cli import register
+    from click.testing import CliRunner
+
+    root = click.Group("ai-trading")
+    register(root)
+    path = tmp_path / f"bars{suffix}"
+    write_bar_file(random_walk_panel(40, 3, seed=9), path)
+    url = f"sqlite:///{(tmp_path / 'db.sqlite').as_posix()}"
+    res = CliRunner().invoke(root, ["data", "import", str(path), "--url", url, "--progress"])
+    assert res.exit_code == 0, res.output
+    assert f"importing bars{suffix}" in res.stderr and "100%" in res.stderr and "120 bars" in res.stderr
+    assert "imported 120 bars (3 symbol(s), 1d)" in res.stdout and "bars/s)" in res.stdout
+    quiet = CliRunner().invoke(root, ["data", "import", str(path), "--url", url, "--replace"])
+    assert quiet.exit_code == 0 and "importing" not in quiet.stderr  # no terminal: no bar

@@ -215,7 +215,7 @@ def data_import(
         engine = create_db_engine(url)
         try:
             _warn(migrations.upgrade(engine, timescale=timescale))
-            with _progress_bar(progress, reader.total, f"importing {file.name}") as advance:
+            with _progress_bar(progress, reader, f"importing {file.name}") as advance:
                 n = write_bar_chunks(
                     engine,
                     prefetched(reader),
@@ -235,13 +235,15 @@ def data_import(
 
 
 @contextmanager
-def _progress_bar(enabled: bool | None, total: int | None, label: str) -> Iterator[Callable[[int, int], None]]:
-    """A rich progress bar on stderr; yields ``advance(position, rows)``."""
+def _progress_bar(
+    enabled: bool | None, reader: BarFileReader, label: str
+) -> Iterator[Callable[[int, int], None]]:
+    """A rich progress bar on stderr over the reader's ``total`` (bytes of a CSV file, rows of
+    a Parquet file); yields ``advance(position, rows)``."""
     from rich.console import Console
     from rich.progress import (
         BarColumn,
         Progress,
-        TaskProgressColumn,
         TextColumn,
         TimeElapsedColumn,
         TimeRemainingColumn,
@@ -255,21 +257,21 @@ def _progress_bar(enabled: bool | None, total: int | None, label: str) -> Iterat
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
-        TaskProgressColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
         TextColumn("{task.fields[rows]:,} bars"),
         TimeElapsedColumn(),
         TimeRemainingColumn(),
     )
     with Progress(*columns, console=console, transient=False) as bar:
-        task = bar.add_task(label, total=total, rows=0)
+        task = bar.add_task(label, total=reader.total, rows=0)
         state = {"rows": 0}
 
         def advance(position: int, rows: int) -> None:
             state["rows"] += rows
-            bar.update(task, completed=position if total else None, rows=state["rows"])
+            bar.update(task, total=reader.total, completed=position, rows=state["rows"])
 
         yield advance
-        bar.update(task, completed=total, rows=state["rows"])
+        bar.update(task, total=reader.total, completed=reader.total or 0, rows=state["rows"])
 
 
 @data_group.command("export")

@@ -80,6 +80,8 @@ class BarFileReader:
         self.symbols: dict[str, int] = {}
         if not self.path.is_file():
             raise DataError(f"{self.path}: no such file")
+        if not self.parquet and not self.compressed:
+            self.total = self.path.stat().st_size
 
     # ------------------------------------------------------------------ iteration
     def __iter__(self) -> Iterator[BarRows]:
@@ -112,7 +114,6 @@ class BarFileReader:
             types[names["symbol"]] = pa.string()
         if not self.compressed:
             self._check_terminated()
-            self.total = self.path.stat().st_size
         source: Any = pa.input_stream(self.path, compression="detect") if self.compressed else open(self.path, "rb")  # noqa: SIM115
         try:
             reader = pacsv.open_csv(
