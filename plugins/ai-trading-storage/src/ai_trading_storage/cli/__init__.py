@@ -235,9 +235,7 @@ def data_import(
 
 
 @contextmanager
-def _progress_bar(
-    enabled: bool | None, reader: BarFileReader, label: str
-) -> Iterator[Callable[[int, int], None]]:
+def _progress_bar(enabled: bool | None, reader: BarFileReader, label: str) -> Iterator[Callable[[int, int], None]]:
     """A rich progress bar on stderr over the reader's ``total`` (bytes of a CSV file, rows of
     a Parquet file); yields ``advance(position, rows)``."""
     from rich.console import Console
