@@ -100,6 +100,7 @@ def build_context_factory(config: AppConfig, host: PluginHost, panel: BarPanel |
             clock=clock,
             seed=config.run.seed,
             build=lambda role, name, params, sub: by_role[Role(role)].get(name).build(params, ctx(sub)),
+            config_dir=config.source_path.parent if config.source_path is not None else None,
             **kwargs,
         )
 

@@ -54,6 +54,16 @@ class BuildContext:
     build: Callable[[str, str, Mapping[str, Any], str], Any] | None = None
     """``build(role, name, params, component_id)`` builds another registered component
     (role values as in :class:`~ai_trading_core.enums.Role`), e.g. an ensemble's members."""
+    config_dir: Path | None = None
+    """Folder of the config file the run was loaded from (None for a config built in code):
+    a component resolves a relative file path in its parameters against it, so a config
+    works from any working directory."""
+
+    def resolve_path(self, path: Path) -> Path:
+        """``path`` as the config means it: relative paths from the config file's folder."""
+        if path.is_absolute() or self.config_dir is None:
+            return path
+        return self.config_dir / path
 
     def secret(self, name: str) -> SecretStr:
         try:

@@ -194,6 +194,7 @@ def run_config(
             seed=config.run.seed,
             alert=alerts.emit,
             build=build_named,
+            config_dir=config.source_path.parent if config.source_path is not None else None,
         )
 
     def build_named(role: str, name: str, params: Any, cid: str) -> Any:

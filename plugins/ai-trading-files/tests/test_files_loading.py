@@ -165,3 +165,33 @@ def test_files_example_prices_match_their_generator_and_load(tmp_path: Path) -> 
     assert loaded.symbols == ("AAA", "BBB", "CCC")
     assert loaded.shape == (300, 3)
     assert all(t.weekday() < 5 for t in (s.time for s in loaded.slices()))
+
+
+def test_a_relative_path_is_taken_from_the_config_files_folder(tmp_path: Path) -> None:
+    """``path = "data/prices.csv"`` in ``project/config.toml`` reads ``project/data/prices.csv``
+    whether ``ai-trading`` starts in ``project/`` or anywhere else."""
+    import json
+    import shutil
+    import subprocess
+    import sys
+
+    project = tmp_path / "project"
+    (project / "data").mkdir(parents=True)
+    shutil.copy(Path(__file__).resolve().parents[3] / "examples" / "data" / "prices.csv", project / "data")
+    (project / "config.toml").write_text(
+        '[run]\ninitial_cash = "100000"\noutput_dir = "runs"\nstate_dir = "state"\n'
+        '[data]\nname = "files"\nparams = { path = "data/prices.csv" }\n'
+        '[[strategies]]\nname = "sma_crossover"\nparams = { fast = 5, slow = 20 }\n'
+        '[broker]\nname = "sim"\n[audit]\nenabled = false\n'
+    )
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    for cwd in (project, elsewhere):
+        out = cwd / "run.json"
+        proc = subprocess.run(
+            [sys.executable, "-m", "ai_trading_core.cli", "run", str(project / "config.toml"), "--quiet",
+             "--json-out", str(out)],
+            capture_output=True, text=True, timeout=300, cwd=cwd,
+        )
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        assert json.loads(out.read_text())["bars"] > 20

@@ -22,7 +22,7 @@ class FilesParams(BaseModel):
     path: Path = Field(
         description=(
             "a CSV/Parquet file, or a directory with one file per symbol named <SYMBOL>.csv, "
-            "<SYMBOL>.csv.gz or <SYMBOL>.parquet; relative paths are taken from the working directory"
+            "<SYMBOL>.csv.gz or <SYMBOL>.parquet; relative paths are taken from the config file's folder"
         )
     )
     symbols: list[str] | None = Field(default=None, min_length=1, description="load only these symbols")

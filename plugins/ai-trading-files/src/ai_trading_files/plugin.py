@@ -16,7 +16,8 @@ if TYPE_CHECKING:
 def _files(params: FilesParams, ctx: BuildContext) -> FileDataSource:
     from .source import FileDataSource  # pandas: imported when the source is built
 
-    return FileDataSource(params)
+    # a relative path is the config file's neighbour, wherever ai-trading is started from
+    return FileDataSource(params.model_copy(update={"path": ctx.resolve_path(params.path)}))
 
 
 @hookimpl
