@@ -178,6 +178,26 @@ def test_export_all_symbols(tmp_path: Path, sqlite_db: str) -> None:
     assert res.returncode == 2 and "--symbol (repeatable) or --all-symbols" in res.stderr
 
 
+def test_import_replace_can_back_up_first(tmp_path: Path, sqlite_db: str) -> None:
+    from ai_trading_storage.cli.bars_file import write_bar_file
+    from ai_trading_storage.ingest import read_bars, write_bars
+
+    engine = create_db_engine(sqlite_db)
+    old = random_walk_panel(10, 2, seed=1)
+    write_bars(engine, old)
+    new = tmp_path / "new.csv"
+    write_bar_file(random_walk_panel(10, 2, seed=2), new)
+    backup = tmp_path / "before-replace.db"
+    res = invoke("data", "import", str(new), "--replace", "--backup", str(backup), url=sqlite_db)
+    assert res.returncode == 0, res.stderr
+    assert "backup written to" in res.stderr
+    assert read_bars(engine, old.symbols, "1d").close.tolist() != old.close.tolist()
+    engine.dispose()
+    kept = create_db_engine(f"sqlite:///{backup.as_posix()}")
+    assert read_bars(kept, old.symbols, "1d").close.tolist() == old.close.tolist()
+    kept.dispose()
+
+
 @pytest.mark.postgres
 @pytest.mark.skipif(shutil.which("pg_dump") is None, reason="pg_dump not installed (postgresql-client)")
 def test_postgres_downgrade_with_pg_dump_backup(pg_empty_url: str, tmp_path: Path) -> None:

@@ -184,6 +184,13 @@ def data_group() -> None:
 @click.option("--symbol", default=None, help="symbol of the bars (required when the file has no symbol column)")
 @click.option("--timeframe", default="1d", show_default=True)
 @click.option("--replace", is_flag=True, help="overwrite bars already stored instead of failing")
+@click.option(
+    "--backup",
+    "backup_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="first write a backup of the database to this new file (worth it with --replace)",
+)
 @click.option("--assume-utc", is_flag=True, help="treat timestamps without an offset as UTC")
 @_timescale_option
 @click.option(
@@ -200,6 +207,7 @@ def data_import(
     assume_utc: bool,
     timescale: TimescaleMode,
     progress: bool | None,
+    backup_file: Path | None,
 ) -> None:
     """Import bars from a CSV or Parquet FILE (COPY on PostgreSQL), all or nothing.
 
@@ -212,6 +220,11 @@ def data_import(
     tf = _timeframe(timeframe)
     try:
         reader = BarFileReader(file, symbol, assume_utc)
+        if backup_file is not None:
+            path = sqlite_file(url)
+            if path is None or path.is_file():  # nothing to back up in a database not yet created
+                backup_database(url, backup_file)
+                click.echo(f"backup written to {backup_file}", err=True)
         engine = create_db_engine(url)
         try:
             _warn(migrations.upgrade(engine, timescale=timescale))
