@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from ai_trading_core.audit import verify_audit_file
+from ai_trading_core.audit import read_audit_key_file, verify_audit_file
 
 SYMBOLS = ("AAPL", "MSFT")
 BARS = 200
@@ -204,4 +204,5 @@ def test_kill_9_and_restart_loses_no_fill_and_duplicates_no_order(alpaca_server:
     assert Decimal(doc["final_cash"]) == Decimal("100000") + flow
 
     # the resumed run kept one id and one unbroken audit chain
-    assert verify_audit_file(root / "audit.jsonl").ok
+    key = read_audit_key_file(root / "state" / "audit-hmac.key")
+    assert verify_audit_file(root / "audit.jsonl", key).ok

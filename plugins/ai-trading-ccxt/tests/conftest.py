@@ -74,7 +74,8 @@ class FakeBinanceServer:
     """Binance spot on 127.0.0.1. ``order_faults`` is consumed one entry per POST
     /api/v3/order: ``accept_then_hang`` (accepts, answers after ``hang_s``),
     ``accept_then_500`` / ``accept_then_503`` (accepts, answers 5xx), ``429`` and ``500``
-    (refused before processing). ``auto_fill`` fills market orders at ``prices[symbol]``;
+    (refused before processing), ``hold_then_accept`` (processed ``hold_s`` after it
+    arrived, the client has given up by then). ``auto_fill`` fills market orders at ``prices[symbol]``;
     ``duplicate_trades`` lists every trade twice in /myTrades. Like Binance, a
     ``newClientOrderId`` is refused as a duplicate only while an order with it is open."""
 
@@ -87,6 +88,8 @@ class FakeBinanceServer:
     duplicate_trades: bool = False
     commission_rate: Decimal = Decimal("0.001")  # taker fee, charged in the quote asset
     hang_s: float = 2.0
+    hold_s: float = 4.0  # hold_then_accept: the POST is processed this long after it arrived
+    max_balance: dict[str, Decimal] = field(default_factory=dict)  # largest base balance seen
     orders: list[dict[str, Any]] = field(default_factory=list)
     trades: list[dict[str, Any]] = field(default_factory=list)
     order_posts: int = 0
@@ -132,6 +135,7 @@ class FakeBinanceServer:
             app.router.add_get("/api/v3/order", self._get_order)
             app.router.add_delete("/api/v3/order", self._cancel_order)
             app.router.add_get("/api/v3/openOrders", self._open_orders)
+            app.router.add_get("/api/v3/allOrders", self._all_orders)
             app.router.add_get("/api/v3/myTrades", self._my_trades)
             app.router.add_get("/api/v3/account", self._account)
             runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=0.5)
@@ -248,6 +252,28 @@ class FakeBinanceServer:
         qty = Decimal(p["quantity"])
         if p["side"] == "SELL" and self.balances.get(base, Decimal(0)) < qty:
             return self._error(400, -2010, "Account has insufficient balance for requested action.")
+        if fault == "hold_then_accept":
+            # processed hold_s later whatever happens to this connection (the client gave up)
+            asyncio.get_running_loop().call_later(self.hold_s, self._place, p)
+            await asyncio.sleep(self.hold_s + 0.5)
+            return web.Response(status=503, text="Service Unavailable")
+        order, fills = self._place(p)
+        if fault == "accept_then_hang":
+            await asyncio.sleep(self.hang_s)
+        if fault == "accept_then_500":
+            return self._error(
+                500, -1001, "Internal error; unable to process your request. Please try again."
+            )
+        if fault == "accept_then_503":
+            return web.Response(status=503, text="Service Unavailable")
+        body = self._order_json(order) | {"transactTime": order["time"], "fills": fills}
+        for k in ("time", "updateTime", "isWorking", "stopPrice", "icebergQty"):
+            body.pop(k)
+        return web.json_response(body)
+
+    def _place(self, p: dict[str, str]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        coid = p.get("newClientOrderId", "")
+        qty = Decimal(p["quantity"])
         self._next_id += 1
         now = self._now_ms()
         order = {
@@ -273,21 +299,12 @@ class FakeBinanceServer:
             "selfTradePreventionMode": "EXPIRE_MAKER",
         }
         self.orders.append(order)
-        fills = []
+        fills: list[dict[str, Any]] = []
         if self.auto_fill and p["type"] == "MARKET":
             fills.append(self.fill(order, qty, self.prices[p["symbol"]]))
-        if fault == "accept_then_hang":
-            await asyncio.sleep(self.hang_s)
-        if fault == "accept_then_500":
-            return self._error(
-                500, -1001, "Internal error; unable to process your request. Please try again."
-            )
-        if fault == "accept_then_503":
-            return web.Response(status=503, text="Service Unavailable")
-        body = self._order_json(order) | {"transactTime": now, "fills": fills}
-        for k in ("time", "updateTime", "isWorking", "stopPrice", "icebergQty"):
-            body.pop(k)
-        return web.json_response(body)
+        for base in {self._assets(o["symbol"])[0] for o in self.orders}:
+            self.max_balance[base] = max(self.max_balance.get(base, Decimal(0)), self.balances.get(base, Decimal(0)))
+        return order, fills
 
     def _assets(self, symbol_id: str) -> tuple[str, str]:
         for m in self.markets:
@@ -364,6 +381,17 @@ class FakeBinanceServer:
             "transactTime": self._now_ms(),
         }
         return web.json_response(body)
+
+    async def _all_orders(self, request: web.Request) -> web.Response:
+        p = await self._signed(request)
+        if isinstance(p, web.Response):
+            return p
+        out = [
+            self._order_json(o)
+            for o in self.orders
+            if o["symbol"] == p["symbol"] and o["time"] >= int(p.get("startTime", "0"))
+        ]
+        return web.json_response(out[: int(p.get("limit", "500"))])
 
     async def _open_orders(self, request: web.Request) -> web.Response:
         p = await self._signed(request)

@@ -85,6 +85,12 @@ class CcxtBrokerParams(CcxtExchangeParams):
     """Open orders in the run's symbols found on connect: cancel them, or refuse to trade."""
     trades_page_limit: int = Field(default=500, gt=0)
     """Trades requested per ``fetch_my_trades`` page."""
+    unknown_order_budget_s: float = Field(default=60.0, gt=0)
+    """Wall-clock seconds an order whose answer was lost stays UNKNOWN (in flight, looked up
+    by client order id with back-off) before it may be declared rejected, and then only if
+    the exchange's list of orders since it was sent does not hold it."""
+    refused_order_retries: int = Field(default=3, ge=0)
+    """Times in a row the engine decides a refused target again (insufficient balance, ...)."""
 
 
 def resolve_credentials(

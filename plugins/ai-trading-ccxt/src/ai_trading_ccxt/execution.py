@@ -11,6 +11,9 @@ Guarantees (see the package README for the failure table):
 * every fill applied once: fills come from ``fetch_my_trades``, de-duplicated by trade id
   and matched to this run's orders by exchange order id, and never exceed the order's
   filled quantity;
+* an unknown order is not a rejected one: "not found" right after a lost answer proves
+  nothing; the engine keeps the order UNKNOWN for ``unknown_order_budget_s`` and asks
+  :meth:`orders_since` (``fetch_orders`` since it was sent) before it gives up;
 * trading refused until reconciled: the change of each symbol's base-asset balance since
   :meth:`connect` is compared with the fills reported (net of fees paid in the base asset)
   every ``reconcile_every_s`` of clock time; a mismatch makes :meth:`submit_order` raise
@@ -18,6 +21,11 @@ Guarantees (see the package README for the failure table):
 
 ``positions()`` is that balance change: the engine starts flat, and a spot account's
 holdings from before the run are not the run's position.
+
+Exchanges without client order ids: the adapter needs the exchange to accept and report a
+client order id (``client_order_id_param``). Without one, an order whose answer is lost
+cannot be told apart from an order that was never placed, and a retry may place it twice;
+the adapter does not trade there (see docs/failure-modes.md).
 """
 
 from __future__ import annotations
@@ -25,7 +33,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -33,7 +41,7 @@ from loguru import logger
 from pydantic import SecretStr
 
 from ai_trading_core.enums import AlertSeverity, OrderStatus, Side
-from ai_trading_core.errors import BrokerError, UnknownSymbolError
+from ai_trading_core.errors import BrokerError, BrokerTimeout, UnknownSymbolError
 from ai_trading_core.market import MarketSlice
 from ai_trading_core.models import Alert, Fill, Order, OrderUpdate
 from ai_trading_core.protocols import BrokerContext, BrokerEvents
@@ -99,6 +107,8 @@ class CcxtBroker:
         self._last_reconcile_ns: int | None = None
         self.mismatch: str | None = None
         self.reconciliations = 0
+        self.unknown_order_budget_s = params.unknown_order_budget_s
+        self.refused_order_retries = params.refused_order_retries
 
     def __repr__(self) -> str:  # never show keys
         return f"CcxtBroker(exchange={self.params.exchange!r}, urls={sorted(self.params.urls)})"
@@ -153,13 +163,28 @@ class CcxtBroker:
         try:
             raw = self._call(f"submit {order.client_order_id}", self._ex().create_order, **args)
         except DuplicateClientOrderId:
+            # the exchange has it (a retry after a lost answer): look it up, never "refused"
             found = self.lookup_order(order.client_order_id)
             if found is None:
-                raise BrokerError(
-                    f"ccxt: {order.client_order_id} reported as existing but not found"
+                raise BrokerTimeout(
+                    f"ccxt: {order.client_order_id} reported as existing but not found yet"
                 ) from None
             return found
         return self._track(order.client_order_id, raw)
+
+    def orders_since(self, since: datetime) -> list[OrderUpdate]:
+        """The orders of the run's symbols placed since ``since`` (open and closed): the
+        last word on an order whose lookups found nothing."""
+        since_ms = int((since - timedelta(minutes=5)).timestamp() * 1000)
+        out = []
+        for symbol in self._symbols:
+            for raw in self._call(f"orders {symbol}", self._ex().fetch_orders, symbol, since_ms) or []:
+                coid = str(raw.get("clientOrderId") or "")
+                if coid in self._orders:
+                    out.append(self._track(coid, raw, symbol))
+                elif coid:
+                    out.append(parsing.order_update(raw, coid, self._now()))
+        return out
 
     def lookup_order(self, client_order_id: str) -> OrderUpdate | None:
         tracked = self._orders.get(client_order_id)
@@ -175,11 +200,12 @@ class CcxtBroker:
     def cancel_order(self, client_order_id: str) -> OrderUpdate:
         current = self.lookup_order(client_order_id)
         if current is None:
+            # not found is not "never placed": it may still be accepted late
             return OrderUpdate(
                 client_order_id=client_order_id,
-                status=OrderStatus.REJECTED,
+                status=OrderStatus.UNKNOWN,
                 timestamp=self._now(),
-                reason=f"unknown to {self.params.exchange}",
+                reason=f"cancel requested, but {self.params.exchange} does not know the order (yet)",
             )
         if current.status.is_terminal:
             return current
