@@ -117,9 +117,14 @@ def test_production_validate_accepts_a_safe_config(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert "OK (profile production; backtest;" in proc.stdout
     # the same unsafe config passes outside production: the rules belong to the profile
+    from ai_trading_core.runner import host_for_config, validate_config
+
     unsafe = write(tmp_path / "unsafe.toml", UNSAFE.replace('"0.0.0.0"', '"127.0.0.1"'))
-    ok = cli("validate", str(unsafe), cwd=tmp_path, env={ENV_VAR: "staging"})
-    assert ok.returncode == 0, ok.stderr
+    staging = load_config(unsafe, env_file=None, profile="staging")
+    validate_config(staging, host_for_config(staging))
+    production = load_config(unsafe, env_file=None, profile="production")
+    with pytest.raises(ConfigError, match="production needs an explicit"):
+        host_for_config(production)
 
 
 def test_production_with_plugins_loaded_checks_secret_params_and_broker_accounts(tmp_path: Path) -> None:
@@ -283,7 +288,8 @@ def test_deep_merge_replaces_arrays_and_merges_tables() -> None:
 
 
 # --------------------------------------------------------------------------- recorded in the run
-def test_profile_recorded_in_run_document_and_manifest(tmp_path: Path) -> None:
+def test_profile_recorded_in_run_document_and_manifest(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # the config's output and state dirs are relative
     config = write(tmp_path / "config.toml", SAFE + '\n[profiles.production.run]\nname = "prod-run"\n')
     out = tmp_path / "run.json"
     proc = cli("run", "--quiet", "--env", "production", str(config), "--json-out", str(out), cwd=tmp_path)
@@ -293,7 +299,8 @@ def test_profile_recorded_in_run_document_and_manifest(tmp_path: Path) -> None:
     manifest = json.loads((tmp_path / "out" / doc["run_id"] / "manifest.json").read_text())
     assert manifest["profile"] == "production"
     # without a profile the key is there, null
-    plain = tmp_path / "plain.json"
-    proc = cli("run", "--quiet", str(config), "--json-out", str(plain), cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr
-    assert json.loads(plain.read_text())["profile"] is None
+    from ai_trading_core.runner import run_config
+
+    outcome = run_config(load_config(config, env_file=None))
+    assert outcome.document["profile"] is None
+    assert outcome.manifest_path is not None and json.loads(outcome.manifest_path.read_text())["profile"] is None
