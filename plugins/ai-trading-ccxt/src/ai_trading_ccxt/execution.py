@@ -24,8 +24,9 @@ holdings from before the run are not the run's position.
 
 Exchanges without client order ids: the adapter needs the exchange to accept and report a
 client order id (``client_order_id_param``). Without one, an order whose answer is lost
-cannot be told apart from an order that was never placed, and a retry may place it twice;
-the adapter does not trade there (see docs/failure-modes.md).
+cannot be told apart from an order that was never placed: it stays unknown for the budget,
+then may be declared rejected and its intent sent again; the balance reconciliation is what
+catches a duplicate then (see docs/failure-modes.md).
 """
 
 from __future__ import annotations
