@@ -151,9 +151,7 @@ def check_config_data(config: AppConfig, host: PluginHost, *, lookahead: bool = 
         f"data: {n} symbols, {t} bars ({_iso(panel, 0)} .. {_iso(panel, t - 1)}, {panel.timeframe.value})"
     )
     if config.run.benchmark and config.run.benchmark not in panel.symbols:
-        raise ConfigError(
-            f"benchmark symbol {config.run.benchmark!r} is not in the data ({', '.join(panel.symbols)})"
-        )
+        raise ConfigError(f"benchmark symbol {config.run.benchmark!r} is not in the data ({', '.join(panel.symbols)})")
     if lookahead:
         for sid, factory in strategy_factories(config, host, panel):
             report.lines.append(check_lookahead(sid, factory, panel, report))

@@ -23,6 +23,7 @@ profile runs under ``-m nightly``.
 from __future__ import annotations
 
 import math
+import os
 import types
 import typing
 from decimal import Decimal
@@ -106,7 +107,8 @@ def _bounds(info: Any) -> tuple[float | None, float | None, bool, bool]:
     lo = hi = None
     lo_open = hi_open = False
     for m in info.metadata:
-        for attr, is_lo, is_open in (("gt", True, True), ("ge", True, False), ("lt", False, True), ("le", False, False)):
+        bounds = (("gt", True, True), ("ge", True, False), ("lt", False, True), ("le", False, False))
+        for attr, is_lo, is_open in bounds:
             v = getattr(m, attr, None)
             if v is not None:
                 if is_lo:
@@ -295,6 +297,9 @@ def host() -> PluginHost:
     return create_plugin_host()
 
 
+BOUNDED_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "60"))
+LONG_EXAMPLES = int(os.environ.get("FUZZ_LONG_EXAMPLES", "1500"))
+FUZZ_RANDOM = bool(os.environ.get("FUZZ_RANDOM"))  # the bounded profile is derandomized unless set
 COMMON = {
     "deadline": None,
     "database": None,
@@ -302,7 +307,7 @@ COMMON = {
 }
 
 
-@settings(max_examples=int(__import__('os').environ.get('FUZZ_EXAMPLES', '60')), derandomize=__import__('os').environ.get('FUZZ_RANDOM') is None, **COMMON)  # type: ignore[arg-type]
+@settings(max_examples=BOUNDED_EXAMPLES, derandomize=not FUZZ_RANDOM, **COMMON)  # type: ignore[arg-type]
 @given(data=st.data())
 def test_engine_fuzz_bounded(data: st.DataObject, host: PluginHost, tmp_path_factory: pytest.TempPathFactory) -> None:
     panel = data.draw(panels(max_bars=120, max_symbols=3), label="panel")
@@ -311,7 +316,7 @@ def test_engine_fuzz_bounded(data: st.DataObject, host: PluginHost, tmp_path_fac
 
 
 @pytest.mark.nightly
-@settings(max_examples=int(__import__('os').environ.get('FUZZ_LONG_EXAMPLES', '1500')), **COMMON)  # type: ignore[arg-type]
+@settings(max_examples=LONG_EXAMPLES, **COMMON)  # type: ignore[arg-type]
 @given(data=st.data())
 def test_engine_fuzz_long(data: st.DataObject, host: PluginHost, tmp_path_factory: pytest.TempPathFactory) -> None:
     panel = data.draw(panels(max_bars=400, max_symbols=6), label="panel")

@@ -206,7 +206,8 @@ def test_block_run_refuses_a_block_path_that_disagrees(cli, main_cli, tmp_path, 
     out = cli("run", str(cfg), "--quiet", extra_path=guard_plugin_dir)
     assert out.returncode == 5, (out.stdout, out.stderr)
     line = error_line(out.stderr)
-    assert "strategy lagged_block: signal_block row 5 (SYN000, 2010-01-11T00:00:00+00:00) is nan" in line and "on_slice returns" in line
+    assert "strategy lagged_block: signal_block row 5 (SYN000, 2010-01-11T00:00:00+00:00) is nan" in line
+    assert "on_slice returns" in line
     assert "run.engine = 'per_bar'" in line
     # validate finds the same problem before any run
     assert main_cli("validate", str(cfg)).returncode == 5
@@ -218,7 +219,8 @@ def test_block_run_refuses_a_block_path_that_disagrees(cli, main_cli, tmp_path, 
 def test_validate_checks_what_run_would(main_cli, tmp_path, guard_plugin_dir) -> None:  # type: ignore[no-untyped-def]
     base = toml(tmp_path / "runs", "sma_crossover")
     cases = {
-        "start after end": (base.replace('engine = "per_bar"', 'engine = "per_bar"\nstart = 2021-01-01\nend = 2020-01-01'),
+        "start after end": (base.replace('engine = "per_bar"',
+                                         'engine = "per_bar"\nstart = 2021-01-01\nend = 2020-01-01'),
                             2, "run.start (2021-01-01) is after run.end (2020-01-01)"),
         "benchmark": (base.replace('engine = "per_bar"', 'engine = "per_bar"\nbenchmark = "NOPE"'),
                       2, "benchmark symbol 'NOPE' is not in the data"),

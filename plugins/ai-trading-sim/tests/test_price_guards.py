@@ -97,7 +97,8 @@ def test_price_rounded_to_zero_raises_before_anything_fills() -> None:
     b = connect(tick="0.01")
     b.submit_order(order(Side.BUY, "BBB", "fine"))
     b.submit_order(order(Side.SELL, "AAA", "zero"))
-    with pytest.raises(FillPriceError, match=r"fill price 0 for sell 10 AAA .* rounds to zero \(reference 0.004, tick 0.01\)"):
+    expected = r"fill price 0 for sell 10 AAA .* rounds to zero \(reference 0.004, tick 0.01\)"
+    with pytest.raises(FillPriceError, match=expected):
         b.on_market(bars((0.004, 0.005, 0.003, 0.004), (5.0, 5.1, 4.9, 5.0)))
     assert b.positions() == {}
     assert {o.client_order_id for o in b._resting} == {"fine", "zero"}

@@ -30,7 +30,9 @@ class SmaCrossoverParams(BaseModel):
     long_only: bool = True
     trigger: Literal["state", "cross"] = Field(
         default="state",
-        description="state: hold the side of the averages' order every bar; cross: trade only on the bars where they cross",
+        description=(
+            "state: hold the side of the averages' order every bar; cross: trade only on the bars where they cross"
+        ),
     )
 
     @model_validator(mode="after")
