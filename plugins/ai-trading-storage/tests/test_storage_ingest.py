@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from pathlib import Path
 
 import click
@@ -151,6 +152,8 @@ def test_cli_import_export_round_trip(db_url: str, tmp_path: Path) -> None:
     again = runner.invoke(root, ["data", "import", str(src), "--url", db_url, "--symbol", "SPY"])
     assert again.exit_code != 0
     assert "bar SPY 1d at 2024-01-02T00:00:00+00:00 already exists" in again.output and "--replace" in again.output
+    # the read-ahead thread stopped with the failed import
+    assert not [t for t in threading.enumerate() if t.name == "ai-trading-prefetch"]
     assert (
         runner.invoke(root, ["data", "import", str(src), "--url", db_url, "--symbol", "SPY", "--replace"]).exit_code
         == 0

@@ -162,6 +162,11 @@ def write_bar_chunks(
         if isinstance(getattr(exc, "orig", None), psycopg.errors.CardinalityViolation):
             raise DataError("the bars written contain the same symbol and open time twice") from None
         raise StorageError(f"writing bars to {safe_url(engine.url)} failed: {_first_line(exc)}") from exc
+    finally:
+        # stop a read-ahead producer now, not when the traceback is collected
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            close()
 
 
 _KEY_DETAIL = re.compile(
