@@ -1,5 +1,6 @@
 """Per-step estimates shared by every order of the step: the return window, its mean and
-covariance, and the correlation clusters. Computed once per timestamp, never per order."""
+covariance, and the correlation clusters. Computed once per timestamp, never per order: from
+scratch here, incrementally in :mod:`.rolling`."""
 
 from __future__ import annotations
 
@@ -32,8 +33,17 @@ class RiskEstimates:
 
 
 def estimate(
-    params: PortfolioLimitsParams, history: History, timestamp: int, n_symbols: int
+    params: PortfolioLimitsParams,
+    history: History,
+    timestamp: int,
+    n_symbols: int,
+    *,
+    clusters: bool = True,
 ) -> RiskEstimates:
+    """The estimates from scratch: O(L N²) for L returns of N symbols. The check itself keeps
+    them up to date step by step (:class:`~.rolling.RollingRiskEstimator`); this is the
+    definition the rolling estimates are tested against. ``clusters=False`` leaves the
+    correlation clusters out (the caller computes them)."""
     if not params.needs_returns:
         return RiskEstimates(timestamp, 0, np.zeros((n_symbols, 0)))
     close = history.close(params.lookback + 1)
@@ -48,7 +58,7 @@ def estimate(
     if params.needs_covariance:
         centred = returns - mean
         cov = (centred.T @ centred) / (n_obs - 1)
-        if params.correlation_threshold is not None:
+        if clusters and params.correlation_threshold is not None:
             labels, orientation, mixed = signed_correlation_clusters(
                 correlation_from_covariance(cov), params.correlation_threshold
             )

@@ -33,8 +33,9 @@ from ai_trading_core.protocols import RiskContext, RiskStateRequest
 from ai_trading_core.registry import BuildContext
 
 from .book import LimitSet, Measure, RiskBook
-from .estimates import RiskEstimates, estimate
+from .estimates import RiskEstimates
 from .params import PortfolioLimitsParams
+from .rolling import RollingRiskEstimator
 
 
 def lot_of(quantity: Decimal) -> Decimal:
@@ -55,6 +56,7 @@ class PortfolioLimits:
         self.limits = LimitSet(params)
         self.warmup = params.lookback + 1 if params.needs_returns else 0
         self._est: RiskEstimates | None = None
+        self._estimator = RollingRiskEstimator(params)
         self._base: tuple[tuple[object, ...], RiskBook] | None = None
         self._steps_since = 0
         self._lots = {s: Decimal(v) for s, v in params.lot_sizes.items()}
@@ -62,13 +64,14 @@ class PortfolioLimits:
     # ------------------------------------------------------------------ estimates
     def estimates(self, ctx: RiskContext) -> RiskEstimates:
         """The step's estimates, computed at most once per timestamp (and only every
-        ``estimate_every`` steps)."""
+        ``estimate_every`` steps): the return window's mean and covariance are updated with the
+        returns that arrived since (O(N²) per return), not re-estimated from scratch."""
         est = self._est
         if est is not None and est.timestamp == ctx.timestamp:
             return est
         self._steps_since += 1
         if est is None or self._steps_since >= self.params.estimate_every or est.n_obs < self.params.lookback:
-            est = estimate(self.params, ctx.history, ctx.timestamp, len(ctx.symbols))
+            est = self._estimator.estimate(ctx.history, ctx.timestamp, len(ctx.symbols))
             self._steps_since = 0
         else:
             est = dataclasses.replace(est, timestamp=ctx.timestamp)

@@ -121,16 +121,46 @@ def signed_correlation_clusters(
     c = np.asarray(corr, dtype=float)
     if not 0.0 < threshold <= 1.0:
         raise RiskError(f"correlation threshold must be in (0, 1], got {threshold!r}")
-    n = c.shape[0]
     with np.errstate(invalid="ignore"):
         adj = np.abs(c) >= threshold  # NaN links nothing
     np.fill_diagonal(adj, False)
-    graph = csr_matrix(adj)
+    ii, jj = np.nonzero(adj)
+    return clusters_of_links(c, ii.astype(np.int64), jj.astype(np.int64))
+
+
+def covariance_links(cov: FloatArray, threshold: float) -> tuple[IntArray, IntArray]:
+    """The pairs ``(i, j)``, ``i != j``, whose correlation ``cov_ij / (sd_i sd_j)`` has
+    magnitude ``>= threshold``, in row-major order (both directions): the edges of
+    :func:`signed_correlation_clusters` computed from a covariance matrix in four vectorised
+    passes, without building the correlation matrix's NaN mask. A symbol with zero or
+    undefined variance links nothing."""
+    if not 0.0 < threshold <= 1.0:
+        raise RiskError(f"correlation threshold must be in (0, 1], got {threshold!r}")
+    c = np.asarray(cov, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sd = np.sqrt(np.diag(c))
+        sd[sd == 0.0] = np.nan  # 0/0 in the correlation matrix: no link
+        buf = np.outer(sd, sd)
+        np.divide(c, buf, out=buf)
+        np.abs(buf, out=buf)
+        adj = buf >= threshold
+    np.fill_diagonal(adj, False)
+    ii, jj = np.nonzero(adj)
+    return ii.astype(np.int64), jj.astype(np.int64)
+
+
+def clusters_of_links(
+    sign: FloatArray, ii: IntArray, jj: IntArray
+) -> tuple[IntArray, FloatArray, npt.NDArray[np.bool_]]:
+    """Labels, orientations and mixed flags (see :func:`signed_correlation_clusters`) of the
+    graph whose edges are ``(ii[k], jj[k])`` (both directions, row-major order), each link's
+    direction read from the sign of ``sign[i, j]`` (a correlation or covariance matrix)."""
+    n = sign.shape[0]
+    graph = csr_matrix((np.ones(len(ii), dtype=bool), (ii, jj)), shape=(n, n))
     n_clusters, labels = connected_components(graph, directed=False)
     labels = np.asarray(labels, dtype=np.int64)
-    edges = graph.tocoo()
-    ii, jj = edges.row.astype(np.int64), edges.col.astype(np.int64)
-    negative = c[ii, jj] < 0
+    negative = sign[ii, jj] < 0
+    c = sign
     # One breadth-first search over every cluster at once: a virtual node n is linked to the
     # first symbol of each cluster; each symbol's orientation is the product of the link signs
     # on its path from there, gathered by pointer jumping (log2(depth) vectorised passes).
