@@ -2,6 +2,7 @@
 
     python benchmarks/bench_import.py [--pg-admin postgresql://postgres@127.0.0.1:5432/postgres]
                                       [--symbols 500] [--days 2520] [--repeat 3] [--timescale off]
+    python benchmarks/bench_import.py --parse-scaling 50,500,2000   # reading alone, same rows
 
 The file is a long-format CSV of daily bars (symbol, timestamp with offset, OHLCV) written by
 ``ai-trading data export``'s writer from a seeded random walk. Each measurement loads it into
@@ -57,6 +58,20 @@ def _summary(rows: int, seconds: list[float]) -> dict[str, Any]:
     }
 
 
+def parse_scaling(rows: int, counts: str) -> dict[str, Any]:
+    """Seconds to read and check ``rows`` daily bars spread over each symbol count."""
+    out: dict[str, Any] = {"benchmark": "bar file read and check", "rows": rows, "seconds": {}}
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in (int(c) for c in counts.split(",")):
+            path = Path(tmp) / f"bars_{n}.csv"
+            write_bar_file(random_walk_panel(rows // n, n, seed=11, timeframe=Timeframe.D1), path)
+            t0 = time.perf_counter()
+            assert sum(len(chunk) for chunk in BarFileReader(path)) == rows // n * n
+            out["seconds"][f"{n} symbols"] = round(time.perf_counter() - t0, 3)
+            path.unlink()
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--pg-admin", default="postgresql://postgres@127.0.0.1:5432/postgres")
@@ -64,7 +79,16 @@ def main() -> None:
     ap.add_argument("--days", type=int, default=2520)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--timescale", choices=("auto", "on", "off"), default="off")
+    ap.add_argument(
+        "--parse-scaling",
+        default=None,
+        help="instead: time reading and checking files of the same row count at these symbol counts "
+        "(comma-separated, e.g. 50,500,2000); no database",
+    )
     args = ap.parse_args()
+    if args.parse_scaling:
+        print(json.dumps(parse_scaling(args.symbols * args.days, args.parse_scaling), indent=2))
+        return
 
     panel = random_walk_panel(args.days, args.symbols, seed=11, timeframe=Timeframe.D1)
     result: dict[str, Any] = {
