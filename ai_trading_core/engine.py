@@ -447,12 +447,15 @@ class Engine:
 
     def drain_broker(self) -> None:
         """Take the broker's pending events and poll its open orders once more, so that a fill
-        that arrives on the last bar is recorded (paper and live; a simulated broker would
-        match its resting orders against the last bar again, so backtests never drain)."""
+        that arrives on the last bar is recorded (paper and live). The broker is shown the last
+        timestamp with no prices: a simulated broker matches nothing against it (an order
+        decided at the last close has no bar to fill in), a venue reports what happened."""
         if self.session.mode is RunMode.BACKTEST or self.last_market is None:
             return
+        last = self.last_market
+        nan = np.full(len(self.symbols), np.nan)
         try:
-            events = self.c.broker.on_market(self.last_market)
+            events = self.c.broker.on_market(MarketSlice(last.timestamp, last.symbols, nan, nan, nan, nan, nan))
             if events.updates or events.fills:
                 self._apply_broker_events(events)
             if self.book.unknown_orders():
@@ -466,6 +469,7 @@ class Engine:
         mismatch = getattr(self.c.broker, "mismatch", None)
         return {
             "risk_state": self.state.value,
+            "risk_state_source": self._state_source or None,
             "halt_reason": self.halt_reason or None,
             "reconciled": mismatch is None,
             "reconcile_problem": mismatch,

@@ -405,7 +405,8 @@ def run_failure(document: dict[str, Any]) -> str | None:
     problems = []
     if health.get("storage_lost"):
         problems.append("storage lost")
-    if health.get("risk_state") == "halted":
+    if health.get("risk_state") == "halted" and health.get("risk_state_source") != "shutdown":
+        # (a stop the operator asked for, with open orders cancelled, is a clean end)
         problems.append(f"halted: {health.get('halt_reason')}")
     if health.get("reconciled") is False:
         problems.append(f"does not reconcile with the broker: {health.get('reconcile_problem')}")
