@@ -17,8 +17,13 @@ Keys (``prefix`` defaults to ``ai_trading``)::
 Every event is also published on ``<prefix>:events:<kind>`` (orders and fills as the order or
 fill JSON, as before; other kinds carry ``run_id``). The stream lets a dashboard that starts
 late, or reloads, read the run from its beginning; the snapshot is written at most every
-``snapshot_interval`` seconds while the run trades (and at once on a risk-state change), so
-the per-step cost is one pipelined round trip.
+``snapshot_interval`` seconds while the run trades (and at once on a risk-state change).
+
+Redis is off the engine's thread: the hooks only update the feed's own state and put a
+write into a bounded queue (``queue_size``); a writer thread, started with the run and
+stopped at its end, sends whatever has queued up in one pipelined round trip. A full queue
+or an outage drops writes (counted in the snapshot's ``dropped``), never delays a step; an
+outage raises one alert through the cache, from the engine's thread, at the next step.
 
 Times: ``started_at``/``received_at``/heartbeats are wall-clock (:class:`WallClock`);
 ``timestamp`` of a step is the bar's time. Money and quantities are decimal strings (exact);
@@ -28,14 +33,20 @@ equity and cash per step are floats, as the engine's curve holds them.
 from __future__ import annotations
 
 import json
+import threading
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from loguru import logger
+
 from ai_trading_core.clock import WallClock
 from ai_trading_core.enums import OrderStatus
 from ai_trading_core.market import to_datetime
+
+from .cache import OUTAGE_ERRORS
 
 if TYPE_CHECKING:
     from ai_trading_core.models import Alert, Fill, Instrument, Order, RiskEvent
@@ -45,6 +56,10 @@ if TYPE_CHECKING:
     from .market import RedisMarketCache
 
 _CLOSED = frozenset({OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.REJECTED, OrderStatus.EXPIRED})
+
+
+_BATCH = 2_000  # writes sent in one pipeline at most
+_POLL = 0.05  # seconds the writer sleeps when nothing is queued (the engine never waits on a lock)
 
 
 def _dumps(body: Any) -> str:
@@ -82,6 +97,7 @@ class LiveRunFeed:
     :param ttl_after_finish: seconds the run's keys live after it ends.
     :param snapshot_interval: shortest time between two snapshots while trading, seconds.
     :param heartbeat_interval: shortest time between two heartbeats, seconds.
+    :param queue_size: writes waiting for the writer thread at most (then dropped and counted).
     """
 
     def __init__(
@@ -92,10 +108,12 @@ class LiveRunFeed:
         ttl_after_finish: float = 7 * 86_400.0,
         snapshot_interval: float = 0.25,
         heartbeat_interval: float = 1.0,
+        queue_size: int = 100_000,
         wall_clock: Any = None,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.cache = cache
+        self.queue_size = queue_size
         self.maxlen = maxlen
         self.ttl_after_finish = ttl_after_finish
         self.snapshot_interval = snapshot_interval
@@ -106,15 +124,24 @@ class LiveRunFeed:
         self.meta: dict[str, Any] = {}
         self.ticks: dict[str, str] = {}
         self.holdings: dict[str, _Holding] = {}
-        self.open_orders: dict[str, dict[str, Any]] = {}
+        self.open_orders: dict[str, Order] = {}
         self.counts = {"steps": 0, "orders": 0, "fills": 0, "alerts": 0, "risk_events": 0}
         self.current_state = "active"
         self.last_step: dict[str, Any] | None = None
         self._prices: dict[str, float] = {}
-        self._broker_at: str | None = None
+        self._broker_at: str | None = None  # wall-clock time of the step after the last order update or fill
+        self._broker_seen = False
         self._dirty = True
         self._snapshot_at = float("-inf")
         self._beat_at = float("-inf")
+        self._queue: deque[Callable[[Any], None]] | None = None
+        self._writer: threading.Thread | None = None
+        self._stopping = threading.Event()
+        self.dropped = 0  # writes lost to a full queue (engine thread)
+        self.dropped_in_outage = 0  # writes lost while Redis was unreachable (writer thread)
+        self._failures = 0
+        self._retry_at: float | None = None
+        self._outage: BaseException | None = None  # set by the writer, reported by the engine thread
 
     # ------------------------------------------------------------------ keys
     def key(self, *parts: str) -> str:
@@ -129,16 +156,90 @@ class LiveRunFeed:
         return self.key("run", self.run_id, suffix) if suffix else self.key("run", self.run_id)
 
     def _send(self, build: Callable[[Any], None]) -> None:
-        """One pipelined round trip, through the cache's outage guard."""
-        pipe = self.cache.client.pipeline(transaction=False)
-        build(pipe)
-        self.cache._guard("live feed", pipe.execute, None)
+        """Queue a write for the writer thread (never blocks: a deque append, no lock); without
+        a running writer, send it now through the cache's outage guard."""
+        q = self._queue
+        if q is None:
+            pipe = self.cache.client.pipeline(transaction=False)
+            build(pipe)
+            self.cache._guard("live feed", pipe.execute, None)
+        elif len(q) >= self.queue_size:
+            self.dropped += 1
+        else:
+            q.append(build)
 
-    def _event(self, pipe: Any, kind: str, data: Mapping[str, Any], channel_body: Any = None) -> None:
-        text = _dumps(data)
+    # ------------------------------------------------------------------ writer thread
+    def _start_writer(self) -> None:
+        self._queue = deque()
+        self._stopping.clear()
+        self._writer = threading.Thread(
+            target=self._write_loop, args=(self._queue,), name=f"live-feed-{(self.run_id or '')[:8]}", daemon=True
+        )
+        self._writer.start()
+
+    def _stop_writer(self, timeout: float = 5.0) -> None:
+        """Send what is queued (waiting ``timeout`` seconds at most), then end the writer."""
+        q, writer = self._queue, self._writer
+        self._queue, self._writer = None, None
+        if q is None or writer is None:
+            return
+        self._stopping.set()
+        writer.join(timeout=timeout)
+        if writer.is_alive():
+            logger.warning("live feed: the writer is behind; {} queued write(s) abandoned", len(q))
+
+    def _write_loop(self, q: deque[Callable[[Any], None]]) -> None:
+        while True:
+            stopping = self._stopping.is_set()  # read before draining: nothing queued earlier is lost
+            batch = []
+            while q and len(batch) < _BATCH:
+                batch.append(q.popleft())
+            if batch:
+                self._write(batch)
+            elif stopping:
+                return
+            else:
+                time.sleep(_POLL)
+
+    def _write(self, writes: list[Callable[[Any], None]]) -> None:
+        if self._retry_at is not None and self._monotonic() < self._retry_at:
+            self.dropped_in_outage += len(writes)
+            return
+        pipe = self.cache.client.pipeline(transaction=False)
+        try:
+            for build in writes:
+                build(pipe)
+            pipe.execute()
+        except OUTAGE_ERRORS as exc:
+            self._failures += 1
+            params = self.cache.params
+            delay = min(params.backoff_max, params.backoff_initial * 2 ** (self._failures - 1))
+            self._retry_at = self._monotonic() + delay
+            self.dropped_in_outage += len(writes)
+            if self._failures == 1:
+                self._outage = exc
+            return
+        except Exception:  # noqa: BLE001 - a bad write must not end the feed; the engine is unaffected
+            logger.exception("live feed: a write to Redis failed")
+            return
+        if self._retry_at is not None:
+            logger.info("live feed: Redis reachable again after {} failed attempt(s)", self._failures)
+            self._failures, self._retry_at = 0, None
+
+    def _report_outage(self) -> None:
+        exc, self._outage = self._outage, None
+        if exc is not None:
+            logger.warning("live feed: Redis unavailable ({}); writes are dropped until it is back", exc)
+            self.cache._send_alert("live feed", exc)
+
+    def _event(self, pipe: Any, kind: str, data: Mapping[str, Any] | str) -> None:
+        text = data if isinstance(data, str) else _dumps(data)
         pipe.xadd(self.run_key("events"), {"kind": kind, "data": text}, maxlen=self.maxlen, approximate=True)
-        body = text if channel_body is None else _dumps(channel_body)
-        pipe.publish(self.cache.channel(kind), body)
+        pipe.publish(self.cache.channel(kind), text)
+
+    def _model_event(self, pipe: Any, kind: str, model: Order | Fill) -> None:
+        """Orders and fills go out as their own JSON, on the stream and the channel alike."""
+        self._event(pipe, kind, model.model_dump_json())
 
     # ------------------------------------------------------------------ lifecycle
     def describe_instruments(self, instruments: Mapping[str, Instrument]) -> None:
@@ -147,6 +248,7 @@ class LiveRunFeed:
 
     def start(self, session: Session) -> None:
         self.run_id = session.run_id
+        self._start_writer()
         now = self.wall.now()
         self.meta = {
             "run_id": session.run_id,
@@ -179,7 +281,11 @@ class LiveRunFeed:
     def step(self, ctx: RiskContext) -> None:
         if self.run_id is None:
             return
+        if self._outage is not None:
+            self._report_outage()
         now = self.wall.now()
+        if self._broker_seen:
+            self._broker_at, self._broker_seen = now.isoformat(), False
         peak = ctx.peak_equity or ctx.equity
         self.counts["steps"] += 1
         self.last_step = {
@@ -201,11 +307,12 @@ class LiveRunFeed:
         snapshot = snapshot or mono - self._snapshot_at >= 4 * self.snapshot_interval
         beat = mono - self._beat_at >= self.heartbeat_interval
         step = self.last_step
+        snap = _dumps(self.snapshot()) if snapshot else None  # here: the engine thread owns the state
 
         def build(pipe: Any) -> None:
             self._event(pipe, "step", step)
-            if snapshot:
-                pipe.set(self.run_key("snapshot"), _dumps(self.snapshot()))
+            if snap is not None:
+                pipe.set(self.run_key("snapshot"), snap)
             if beat:
                 pipe.set(self.key("heartbeat", self.run_id or ""), now.isoformat(), px=self._heartbeat_ms())
 
@@ -218,26 +325,25 @@ class LiveRunFeed:
     def order(self, order: Order) -> None:
         if self.run_id is None:
             return
-        body = order.model_dump(mode="json")
         self.counts["orders"] += 1
         if order.status in _CLOSED:
             self.open_orders.pop(order.client_order_id, None)
         else:
-            self.open_orders[order.client_order_id] = body
-        self._broker_at = self.wall.now().isoformat()
+            self.open_orders[order.client_order_id] = order
+        self._broker_seen = True  # timed at the next step: no clock read per order
         self._dirty = True
-        self._send(lambda pipe: self._event(pipe, "order", body, body))
+        # the engine hands observers a copy: it is serialised on the writer thread
+        self._send(lambda pipe: self._model_event(pipe, "order", order))
 
     def fill(self, fill: Fill) -> None:
         if self.run_id is None:
             return
-        body = fill.model_dump(mode="json")
         self.counts["fills"] += 1
         self.holdings.setdefault(fill.symbol, _Holding()).apply(fill.signed_quantity, fill.price)
         self._prices.setdefault(fill.symbol, float(fill.price))
-        self._broker_at = self.wall.now().isoformat()
+        self._broker_seen = True  # timed at the next step: no clock read per order
         self._dirty = True
-        self._send(lambda pipe: self._event(pipe, "fill", body, body))
+        self._send(lambda pipe: self._model_event(pipe, "fill", fill))
 
     def alert(self, alert: Alert) -> None:
         if self.run_id is None:
@@ -272,6 +378,7 @@ class LiveRunFeed:
         """End of the run's registration: a run that did not finish is marked ``stopped``."""
         if self.run_id is not None and self.meta.get("status") == "running":
             self._end("stopped")
+        self._stop_writer()
 
     def _end(self, status: str, **extra: Any) -> None:
         if self.run_id is None:
@@ -291,6 +398,7 @@ class LiveRunFeed:
             pipe.delete(self.key("heartbeat", self.run_id or ""))
 
         self._send(build)
+        self._stop_writer()
 
     # ------------------------------------------------------------------ snapshot
     def _heartbeat_ms(self) -> int:
@@ -324,9 +432,10 @@ class LiveRunFeed:
             "step": step,
             "risk_state": self.current_state,
             "positions": positions,
-            "open_orders": list(self.open_orders.values()),
+            "open_orders": [o.model_dump(mode="json") for o in self.open_orders.values()],
             "feed": {"last_bar": step.get("timestamp"), "received_at": step.get("received_at")},
             "broker": {"last_update_at": self._broker_at, "open_orders": len(self.open_orders)},
             "counts": dict(self.counts),
+            "dropped": self.dropped + self.dropped_in_outage,
             "written_at": self.wall.now().isoformat(),
         }
