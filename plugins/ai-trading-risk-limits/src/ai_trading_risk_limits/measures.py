@@ -128,24 +128,35 @@ def signed_correlation_clusters(
     return clusters_of_links(c, ii.astype(np.int64), jj.astype(np.int64))
 
 
-def covariance_links(cov: FloatArray, threshold: float) -> tuple[IntArray, IntArray]:
+def covariance_links(
+    cov: FloatArray,
+    threshold: float,
+    work: FloatArray | None = None,
+    mask: npt.NDArray[np.bool_] | None = None,
+) -> tuple[IntArray, IntArray]:
     """The pairs ``(i, j)``, ``i != j``, whose correlation ``cov_ij / (sd_i sd_j)`` has
     magnitude ``>= threshold``, in row-major order (both directions): the edges of
-    :func:`signed_correlation_clusters` computed from a covariance matrix in four vectorised
-    passes, without building the correlation matrix's NaN mask. A symbol with zero or
-    undefined variance links nothing."""
+    :func:`signed_correlation_clusters` computed from a covariance matrix in a few vectorised
+    passes without building the correlation matrix. A symbol with zero or undefined variance
+    links nothing. ``work`` (float, N × N) and ``mask`` (bool, N × N) are optional scratch
+    buffers a caller reuses from step to step (no fresh 2 MB allocation per step at N = 500).
+    """
     if not 0.0 < threshold <= 1.0:
         raise RiskError(f"correlation threshold must be in (0, 1], got {threshold!r}")
     c = np.asarray(cov, dtype=float)
+    n = c.shape[0]
+    buf = np.empty((n, n)) if work is None else work
+    adj = np.empty((n, n), dtype=bool) if mask is None else mask
     with np.errstate(invalid="ignore", divide="ignore"):
         sd = np.sqrt(np.diag(c))
         sd[sd == 0.0] = np.nan  # 0/0 in the correlation matrix: no link
-        buf = np.outer(sd, sd)
+        np.multiply(sd[:, None], sd[None, :], out=buf)  # np.outer's products, in place
         np.divide(c, buf, out=buf)
         np.abs(buf, out=buf)
-        adj = buf >= threshold
+        np.greater_equal(buf, threshold, out=adj)
     np.fill_diagonal(adj, False)
-    ii, jj = np.nonzero(adj)
+    flat = np.flatnonzero(adj)  # row-major; an order of magnitude faster than 2-D nonzero
+    ii, jj = np.divmod(flat, n)
     return ii.astype(np.int64), jj.astype(np.int64)
 
 

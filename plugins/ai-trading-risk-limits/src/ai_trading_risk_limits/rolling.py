@@ -38,7 +38,7 @@ from scipy.linalg import blas  # type: ignore[import-untyped]
 from ai_trading_core.market import FloatArray, History
 
 from .estimates import RiskEstimates, estimate
-from .measures import clusters_of_links, covariance_links, simple_returns
+from .measures import IntArray, clusters_of_links, covariance_links, simple_returns
 from .params import PortfolioLimitsParams
 
 # A variance below this fraction of its largest value since the last full estimate triggers one.
@@ -67,6 +67,11 @@ class RollingRiskEstimator:
         self._peak_var: FloatArray | None = None
         self._since_full = 0
         self._last: RiskEstimates | None = None
+        self._work: FloatArray | None = None  # scratch for the correlation links
+        self._mask: np.ndarray | None = None
+        # the last links and their signs with the clusters they gave: a step whose links and
+        # signs are the same has the same clusters (the graph and the spanning tree are equal)
+        self._links: tuple[IntArray, IntArray, np.ndarray, tuple[IntArray, FloatArray, np.ndarray]] | None = None
 
     def estimate(self, history: History, timestamp: int, n_symbols: int) -> RiskEstimates:
         """The estimates at ``timestamp`` from ``history`` (the engine's rolling window)."""
@@ -163,8 +168,25 @@ class RollingRiskEstimator:
         threshold = self.params.correlation_threshold
         if threshold is None or est.cov is None:
             return est
-        ii, jj = covariance_links(est.cov, threshold)
-        labels, orientation, mixed = clusters_of_links(est.cov, ii, jj)
+        n = est.cov.shape[0]
+        if self._work is None or self._work.shape[0] != n:
+            self._work = np.empty((n, n))
+            self._mask = np.empty((n, n), dtype=bool)
+        ii, jj = covariance_links(est.cov, threshold, self._work, self._mask)
+        negative = est.cov[ii, jj] < 0
+        prev = self._links
+        if (
+            prev is not None
+            and len(prev[0]) == len(ii)
+            and len(prev[3][0]) == n
+            and np.array_equal(prev[0], ii)
+            and np.array_equal(prev[1], jj)
+            and np.array_equal(prev[2], negative)
+        ):
+            labels, orientation, mixed = prev[3]
+        else:
+            labels, orientation, mixed = clusters_of_links(est.cov, ii, jj)
+            self._links = (ii, jj, negative, (labels, orientation, mixed))
         return RiskEstimates(
             est.timestamp, est.n_obs, est.returns_t, est.mean, est.cov, labels, orientation, mixed
         )
