@@ -148,11 +148,13 @@ def replay(
     new_path = outcome.manifest_path
     if new_path is not None and recorded_text and new_path.resolve() == manifest_path.resolve():
         replayed_text = new_path.read_text(encoding="utf-8")
-        # the replay continues the run's audit chain and seals it anew: its head differs by design
+        # the replay continues the run's audit chain and seals it anew: its head differs by
+        # design (the recorded head stays in the chain), the rest must not
         if _without_audit(replayed_text) != _without_audit(recorded_text):
             if not problems:
                 problems.append("manifest: the replay's manifest differs from the recorded one")
             new_path.with_name("manifest.replay.json").write_text(replayed_text, encoding="utf-8")
+        if replayed_text != recorded_text:
             new_path.write_text(recorded_text, encoding="utf-8")
     return outcome, not problems, problems
 

@@ -60,10 +60,23 @@ def test_replay_gives_an_identical_document(recorded: Any) -> None:
     outcome, ok, problems = replay(recorded.manifest_path)
     assert problems == [] and ok
     assert outcome.document["run_id"] == recorded.document["run_id"]
-    # nothing in the document depends on wall time: the whole document is identical
-    assert json.dumps(outcome.document, sort_keys=True) == json.dumps(recorded.document, sort_keys=True)
+    # nothing in the document depends on wall time: the whole document is identical, but for
+    # the audit chain's head: the replay continued the run's chain and sealed it again
+    replayed, original = dict(outcome.document), dict(recorded.document)
+    assert replayed.pop("audit")["head"] != original.pop("audit")["head"]
+    assert json.dumps(replayed, sort_keys=True) == json.dumps(original, sort_keys=True)
     assert recorded.manifest_path.read_text() == before
     assert not recorded.manifest_path.with_name("manifest.replay.json").exists()
+    # the trail holds both seals: the recorded manifest's head and the replay's
+    from ai_trading_core.audit import AuditHead, head_of_document, resolve_audit_key, verify_audit_file
+
+    state = Path(recorded.document["config"]["run"]["state_dir"])
+    recorded_head = head_of_document(json.loads(before), "the recorded manifest")
+    assert recorded_head is not None
+    audit = outcome.document["audit"]
+    replay_head = AuditHead(outcome.document["run_id"], audit["head"], audit["events"], "the replay")
+    trail = recorded.manifest_path.with_name("audit.jsonl")
+    assert verify_audit_file(trail, resolve_audit_key({}, state, create=False), expected=(recorded_head, replay_head)).ok
 
 
 def test_replay_cli_round_trip(recorded: Any, cli: Any, tmp_path: Path) -> None:
@@ -71,7 +84,9 @@ def test_replay_cli_round_trip(recorded: Any, cli: Any, tmp_path: Path) -> None:
     proc = cli("replay", str(recorded.manifest_path), "--json-out", str(out))
     assert proc.returncode == 0, proc.stderr
     assert "reproduced" in proc.stdout
-    assert json.loads(out.read_text()) == json.loads(json.dumps(recorded.document))
+    replayed, original = json.loads(out.read_text()), json.loads(json.dumps(recorded.document))
+    assert replayed.pop("audit")["head"] != original.pop("audit")["head"]  # sealed again
+    assert replayed == original
 
 
 def test_replay_names_a_changed_data_fingerprint(recorded: Any, tmp_path: Path) -> None:
