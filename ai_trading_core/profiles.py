@@ -175,6 +175,7 @@ def is_loopback(host: str) -> bool:
 
 
 _SECRET_WORDS = ("secret", "password", "passphrase", "token", "api_key", "private_key")
+_AUTH_WORDS = ("auth", "token", "password", "username")
 _NOT_SECRET_ENDINGS = ("_credential", "_env", "_file", "_path", "_hash", "_url")
 
 
@@ -183,6 +184,21 @@ def _secret_name(key: str) -> bool:
     one (``password_credential``, ``key_file``) or a hash of one (``password_hash``)."""
     k = key.lower()
     return any(w in k for w in _SECRET_WORDS) and not k.endswith(_NOT_SECRET_ENDINGS)
+
+
+def _authenticated(params: Mapping[str, Any], credentials: set[str]) -> bool:
+    """Some authentication is configured: a ``*_credential`` parameter naming a credential
+    that exists (an endpoint's bearer token), or an ``auth``/``token``/``password_hash``/
+    ``username`` parameter with a value."""
+    for key, value in params.items():
+        if not value:
+            continue
+        if str(key).endswith("_credential"):
+            if str(value) in credentials:
+                return True
+        elif any(w in str(key) for w in _AUTH_WORDS):
+            return True
+    return False
 
 
 def _plain_param(location: str, field: str) -> str:
@@ -263,6 +279,10 @@ def production_problems(config: AppConfig, host: PluginHost | None = None) -> li
                 if _secret_name(str(key)) and isinstance(written[key], str) and written[key]:
                     problems.append(_plain_param(location, str(key)))
     registries = host.registries.by_role() if host is not None else {}
+    credentials = set(config.credentials)  # the file's, .env's and the environment's
+    if host is not None:  # and a secrets store's
+        for found in host.pm.hook.ai_trading_load_credentials(config=config):
+            credentials.update(found or {})
     mode = config.run.mode
     for location, role, component in _components(config):
         label = f"{location} ({component.name})"
@@ -280,7 +300,7 @@ def production_problems(config: AppConfig, host: PluginHost | None = None) -> li
                     if written.get(field) and _plain_param(location, field) not in problems:
                         problems.append(_plain_param(location, field))
         bind = params.get("host")
-        authenticated = any(params.get(k) for k in ("auth", "password_hash", "token", "auth_token", "username"))
+        authenticated = _authenticated(params, credentials)
         if isinstance(bind, str) and not is_loopback(bind) and not authenticated:
             problems.append(f"{label}: listens on {bind}, beyond loopback, without authentication")
         if role != "broker":

@@ -134,13 +134,13 @@ def test_production_with_plugins_loaded_checks_secret_params_and_broker_accounts
         BASE.replace("[run]", '[run]\nmode = "live"')
         + """
 [plugins]
-load = ["sample-data", "sma", "alpaca", "killswitch", "health"]
+load = ["sample-data", "sma", "alpaca", "killswitch", "metrics"]
 
 [[risk]]
 name = "kill_switch"
 
 [[risk]]
-name = "health"
+name = "prometheus"
 params = { host = "::", port = 0 }
 
 [broker]
@@ -154,7 +154,7 @@ params = { api_key = "PK-CANARY" }
     problems = [line for line in proc.stderr.splitlines() if line.startswith("  - ")]
     assert any("broker.params.api_key: a secret written in the config file" in p for p in problems)
     assert any("broker (alpaca): a paper/sandbox broker account in live mode" in p for p in problems)
-    assert any("risk[1] (health): listens on ::" in p for p in problems)
+    assert any("risk[1] (prometheus): listens on ::" in p for p in problems)
     assert len(problems) == 3, problems
     assert "PK-CANARY" not in proc.stderr
 
@@ -180,6 +180,27 @@ def test_paper_mode_with_a_live_broker_account_is_refused() -> None:
     assert production_problems(config_from_dict(doc), host) == [
         "broker (alpaca): a paper/sandbox broker account in live mode"
     ]
+
+
+def test_an_endpoint_with_authentication_may_listen_beyond_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ai_trading_core.config import config_from_dict
+
+    doc: dict[str, Any] = {
+        "plugins": {"load": ["sample-data", "sma", "sim", "killswitch", "health"]},
+        "data": {"name": "arch_indices"},
+        "strategies": [{"name": "sma_crossover"}],
+        "risk": [{"name": "kill_switch"}, {"name": "health", "params": {"host": "0.0.0.0"}}],
+    }
+    assert production_problems(config_from_dict(doc)) == [
+        "risk[1] (health): listens on 0.0.0.0, beyond loopback, without authentication"
+    ]
+    doc["risk"][1]["params"]["token_credential"] = "health_token"
+    # naming a credential is not enough: it must exist (the endpoint then requires its bearer token)
+    assert len(production_problems(config_from_dict(doc))) == 1
+    monkeypatch.setenv("AI_TRADING_CREDENTIALS__HEALTH_TOKEN", "s3cret-token-value")
+    assert production_problems(config_from_dict(doc)) == []
+    doc["risk"][1]["params"] = {"host": "0.0.0.0", "password_hash": "pbkdf2:..."}
+    assert production_problems(config_from_dict(doc)) == []
 
 
 def test_loopback_detection() -> None:
