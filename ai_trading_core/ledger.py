@@ -100,7 +100,8 @@ class Portfolio:
             self.avg_prices[i] = avg
             self.qty_f[i] = float(qty)
             side = Side.BUY if qty > 0 else Side.SELL
-            self._open[i] = _OpenTrade(side, at_ns, abs(qty), abs(qty) * avg, ZERO, ZERO, abs(qty), ZERO, ZERO, "", at_ns)
+            held = abs(qty)
+            self._open[i] = _OpenTrade(side, at_ns, held, held * avg, ZERO, ZERO, held, ZERO, ZERO, "", at_ns)
 
     # ------------------------------------------------------------------ fills
     def apply_fill(self, fill: Fill) -> None:

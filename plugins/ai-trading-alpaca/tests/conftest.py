@@ -366,7 +366,7 @@ class FakeAlpacaServer:
                 if self.fill_on_cancel:
                     order["status"] = "pending_cancel"
                     asyncio.get_running_loop().call_later(
-                        0.1, lambda: asyncio.ensure_future(self._fill_then_cancel(order))
+                        0.1, lambda o=order: asyncio.ensure_future(self._fill_then_cancel(o))
                     )
                     return web.Response(status=204)
                 order["status"] = "canceled"

@@ -30,8 +30,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from alpaca.trading.client import TradingClient
 from alpaca.common.enums import Sort
+from alpaca.trading.client import TradingClient
 from alpaca.trading.enums import QueryOrderStatus
 from alpaca.trading.requests import GetOrdersRequest
 from loguru import logger
