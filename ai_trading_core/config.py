@@ -24,6 +24,7 @@ from pydantic_settings import (
     InitSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
     TomlConfigSettingsSource,
 )
 
@@ -263,7 +264,9 @@ def load_config(
     try:
         config = bound(**(overrides or {}))
     except ValidationError as exc:
-        raise ConfigError(f"{path}: {format_validation_error(exc)}") from None
+        raise ConfigError(f"{_blamed(exc, str(path))}: {format_validation_error(exc)}") from None
+    except SettingsError as exc:
+        raise ConfigError(_settings_error(exc)) from None
     loaded = AppConfig.model_validate(config.model_dump())
     loaded._profile = name
     loaded._source_path = path
@@ -276,4 +279,39 @@ def config_from_dict(data: dict[str, Any]) -> AppConfig:
     try:
         return AppConfig(**data)
     except ValidationError as exc:
-        raise ConfigError(f"config: {format_validation_error(exc)}") from None
+        raise ConfigError(f"{_blamed(exc, 'config')}: {format_validation_error(exc)}") from None
+    except SettingsError as exc:
+        raise ConfigError(_settings_error(exc)) from None
+
+
+def _env_name(loc: Sequence[Any]) -> str | None:
+    """The ``AI_TRADING_*`` variable set in the environment that gives the value at ``loc``
+    (``("run", "initial_cash")`` → ``AI_TRADING_RUN__INITIAL_CASH``, or a whole-section
+    ``AI_TRADING_RUN`` JSON), if any."""
+    prefix = str(AppConfig.model_config.get("env_prefix") or "")
+    delimiter = str(AppConfig.model_config.get("env_nested_delimiter") or "__")
+    parts = [str(p) for p in loc]
+    for k in range(len(parts), 0, -1):
+        name = (prefix + delimiter.join(parts[:k])).upper()
+        if os.environ.get(name):
+            return name
+    return None
+
+
+def _blamed(exc: ValidationError, source: str) -> str:
+    """Where the invalid values came from: the environment variables that set them when they
+    did (a bad ``AI_TRADING_RUN__INITIAL_CASH`` is not the config file's fault), else ``source``."""
+    names = list(dict.fromkeys(n for err in exc.errors() if (n := _env_name(err["loc"])) is not None))
+    if not names:
+        return source
+    return f"environment variable {', '.join(names)} (overriding {source})"
+
+
+def _settings_error(exc: SettingsError) -> str:
+    """One line for a value pydantic-settings could not even parse (a section given as
+    malformed JSON in ``AI_TRADING_BROKER``)."""
+    message = str(exc)
+    field = message.split('field "', 1)[1].split('"', 1)[0] if 'field "' in message else ""
+    name = (str(AppConfig.model_config.get("env_prefix") or "") + field).upper() if field else "AI_TRADING_*"
+    cause = f" ({exc.__cause__})" if exc.__cause__ is not None else ""
+    return f"environment variable {name}: not valid JSON for the [{field or '?'}] section{cause}"

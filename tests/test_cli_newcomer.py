@@ -114,3 +114,19 @@ def test_report_uses_the_installed_analytics_reporter_when_the_config_lists_none
                cwd=tmp_path)
     assert proc.returncode == 2 and "pip install ai-trading-analytics" in proc.stderr
     assert not (tmp_path / "x.html").exists()
+
+
+def test_a_bad_environment_override_is_blamed_on_the_variable_not_the_file(cli: Any, tmp_path: Any) -> None:
+    cfg = tmp_path / "small.toml"
+    cfg.write_text(SMALL_RUN)
+    proc = cli("validate", str(cfg), "--no-data", env={"AI_TRADING_RUN__INITIAL_CASH": "abc"})
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("error: environment variable AI_TRADING_RUN__INITIAL_CASH (overriding ")
+    assert "run.initial_cash" in proc.stderr
+    proc = cli("validate", str(cfg), "--no-data", env={"AI_TRADING_BROKER": "{bad"})
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "environment variable AI_TRADING_BROKER: not valid JSON for the [broker] section" in proc.stderr
+    # the file's own mistakes are still the file's
+    cfg.write_text(SMALL_RUN.replace("[run]\n", '[run]\ninitial_cash = "abc"\n'))
+    proc = cli("validate", str(cfg), "--no-data")
+    assert proc.returncode == 2 and proc.stderr.startswith(f"error: {cfg}: run.initial_cash")
