@@ -158,3 +158,21 @@ def test_a_refused_order_is_retried_on_the_next_decision(sma_config: dict[str, A
         assert retry.side is order.side and retry.quantity == order.quantity
     assert all("insufficient buying power" in r["reason"] for r in engine.refused_orders)
     _held_never_exceeds_one_target(out.result)
+
+
+@pytest.mark.parametrize(
+    ("health", "failed"),
+    [
+        ({"risk_state": "active", "reconciled": True, "storage_lost": False}, None),
+        ({"risk_state": "halted", "risk_state_source": "shutdown", "reconciled": True}, None),  # asked for
+        ({"risk_state": "halted", "risk_state_source": "orders", "halt_reason": "contradiction"}, "halted"),
+        ({"risk_state": "active", "reconciled": False, "reconcile_problem": "cash"}, "does not reconcile"),
+        ({"risk_state": "halted", "risk_state_source": "storage", "storage_lost": True}, "storage lost"),
+    ],
+)
+def test_how_a_run_ended_decides_its_exit(health: dict[str, Any], failed: str | None) -> None:
+    from ai_trading_core.runner import run_failure
+
+    verdict = run_failure({"health": health})
+    assert (verdict is None) if failed is None else (verdict is not None and failed in verdict)
+    assert run_failure({}) is None  # a backtest's document has no health section

@@ -281,3 +281,52 @@ def test_alpaca_secrets_never_in_repr_or_errors(alpaca_server: Any, rest_only: H
     with pytest.raises(BrokerTimeout) as info:
         rest_only.broker.submit_order(order())
     assert "s3cr3t" not in str(info.value) and "s3cr3t" not in repr(rest_only.broker)
+
+
+def test_alpaca_new_run_starts_from_the_account_and_reconciles_cash(alpaca_server: Any) -> None:
+    """A new run takes the account's cash and positions; a cash difference beyond
+    ``cash_tolerance`` (a withdrawal nobody booked) refuses trading with a CRITICAL alert."""
+    alpaca_server.cash = Decimal("54321.09")
+    alpaca_server.positions = {"AAPL": Decimal(7), "TSLA": Decimal(3)}
+    h = Harness(alpaca_server, stream=False, cash_tolerance="0.01")
+    h.broker.connect(
+        BrokerContext(
+            instruments={s: Instrument(symbol=s) for s in SYMBOLS},
+            symbols=SYMBOLS,
+            initial_cash=Decimal(100_000),
+            currency="USD",
+            timeframe=Timeframe.D1,
+            clock=h.clock,
+            adopt_account=True,
+        )
+    )
+    try:
+        account = h.broker.account_state()
+        assert account is not None and account.cash == Decimal("54321.09")
+        assert account.positions == {"AAPL": (Decimal(7), Decimal(100))}  # TSLA is not the run's
+        assert h.broker.reconcile() and h.broker.mismatch is None
+        alpaca_server.cash -= Decimal("0.02")
+        assert not h.broker.reconcile()
+        assert "cash: account 54321.07, expected 54321.09" in (h.broker.mismatch or "")
+        assert [a.severity.value for a in h.alerts] == ["critical"]
+        with pytest.raises(NotReconciled):
+            h.broker.submit_order(order("ait-after"))
+    finally:
+        h.broker.close()
+
+
+def test_alpaca_fill_recovered_over_rest_is_booked_at_each_execution_price(
+    alpaca_server: Any, rest_only: Harness
+) -> None:
+    """Alpaca's average price is rounded (to the cent here); the account's FILL activities
+    give each execution's own price, so cash moves exactly."""
+    rest_only.broker.submit_order(order(qty="3"))
+    alpaca_server.call(alpaca_server.fill, "ait-1", "1", "100.01")  # no stream: REST only
+    alpaca_server.call(alpaca_server.fill, "ait-1", "2", "100.02")
+    assert alpaca_server.orders["ait-1"]["filled_avg_price"] == "100.02"  # (100.01 + 2 * 100.02) / 3, rounded
+    events = rest_only.broker.on_market(market())
+    assert sorted((f.quantity, f.price) for f in events.fills) == [
+        (Decimal(1), Decimal("100.01")),
+        (Decimal(2), Decimal("100.02")),
+    ]
+    assert rest_only.broker.on_market(market()).fills == []  # booked once
