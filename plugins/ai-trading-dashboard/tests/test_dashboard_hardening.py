@@ -71,6 +71,7 @@ def test_the_served_dashboard_is_hardened(tmp_path: Path) -> None:
     app = create_app(StorageRunSource(f"sqlite:///{(tmp_path / 'x.db').as_posix()}"))
     server = DashboardServer(app, "127.0.0.1", 0).start()
     try:
+
         def get(path: str, host: str) -> http.client.HTTPResponse:
             conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
             conn.request("GET", path, headers={"Host": host})
@@ -87,7 +88,12 @@ def test_the_served_dashboard_is_hardened(tmp_path: Path) -> None:
         assert "unsafe-inline" not in csp.split("script-src")[1].split(";")[0]
         assert ok.getheader("Referrer-Policy") == "no-referrer"
         assert get("/", f"localhost:{server.port}").status == 200
-        for host in ("evil.example", f"evil.example:{server.port}", f"127.0.0.1.evil.example:{server.port}", ""):
+        for host in (
+            "evil.example",
+            f"evil.example:{server.port}",
+            f"127.0.0.1.evil.example:{server.port}",
+            "",
+        ):
             assert get("/_dash-layout", host).status == 400, host
     finally:
         server.stop()
@@ -138,7 +144,9 @@ def test_failed_logins_are_throttled_and_logged_as_security_events(tmp_path: Pat
     now = [0.0]
     throttle = LoginThrottle(limit=3, window=60, lockout=30, monotonic=lambda: now[0])
     auth = BasicAuth("trader", hash_password("right"))
-    app = create_app(StorageRunSource(f"sqlite:///{(tmp_path / 'x.db').as_posix()}"), auth=auth, throttle=throttle)
+    app = create_app(
+        StorageRunSource(f"sqlite:///{(tmp_path / 'x.db').as_posix()}"), auth=auth, throttle=throttle
+    )
     client = app.server.test_client()
     events: list[dict[str, Any]] = []
     sink = logger.add(lambda m: events.append(dict(m.record["extra"])), level="WARNING")
@@ -189,24 +197,48 @@ def test_webhook_urls_are_masked_on_the_system_page(stored_run: dict[str, Any], 
 
 def test_no_plotly_cloud_button() -> None:
     assert GRAPH_CONFIG["showSendToCloud"] is False and GRAPH_CONFIG["showLink"] is False
-    assert GRAPH_CONFIG["displaylogo"] is False and "sendDataToCloud" in GRAPH_CONFIG["modeBarButtonsToRemove"]
+    assert (
+        GRAPH_CONFIG["displaylogo"] is False and "sendDataToCloud" in GRAPH_CONFIG["modeBarButtonsToRemove"]
+    )
 
 
 def test_fills_are_filtered_sorted_and_paged_on_the_server() -> None:
     fills = [
-        {"timestamp": f"2024-01-{1 + i % 28:02d}T00:00:00Z", "symbol": f"S{i % 500:03d}", "side": "buy" if i % 2 else "sell",
-         "quantity": str(1 + i % 7), "price": str(100 + (i % 97) * 0.05), "strategy_id": "sma", "client_order_id": f"o{i}"}
+        {
+            "timestamp": f"2024-01-{1 + i % 28:02d}T00:00:00Z",
+            "symbol": f"S{i % 500:03d}",
+            "side": "buy" if i % 2 else "sell",
+            "quantity": str(1 + i % 7),
+            "price": str(100 + (i % 97) * 0.05),
+            "strategy_id": "sma",
+            "client_order_id": f"o{i}",
+        }
         for i in range(43_000)
     ]
-    page = query_rows(fills, FILL_COLUMNS, {"startRow": 50, "endRow": 100, "sortModel": [{"colId": "price", "sort": "desc"}],
-                                            "filterModel": {"symbol": {"filterType": "text", "type": "equals", "filter": "s007"}}},
-                      {"S007": "0.05"})
+    page = query_rows(
+        fills,
+        FILL_COLUMNS,
+        {
+            "startRow": 50,
+            "endRow": 100,
+            "sortModel": [{"colId": "price", "sort": "desc"}],
+            "filterModel": {"symbol": {"filterType": "text", "type": "equals", "filter": "s007"}},
+        },
+        {"S007": "0.05"},
+    )
     expected = sorted((f for f in fills if f["symbol"] == "S007"), key=lambda f: -float(f["price"]))
     assert page["rowCount"] == len(expected) == 86
     assert [r["client_order_id"] for r in page["rowData"]] == [f["client_order_id"] for f in expected[50:86]]
     assert all(re.fullmatch(r"\d{3}\.\d{2}", r["price"]) for r in page["rowData"])
-    numeric = query_rows(fills, FILL_COLUMNS, {"startRow": 0, "endRow": 10, "filterModel": {
-        "quantity": {"filterType": "number", "type": "greaterThan", "filter": 6}}})
+    numeric = query_rows(
+        fills,
+        FILL_COLUMNS,
+        {
+            "startRow": 0,
+            "endRow": 10,
+            "filterModel": {"quantity": {"filterType": "number", "type": "greaterThan", "filter": 6}},
+        },
+    )
     assert numeric["rowCount"] == sum(1 for f in fills if int(f["quantity"]) > 6)
     assert format_value("101.2345", "price", "0.01") == "101.23"
     assert format_value("1.23456", "price", "0.00005") == "1.23455"
@@ -217,7 +249,81 @@ def test_top_bottom_n_with_a_filter() -> None:
     labels = [f"SYM{i:03d}" for i in range(500)]
     values = [float(i - 250) for i in range(500)]
     shown, vals, matched = top_bottom(labels, values, 5)
-    assert matched == 500 and shown == ["SYM499", "SYM498", "SYM497", "SYM496", "SYM495",
-                                        "SYM004", "SYM003", "SYM002", "SYM001", "SYM000"]
+    assert matched == 500 and shown == [
+        "SYM499",
+        "SYM498",
+        "SYM497",
+        "SYM496",
+        "SYM495",
+        "SYM004",
+        "SYM003",
+        "SYM002",
+        "SYM001",
+        "SYM000",
+    ]
     shown, _, matched = top_bottom(labels, values, 5, "sym00")
     assert matched == 10 and len(shown) == 10
+
+
+@pytest.mark.redis
+def test_the_kill_switch_reports_whether_the_running_engine_acknowledged(tmp_path: Path, dash_call: Any) -> None:
+    import uuid
+    from datetime import UTC, datetime
+    from decimal import Decimal
+
+    import redis
+    from ai_trading_dashboard import RedisRunFeed
+    from ai_trading_redis.cache import RedisCacheParams
+    from ai_trading_redis.plugin import RedisCacheComponent
+
+    from ai_trading_core.enums import RiskState, RunMode, Timeframe
+    from ai_trading_core.models import RiskEvent
+    from ai_trading_core.result import Session
+
+    url, prefix = "redis://127.0.0.1:6379/11", f"acktest{uuid.uuid4().hex[:8]}"
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+    except redis.RedisError as exc:
+        pytest.skip(f"Redis unreachable: {exc}")
+    engine_side = RedisCacheComponent(RedisCacheParams(url=url, prefix=prefix), feed=True)
+    engine_side.ai_trading_session_start(
+        Session(run_id=uuid.uuid4().hex, mode=RunMode.PAPER, config_hash="z" * 64, timeframe=Timeframe.D1,
+                symbols=("SPY",), initial_cash=Decimal(1000), currency="USD", name="desk-1")
+    )
+    auth = BasicAuth("trader", hash_password("pw"))
+    header = {"Authorization": "Basic " + base64.b64encode(b"trader:pw").decode()}
+    app = create_app(StorageRunSource(f"sqlite:///{(tmp_path / 'x.db').as_posix()}"), auth=auth,
+                     feed=RedisRunFeed(url, prefix), state_dir=tmp_path / "state")
+    client = app.server.test_client()
+
+    def ack() -> str:
+        inputs = [
+            {"id": "kill-store", "property": "data", "value": {"requested_at": "2024-01-02T00:00:00+00:00"}},
+            {"id": "live-version", "property": "data", "value": None},
+            {"id": "tick", "property": "n_intervals", "value": 1},
+        ]
+        resp = dash_call(client, "kill-ack.children", inputs, "kill-store.data", headers=header)
+        return str(resp.get_json()["response"]["kill-ack"]["children"])
+
+    import time
+
+    try:
+        deadline = time.monotonic() + 10
+        while "desk-1" not in (text := ack()) and time.monotonic() < deadline:
+            time.sleep(0.1)  # the engine side's writer thread publishes within 50 ms
+        assert text.startswith("Waiting for desk-1 to acknowledge"), text
+        engine_side.ai_trading_risk_state(
+            RiskEvent(timestamp=datetime(2024, 1, 2, tzinfo=UTC), source="kill_switch",
+                      previous_state=RiskState.ACTIVE, state=RiskState.HALTED, reason="dashboard")
+        )
+        deadline = time.monotonic() + 10
+        while "Acknowledged" not in (text := ack()) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert text == "Acknowledged: HALTED reported by desk-1.", text
+    finally:
+        engine_side.close()
+        client_redis = redis.Redis.from_url(url)
+        keys = list(client_redis.scan_iter(f"{prefix}:*"))
+        if keys:
+            client_redis.delete(*keys)
+        client_redis.close()
