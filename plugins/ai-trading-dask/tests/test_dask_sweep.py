@@ -89,6 +89,28 @@ def test_a_scheduler_address_runs_the_same_sweep(client: Any, tmp_path: Path) ->
     assert [r.run_id for r in there] == ["remote-0000", "remote-0001"]
 
 
+def test_workers_reuse_their_plugin_host_and_batching_changes_nothing(client: Any, tmp_path: Path) -> None:
+    from ai_trading_dask.hosts import hosts_built
+    from ai_trading_dask.sweep import batch_size_for
+
+    cfg = config_from_dict(_config(tmp_path))
+    panel = load_panel(cfg, host_for_config(cfg))
+    points = cartesian_grid([parse_param("strategies.0.params.fast=3,4,5,6,7,8,9")])
+    one = run_sweep(client, config_dict(cfg), points, sweep_id="b1", panel=panel, batch_size=1)
+    done: list[tuple[int, int]] = []
+    three = run_sweep(client, config_dict(cfg), points, sweep_id="b3", panel=panel, batch_size=3,
+                      progress=lambda d, t: done.append((d, t)))
+    assert [r.metrics for r in three] == [r.metrics for r in one]
+    assert [r.run_id for r in three] == [f"b3-{i:04d}" for i in range(7)]
+    assert done == [(d, 7) for d in range(1, 8)]
+    # one host per single-threaded worker for every run of this module so far (same plugins)
+    built = client.run(hosts_built)
+    assert len(built) == 2 and all(n <= 1 for n in built.values()) and sum(built.values()) >= 1
+    assert [batch_size_for(n, 2) for n in (1, 7, 50, 1000)] == [1, 1, 7, 16]
+    with pytest.raises(ConfigError, match="batch size"):
+        run_sweep(client, config_dict(cfg), points, sweep_id="b0", batch_size=0)
+
+
 def test_walk_forward_windows_roll_by_the_test_length() -> None:
     assert walk_forward_windows(list(range(10)), 4, 2) == [(0, 3, 4, 5), (2, 5, 6, 7), (4, 7, 8, 9)]
     with pytest.raises(ConfigError, match="fewer than one window"):

@@ -6,7 +6,10 @@ worker, with its own run id, audit trail and manifest, so any point can be repla
 documents stay on the workers.
 
 The bars are loaded once on the client and scattered to the workers, unless the grid
-changes the data source or the date range (then every run loads its own).
+changes the data source or the date range (then every run loads its own). Each worker keeps
+its loaded plugin host from run to run (:mod:`.hosts`), and grid points travel in batches:
+a task runs several points one after the other, so the per-task cost of the scheduler and
+of shipping the config is paid once per batch.
 """
 
 from __future__ import annotations
@@ -111,20 +114,48 @@ class PointError:
 def run_point(
     config: dict[str, Any], point: Point, index: int, run_id: str, panel: BarPanel | None
 ) -> PointResult | PointError:
-    """Run one grid point (on a worker). ``config`` is a :func:`config_dict`."""
+    """Run one grid point (on a worker: with the worker's cached plugin host when there is
+    one, see :mod:`.hosts`). ``config`` is a :func:`config_dict`."""
     from pydantic import ValidationError
 
     from ai_trading_core.registry import format_validation_error
     from ai_trading_core.runner import run_config
 
+    from .hosts import worker_host
+
     try:
         cfg = AppConfig.model_validate(apply_point(config, point))
-        outcome = run_config(cfg, panel=panel, run_id=run_id)
+        outcome = run_config(cfg, worker_host(cfg), panel=panel, run_id=run_id)
     except ValidationError as exc:
         return PointError(index, dict(point), f"config: {format_validation_error(exc)}")
     except AiTradingError as exc:
         return PointError(index, dict(point), str(exc))
     return PointResult(index, dict(point), run_id, outcome.document["metrics"])
+
+
+def run_points(
+    config: dict[str, Any], batch: Sequence[tuple[int, Point, str]], panel: BarPanel | None
+) -> list[PointResult | PointError]:
+    """Run a batch of ``(index, point, run_id)`` one after the other (one Dask task); stops
+    at the first point that fails (the sweep ends there anyway)."""
+    out: list[PointResult | PointError] = []
+    for index, point, run_id in batch:
+        result = run_point(config, point, index, run_id, panel)
+        out.append(result)
+        if isinstance(result, PointError):
+            break
+    return out
+
+
+def batch_size_for(n_points: int, slots: int) -> int:
+    """Points per task: about four tasks per worker thread (so that a slow batch does not
+    leave the others idle at the end), at most 16 points, at least 1."""
+    return max(1, min(16, math.ceil(n_points / (4 * max(slots, 1)))))
+
+
+def _slots(client: Any) -> int:
+    workers = client.scheduler_info().get("workers", {})
+    return sum(int(w.get("nthreads", 1)) for w in workers.values()) or 1
 
 
 def grid_touches_data(points: Sequence[Point]) -> bool:
@@ -134,29 +165,39 @@ def grid_touches_data(points: Sequence[Point]) -> bool:
 
 def run_sweep(
     client: Any, config: dict[str, Any], points: Sequence[Point], *, sweep_id: str, panel: BarPanel | None = None,
-    progress: Progress | None = None,
+    progress: Progress | None = None, batch_size: int | None = None,
 ) -> list[PointResult]:
     """Run every point on the cluster; results in grid order. ``progress(done, total)`` is
-    called as runs finish (in completion order)."""
+    called as runs finish (in completion order). ``batch_size``: grid points per task
+    (default :func:`batch_size_for` the cluster's worker threads). Run ids are
+    ``<sweep_id>-<index>`` whatever the batching."""
     from distributed import as_completed
 
+    from .hosts import PluginHostCache
+
+    if batch_size is not None and batch_size < 1:
+        raise ConfigError(f"batch size must be at least 1, got {batch_size}")
+    client.register_plugin(PluginHostCache())  # idempotent: hosts survive from sweep to sweep
+    size = batch_size or batch_size_for(len(points), _slots(client))
     # hash=False: a fresh key per sweep, so releasing an earlier sweep's copy cannot take this one
     panel_ref = client.scatter(panel, broadcast=True, hash=False) if panel is not None else None
+    jobs = [(i, point, f"{sweep_id}-{i:04d}") for i, point in enumerate(points)]
     futures = [
-        client.submit(run_point, config, point, i, key, panel_ref, key=key, pure=False)
-        for i, point in enumerate(points)
-        for key in [f"{sweep_id}-{i:04d}"]
+        client.submit(run_points, config, jobs[lo : lo + size], panel_ref, key=f"{sweep_id}-batch-{lo:04d}",
+                      pure=False)
+        for lo in range(0, len(jobs), size)
     ]
     results: dict[int, PointResult] = {}
     try:
-        for done, future in enumerate(as_completed(futures), start=1):
-            result: PointResult | PointError = future.result()
-            if isinstance(result, PointError):
-                shown = ", ".join(f"{k}={v}" for k, v in result.params.items())
-                raise PointFailed(f"sweep point #{result.index} ({shown}): {result.message}")
-            results[result.index] = result
-            if progress is not None:
-                progress(done, len(futures))
+        for future in as_completed(futures):
+            batch: list[PointResult | PointError] = future.result()
+            for result in batch:
+                if isinstance(result, PointError):
+                    shown = ", ".join(f"{k}={v}" for k, v in result.params.items())
+                    raise PointFailed(f"sweep point #{result.index} ({shown}): {result.message}")
+                results[result.index] = result
+                if progress is not None:
+                    progress(len(results), len(points))
     finally:
         for f in futures:
             f.cancel()
