@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC
@@ -233,7 +234,10 @@ class Engine:
         self.every_bar = rebalance == "every_bar"
         self.alerts = alerts or AlertRouter()
         self.alerts.host = host
-        self.alerts.context = self._alert_context
+        # Weakly: the router outlives nothing of the engine's, and a strong bound method would
+        # put the engine (and a whole run's orders and fills) in a reference cycle.
+        context = weakref.WeakMethod(self._alert_context)
+        self.alerts.context = lambda: context()()  # type: ignore[misc]
         self.tf_ns = session.timeframe.seconds * 1_000_000_000
 
         warmups = [getattr(s, "warmup", 0) for s, _ in components.strategies]
