@@ -176,3 +176,12 @@ def test_import_command_shows_progress_and_rate(tmp_path: Path, suffix: str) -> 
     assert "imported 120 bars (3 symbol(s), 1d)" in res.stdout and "bars/s)" in res.stdout
     quiet = CliRunner().invoke(root, ["data", "import", str(path), "--url", url, "--replace"])
     assert quiet.exit_code == 0 and "importing" not in quiet.stderr  # no terminal: no bar
+
+
+def test_spreadsheet_export_with_bom_and_crlf(tmp_path: Path) -> None:
+    path = tmp_path / "excel.csv"
+    path.write_bytes(
+        b"\xef\xbb\xbfSymbol,Timestamp,Open,High,Low,Close,Volume\r\nSPY,2024-01-02T00:00:00Z,10,12,9,11,1000\r\n"
+    )
+    symbols, _, volume = _rows(path)
+    assert symbols == ["SPY"] and volume.tolist() == [1000.0]

@@ -139,7 +139,7 @@ class BarFileReader:
             if self.compressed:
                 frame = pd.read_csv(self.path, nrows=0)
                 return [str(c) for c in frame.columns]
-            with open(self.path, newline="", encoding="utf-8") as fh:
+            with open(self.path, newline="", encoding="utf-8-sig") as fh:  # a spreadsheet's BOM
                 return next(csv.reader(io.StringIO(fh.readline())), [])
         except (OSError, ValueError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
             raise DataError(f"{self.path}: cannot read bar file: {str(exc).splitlines()[0]}") from None
