@@ -43,6 +43,7 @@ from .pages import (
     portfolio_page,
     risk_page,
     strategies_page,
+    symbol_pnl_figure,
     system_page,
     trades_page,
 )
@@ -544,6 +545,18 @@ def create_app(
         if live is not None:
             currency = str(live.meta.get("currency") or currency)
         return positions_top_figure(rows, int(n or 10), contains or "", currency, live is not None)
+
+    @app.callback(
+        Output("symbol-pnl-graph", "figure"),
+        Input("strat-top-n", "value"),
+        Input("strat-symbol-filter", "value"),
+        State("run", "value"),
+        prevent_initial_call=True,
+    )
+    def symbol_pnl(n: int | None, contains: str | None, run_id: str | None) -> Any:
+        if not run_id or entry_of(run_id) is None or live_of(run_id) is not None:
+            return no_update
+        return symbol_pnl_figure(view_of(run_id)[0], int(n or 10), contains or "")
 
     def _positions(run_id: str | None) -> tuple[list[dict[str, Any]], LiveRun | None]:
         live = live_of(run_id)

@@ -8,6 +8,7 @@ from typing import Any
 
 from .app import create_app
 from .auth import BasicAuth
+from .feed import RedisRunFeed
 from .live import EventBuffer
 from .server import DashboardServer
 from .sources import JsonRunSource, RunSource, StorageRunSource
@@ -18,7 +19,8 @@ class MonitoringDashboard:
         ``periods_per_year`` is kept for compatibility (pages annualise by the run's timeframe).
     :param port: TCP port (8080). :param host: interface, loopback by default.
     :param db_url: database of stored runs (default ``sqlite:///.ai-trading/ai-trading.db``).
-    :param run_json: a run document file instead of a database."""
+    :param run_json: a run document file instead of a database.
+    :param redis_url: watch running runs through the live feed on this Redis."""
 
     def __init__(
         self,
@@ -31,6 +33,8 @@ class MonitoringDashboard:
         auth: BasicAuth | None = None,
         events: EventBuffer | None = None,
         state_dir: Path = Path(".ai-trading"),
+        redis_url: str | None = None,
+        redis_prefix: str = "ai_trading",
     ) -> None:
         self.perf_calculator = perf_calculator
         self.port = port
@@ -40,6 +44,7 @@ class MonitoringDashboard:
         self.state_dir = state_dir
         self._db_url = db_url
         self._run_json = run_json
+        self._redis = (redis_url, redis_prefix)
         self.server: DashboardServer | None = None
 
     def _source(self) -> RunSource:
@@ -50,7 +55,9 @@ class MonitoringDashboard:
     def start_dashboard(self, *, block: bool = True) -> DashboardServer:
         """Build the app and serve it; ``block=False`` serves on a background thread and
         returns the server (call ``stop()`` on it)."""
-        app = create_app(self._source(), auth=self.auth, events=self.events, state_dir=self.state_dir)
+        url, prefix = self._redis
+        feed = RedisRunFeed(url, prefix) if url else None
+        app = create_app(self._source(), auth=self.auth, events=self.events, feed=feed, state_dir=self.state_dir)
         self.server = DashboardServer(app, self.host, self.port, auth=self.auth)
         if block:
             self.server.serve_forever()

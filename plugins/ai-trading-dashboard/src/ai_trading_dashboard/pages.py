@@ -169,7 +169,6 @@ def risk_page(view: RunView, breaker_states: list[dict[str, Any]]) -> html.Div:
 def strategies_page(view: RunView) -> html.Div:
     attr = view.attribution
     by_strategy = attr.get("by_strategy", {})
-    by_symbol = attr.get("by_symbol", {})
     rows = [
         [
             k,
@@ -200,14 +199,28 @@ def strategies_page(view: RunView) -> html.Div:
                             "strategy pnl",
                         ),
                     ),
-                    _graph(
-                        "symbol-pnl-graph",
-                        f.bar_figure(
-                            list(by_symbol),
-                            [float(v.get("pnl") or 0) for v in by_symbol.values()],
-                            f"P&L by symbol ({view.currency})",
-                            "symbol pnl",
-                        ),
+                    html.Div(
+                        [
+                            html.Div(
+                                [
+                                    html.Label(
+                                        ["Top/bottom N ", dcc.Input(id="strat-top-n", type="number", min=1,
+                                                                    max=100, value=10, debounce=True)]
+                                    ),
+                                    html.Label(
+                                        ["Symbol filter ", dcc.Input(id="strat-symbol-filter", type="text",
+                                                                     value="", debounce=True)]
+                                    ),
+                                ],
+                                className="controls",
+                            ),
+                            dcc.Graph(
+                                id="symbol-pnl-graph",
+                                figure=symbol_pnl_figure(view, 10, ""),
+                                config=f.GRAPH_CONFIG,
+                            ),
+                        ],
+                        className="panel",
                     ),
                 ],
                 className="grid2",
@@ -241,6 +254,22 @@ def strategies_page(view: RunView) -> html.Div:
             _execution_panel(view),
         ]
     )
+
+
+def symbol_pnl_figure(view: RunView, n: int, contains: str) -> Any:
+    """P&L by symbol: the ``n`` best and ``n`` worst (of those matching ``contains``), not one
+    bar per symbol of a 500-symbol universe."""
+    by_symbol = view.attribution.get("by_symbol", {})
+    title = f"P&L by symbol ({view.currency})"
+    if not by_symbol:
+        return f.bar_figure([], [], title, "symbol pnl")
+    labels, values, matched = f.top_bottom(
+        list(by_symbol), [float(v.get("pnl") or 0) for v in by_symbol.values()], n, contains
+    )
+    if not labels:
+        return f.empty_figure(title, f"No symbol matches {contains!r}.", 300)
+    shown = f"top/bottom {n} of {matched}" if matched > 2 * n else f"all {matched}"
+    return f.bar_figure(labels, values, f"{title}: {shown}", "symbol pnl")
 
 
 def _execution_panel(view: RunView) -> html.Div:
