@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ai_trading_core import hookimpl
 from ai_trading_core.registry import BrokerRegistry, BuildContext, DataSourceRegistry
 
 from .config import CcxtBrokerParams, CcxtOhlcvParams, resolve_credentials
-from .data import CcxtOhlcvSource
-from .execution import CcxtBroker
+
+if TYPE_CHECKING:
+    from .data import CcxtOhlcvSource
+    from .execution import CcxtBroker
+
+# ccxt itself is imported when a component is built, not when the plugin loads.
 
 
 def _broker(params: CcxtBrokerParams, ctx: BuildContext) -> CcxtBroker:
+    from .execution import CcxtBroker
+
     key, secret, password = resolve_credentials(params, ctx, required=True)
     return CcxtBroker(params, key, secret, password, alert=ctx.alert)
 
 
 def _ohlcv(params: CcxtOhlcvParams, ctx: BuildContext) -> CcxtOhlcvSource:
+    from .data import CcxtOhlcvSource
+
     return CcxtOhlcvSource(params, clock=ctx.clock)
 
 

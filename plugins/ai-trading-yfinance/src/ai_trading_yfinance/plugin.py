@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ai_trading_core import hookimpl
 from ai_trading_core.registry import BuildContext, DataSourceRegistry
 
 from .config import YFinanceParams
-from .data import YFinanceSource
+
+if TYPE_CHECKING:
+    from .data import YFinanceSource
 
 
 def _source(params: YFinanceParams, ctx: BuildContext) -> YFinanceSource:
+    from .data import YFinanceSource  # yfinance and pandas: imported when the source is built
+
     return YFinanceSource(params, cache_dir=ctx.state_dir / "yfinance-cache", clock=ctx.clock)
 
 
