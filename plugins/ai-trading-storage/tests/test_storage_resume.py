@@ -20,7 +20,7 @@ from ai_trading_sma.strategy import SmaCrossover, SmaCrossoverParams
 from ai_trading_storage.storage import SqlStorage, SqlStorageParams
 
 from ai_trading_core import hookimpl
-from ai_trading_core.audit import verify_audit_file
+from ai_trading_core.audit import resolve_audit_key, verify_audit_file
 from ai_trading_core.config import config_from_dict
 from ai_trading_core.enums import OrderStatus
 from ai_trading_core.plugins import create_plugin_host
@@ -145,7 +145,7 @@ def test_a_run_that_dies_resumes_with_the_trades_of_an_uninterrupted_run(
     assert [e["payload"]["event"] for e in events if e["kind"] == "session" and e["payload"]["event"] != "finish"][
         :2
     ] == ["start", "resume"]
-    assert verify_audit_file(tmp_path / "resumed.jsonl").ok
+    assert verify_audit_file(tmp_path / "resumed.jsonl", resolve_audit_key({}, tmp_path / "state", create=False)).ok
     # a finished run is not resumed again
     store = SqlStorage(SqlStorageParams(url=f"sqlite:///{tmp_path / 'resumed'}.db"), _ctx(tmp_path))
     assert store.recover(config.config_hash()) is None
@@ -235,4 +235,22 @@ def test_a_stopped_live_run_is_resumed_by_the_next_start(tmp_path: Path) -> None
     assert second.result.final_positions == {k: v for k, v in positions.items() if v}
     flows = sum((f.signed_quantity * f.price + f.commission for f in second.result.fills), Decimal(0))
     assert second.result.final_cash == Decimal(100000) - flows
-    assert verify_audit_file(tmp_path / "live.jsonl").ok
+    # each stop sealed the one chain; the run row moved on to the second seal, and the file and
+    # the database verify against both heads
+    from ai_trading_storage.audit import verify as verify_db
+    from ai_trading_storage.connection import create_db_engine
+    from ai_trading_storage.repositories import Database
+
+    from ai_trading_core.audit import head_of_document
+
+    key = resolve_audit_key({}, tmp_path / "state", create=False)
+    heads = tuple(h for h in (head_of_document(o.document, "run document") for o in (first, second)) if h)
+    assert len(heads) == 2 and heads[0].events < heads[1].events
+    assert verify_audit_file(tmp_path / "live.jsonl", key, expected=heads).ok
+    db = Database(create_db_engine(f"sqlite:///{tmp_path / 'live.db'}"), audit_key=key)
+    try:
+        rows = db.runs.audit_heads()
+        assert rows[second.document["run_id"]] == (heads[1].head, heads[1].events)
+        assert verify_db(db.audit, run_rows=rows, anchors=heads).ok
+    finally:
+        db.dispose()
