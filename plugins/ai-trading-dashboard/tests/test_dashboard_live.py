@@ -100,7 +100,7 @@ def _choose(driver: Any, label_start: str) -> None:
     raise AssertionError(f"no run picker option starts with {label_start!r}")
 
 
-def _paper_config(tmp_path: Path, prefix: str, bars: int = 900, bars_per_second: float = 25.0) -> Path:
+def _paper_config(tmp_path: Path, prefix: str, bars: int = 3000, bars_per_second: float = 25.0) -> Path:
     state = tmp_path / "state"
     config = tmp_path / "paper.toml"
     config.write_text(
@@ -110,7 +110,7 @@ name = "paper-watch"
 mode = "paper"
 replay_speed = {86_400 * bars_per_second}
 state_dir = "{state.as_posix()}"
-output_dir = "{(tmp_path / 'runs').as_posix()}"
+output_dir = "{(tmp_path / "runs").as_posix()}"
 
 [data]
 name = "synthetic"
@@ -143,7 +143,9 @@ def _ai_trading() -> list[str]:
     return [exe]
 
 
-def test_a_trader_watches_a_paper_run_trade_and_halt(tmp_path: Path, prefix: str, launch_browser: Any) -> None:
+def test_a_trader_watches_a_paper_run_trade_and_halt(
+    tmp_path: Path, prefix: str, launch_browser: Any
+) -> None:
     from ai_trading_killswitch import request_halt
 
     config = _paper_config(tmp_path, prefix)
@@ -164,7 +166,9 @@ def test_a_trader_watches_a_paper_run_trade_and_halt(tmp_path: Path, prefix: str
     try:
         driver.get(f"{server.url}/portfolio")
         # the run registers at its start and is picked (the newest run)
-        _wait(driver, lambda d: "RUNNING" in _text(d, "run-status"), 60, "the paper run never showed as running")
+        _wait(
+            driver, lambda d: "RUNNING" in _text(d, "run-status"), 60, "the paper run never showed as running"
+        )
         assert "paper-watch" in _text(driver, "run") and "running" in _text(driver, "run")
         # equity moves live: the chart gains points while we watch
         _wait(driver, lambda d: _trace_len(d, "live-equity-graph") > 5, 30, "no live equity")
@@ -177,7 +181,9 @@ def test_a_trader_watches_a_paper_run_trade_and_halt(tmp_path: Path, prefix: str
         for _ in range(3):
             steps_now = sum(1 for _, f in client.xrange(stream) if f[b"kind"] == b"step")
             published = time.monotonic()
-            _wait(driver, lambda d, n=steps_now: _trace_len(d, "live-equity-graph") >= n, 10, "step not shown")
+            _wait(
+                driver, lambda d, n=steps_now: _trace_len(d, "live-equity-graph") >= n, 10, "step not shown"
+            )
             latencies.append(time.monotonic() - published)
         client.close()
         print(f"step published -> shown in the browser: {[round(x, 3) for x in latencies]} s")
@@ -187,13 +193,20 @@ def test_a_trader_watches_a_paper_run_trade_and_halt(tmp_path: Path, prefix: str
         _wait(driver, lambda d: any(c.startswith("SYN") for c in _grid_cells(d, "fills-grid")), 30, "no fill")
         assert "fill(s)" in _text(driver, "fills-count")
         driver.find_element("id", "nav-positions").click()
-        _wait(driver, lambda d: any(c.startswith("SYN") for c in _grid_cells(d, "positions-grid")), 30, "no position")
+        _wait(
+            driver,
+            lambda d: any(c.startswith("SYN") for c in _grid_cells(d, "positions-grid")),
+            30,
+            "no position",
+        )
         cells = _grid_cells(driver, "positions-grid")
         assert any(c.endswith("%") for c in cells), cells  # weights as percentages
         # the kill switch is pulled: the engine reports HALTED, and the risk page shows it live
         driver.find_element("id", "nav-risk").click()
         _wait(driver, lambda d: _text(d, "live-risk-state") == "ACTIVE", 20, "risk state not shown")
-        request_halt(tmp_path / "state", requested_by="test", reason="browser test halt", now=WallClock().now())
+        request_halt(
+            tmp_path / "state", requested_by="test", reason="browser test halt", now=WallClock().now()
+        )
         _wait(driver, lambda d: _text(d, "live-risk-state") == "HALTED", 30, "HALTED never appeared")
         assert "kill_switch" in _text(driver, "live-risk-events")
         severe = [e for e in driver.get_log("browser") if e.get("level") == "SEVERE"]
@@ -234,29 +247,58 @@ def test_hostile_names_stay_text_and_other_hosts_are_refused(
     component.describe_instruments({XSS_SYMBOL: Instrument(symbol=XSS_SYMBOL, tick_size=Decimal("0.05"))})
     component.ai_trading_session_start(session)
     order = Order(
-        client_order_id="ait-1", symbol=XSS_SYMBOL, side=Side.BUY, quantity=Decimal(10),
-        order_type=OrderType.MARKET, strategy_id=XSS_STRATEGY, created_at=now, status=OrderStatus.ACCEPTED,
+        client_order_id="ait-1",
+        symbol=XSS_SYMBOL,
+        side=Side.BUY,
+        quantity=Decimal(10),
+        order_type=OrderType.MARKET,
+        strategy_id=XSS_STRATEGY,
+        created_at=now,
+        status=OrderStatus.ACCEPTED,
     )
     component.ai_trading_order(order)
     component.ai_trading_fill(
-        Fill(execution_id="e1", client_order_id="ait-1", symbol=XSS_SYMBOL, side=Side.BUY, quantity=Decimal(10),
-             price=Decimal("101.25"), timestamp=now, strategy_id=XSS_STRATEGY)
+        Fill(
+            execution_id="e1",
+            client_order_id="ait-1",
+            symbol=XSS_SYMBOL,
+            side=Side.BUY,
+            quantity=Decimal(10),
+            price=Decimal("101.25"),
+            timestamp=now,
+            strategy_id=XSS_STRATEGY,
+        )
     )
     component.ai_trading_alert(
         Alert(severity="critical", source=XSS_STRATEGY, message=f"halt {XSS_SYMBOL}", timestamp=now)
     )
     component.ai_trading_risk_state(
-        RiskEvent(timestamp=now, source=XSS_STRATEGY, previous_state=RiskState.ACTIVE, state=RiskState.HALTED,
-                  reason=XSS_SYMBOL)
+        RiskEvent(
+            timestamp=now,
+            source=XSS_STRATEGY,
+            previous_state=RiskState.ACTIVE,
+            state=RiskState.HALTED,
+            reason=XSS_SYMBOL,
+        )
     )
     # a second, newer run: the picker starts on it (newest first)
     plain = RedisCacheComponent(RedisCacheParams(url=REDIS_URL, prefix=prefix), feed=True)
     plain.ai_trading_session_start(
-        Session(run_id=uuid.uuid4().hex, mode=RunMode.PAPER, config_hash="y" * 64, timeframe=Timeframe.D1,
-                symbols=("SPY",), initial_cash=Decimal(1000), currency="USD", name="plain-run")
+        Session(
+            run_id=uuid.uuid4().hex,
+            mode=RunMode.PAPER,
+            config_hash="y" * 64,
+            timeframe=Timeframe.D1,
+            symbols=("SPY",),
+            initial_cash=Decimal(1000),
+            currency="USD",
+            name="plain-run",
+        )
     )
     feed = RedisRunFeed(REDIS_URL, prefix)
-    app = create_app(StorageRunSource(f"sqlite:///{(tmp_path / 'none.db').as_posix()}"), feed=feed, refresh_ms=500)
+    app = create_app(
+        StorageRunSource(f"sqlite:///{(tmp_path / 'none.db').as_posix()}"), feed=feed, refresh_ms=500
+    )
     server = DashboardServer(app, "127.0.0.1", 0).start()
     # a name that resolves to this machine but is not the dashboard's (DNS rebinding)
     driver = launch_browser("--host-resolver-rules=MAP rebound.example 127.0.0.1")
@@ -270,7 +312,11 @@ def test_hostile_names_stay_text_and_other_hosts_are_refused(
         _wait(driver, lambda d: XSS_STRATEGY in _text(d, "run"), 20, "choice not taken")
         driver.refresh()  # the choice survives a reload
         _wait(driver, lambda d: XSS_STRATEGY in _text(d, "run") and "RUNNING" in _text(d, "run-status"), 30)
-        for page, grid in (("positions", "positions-grid"), ("orders", "open-orders-grid"), ("fills", "fills-grid")):
+        for page, grid in (
+            ("positions", "positions-grid"),
+            ("orders", "open-orders-grid"),
+            ("fills", "fills-grid"),
+        ):
             driver.get(f"{server.url}/{page}")
             _wait(driver, lambda d, g=grid: any(XSS_SYMBOL in c for c in _grid_cells(d, g)), 30, page)
             assert driver.execute_script("return window.__xss === undefined")
