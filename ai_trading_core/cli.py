@@ -396,16 +396,32 @@ def build_cli(host: PluginHost) -> click.Group:
         help="the runs' output dir (run.output_dir): heads are read from its manifests",
     )
     @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="append here instead of stdout")
-    def audit_export_heads(runs_dir: Path, out: Path | None) -> None:
+    @click.option("--key-file", type=click.Path(dir_okay=False, path_type=Path), help="the audit key file (0600)")
+    @click.option(
+        "--state-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=Path(".ai-trading"),
+        show_default=True,
+        help="where the runs kept their audit key (audit-hmac.key) when no credential names one",
+    )
+    def audit_export_heads(runs_dir: Path, out: Path | None, key_file: Path | None, state_dir: Path) -> None:
         """Print the sealed audit heads of the runs' manifests as JSON lines, for anchoring where
         the key holder cannot rewrite them (a WORM bucket, another party); 'audit verify
-        --anchors' checks a trail against them."""
-        from .audit import heads_of_manifests
+        --anchors' checks a trail against them. Each run's audit.jsonl beside its manifest is
+        verified first: nothing is exported while one does not verify."""
+        from .audit import audit_key_for_command, credentials_for_commands, heads_of_manifests, verify_audit_file
 
-        lines = [
-            json.dumps({"run_id": h.run_id, "head": h.head, "events": h.events}, sort_keys=True)
-            for h in heads_of_manifests(runs_dir)
-        ]
+        key = audit_key_for_command(key_file, state_dir, credentials_for_commands(host))
+        heads = heads_of_manifests(runs_dir)
+        for head in heads:
+            trail = Path(head.source).with_name("audit.jsonl")
+            if not trail.is_file():  # an [audit] path elsewhere: 'audit verify' it there
+                err_console.print(f"{trail} not found: head of run {head.run_id} exported unverified")
+                continue
+            result = verify_audit_file(trail, key, expected=(head,))
+            if not result.ok:
+                raise AuditChainBroken(f"{trail}: {result.problem}; nothing exported")
+        lines = [json.dumps({"run_id": h.run_id, "head": h.head, "events": h.events}, sort_keys=True) for h in heads]
         if out is None:
             for line in lines:
                 click.echo(line)

@@ -246,3 +246,37 @@ def test_key_from_the_secrets_store_wins_and_no_key_is_an_error(tmp_path: Path) 
     with pytest.raises(AuditError, match="shorter than 32 bytes"):
         resolve_audit_key({"audit_hmac_key": "short"}, tmp_path)
     assert os.environ.get("AI_TRADING_CREDENTIALS__AUDIT_HMAC_KEY") is None
+
+
+def test_cli_run_export_heads_and_verify_against_them(tmp_path: Path, cli: Any) -> None:
+    """A subprocess run seals its trail; export-heads verifies it and prints the head;
+    verify --anchors then catches the trail cut back behind it."""
+    config = tmp_path / "c.toml"
+    config.write_text(
+        '[run]\noutput_dir = "runs"\nstate_dir = "state"\n'
+        '[data]\nname = "synthetic"\nparams = { n_symbols = 2, n_bars = 80, seed = 4 }\n'
+        '[[strategies]]\nname = "sma_crossover"\nid = "s"\nparams = { fast = 3, slow = 8 }\n'
+    )
+    env = {"AI_TRADING_LOAD_PLUGINS": "sample-data,sim,sma"}
+    run = cli("run", str(config), "--quiet", "--json-out", "doc.json", cwd=tmp_path, env=env)
+    assert run.returncode == 0, run.stderr
+    doc = json.loads((tmp_path / "doc.json").read_text())
+    trail = tmp_path / "runs" / doc["run_id"] / "audit.jsonl"
+    assert stat.S_IMODE((tmp_path / "runs" / doc["run_id"] / "log.jsonl").stat().st_mode) == 0o600
+    exported = cli("audit", "export-heads", "--state-dir", "state", "--out", "heads.jsonl", cwd=tmp_path, env=env)
+    assert exported.returncode == 0, exported.stderr
+    (head,) = [json.loads(line) for line in (tmp_path / "heads.jsonl").read_text().splitlines()]
+    assert head == {"run_id": doc["run_id"], "head": doc["audit"]["head"], "events": doc["audit"]["events"]}
+    verify = ("audit", "verify", str(trail), "--state-dir", "state", "--anchors", "heads.jsonl")
+    ok = cli(*verify, cwd=tmp_path, env=env)
+    assert ok.returncode == 0 and "sealed, 2 recorded head(s) found" in ok.stdout, ok.stderr
+    # cut the trail and the manifest to an earlier, consistent-looking point: the anchor still knows
+    lines = _lines(trail)
+    _save(trail, lines[:-1])
+    (tmp_path / "runs" / doc["run_id"] / "manifest.json").unlink()
+    cut = cli(*verify, cwd=tmp_path, env=env)
+    assert cut.returncode == 3 and "heads.jsonl:1 records for run" in cut.stderr
+    # and export refuses while a trail does not verify
+    (tmp_path / "runs" / doc["run_id"] / "manifest.json").write_text(json.dumps({"run_id": doc["run_id"], "audit": doc["audit"]}))
+    refused = cli("audit", "export-heads", "--state-dir", "state", cwd=tmp_path, env=env)
+    assert refused.returncode == 3 and "nothing exported" in refused.stderr
