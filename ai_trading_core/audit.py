@@ -57,6 +57,7 @@ class AuditKey:
 
     secret: bytes = field(repr=False)
     source: str
+    _keyed: Any = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if len(self.secret) < MIN_KEY_BYTES:
@@ -64,6 +65,8 @@ class AuditKey:
                 f"the audit key from {self.source} is shorter than {MIN_KEY_BYTES} bytes; "
                 "use e.g. 64 hex digits from a random source"
             )
+        # the key schedule once; each event copies it (a third of the cost of hmac.new)
+        object.__setattr__(self, "_keyed", hmac.new(self.secret, digestmod=hashlib.sha256))
 
     def __repr__(self) -> str:
         return f"AuditKey({self.key_id} from {self.source})"
@@ -74,7 +77,11 @@ class AuditKey:
         return hashlib.sha256(b"ai-trading audit key id\x00" + self.secret).hexdigest()[:16]
 
     def mac(self, prev_hash: str, canonical: bytes) -> str:
-        return hmac.new(self.secret, prev_hash.encode("ascii") + canonical, hashlib.sha256).hexdigest()
+        """``HMAC-SHA256(key, prev_hash + canonical)`` as hex."""
+        h = self._keyed.copy()
+        h.update(prev_hash.encode("ascii"))
+        h.update(canonical)
+        return str(h.hexdigest())
 
 
 def resolve_audit_key(credentials: Mapping[str, Any], state_dir: Path, *, create: bool = True) -> AuditKey:
