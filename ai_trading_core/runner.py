@@ -337,7 +337,8 @@ def run_config(
                 for i in range(len(panel.timestamps)):
                     engine.warm(panel.slice_at(i))
                 after = int(panel.timestamps[-1])
-            asyncio.run(run_live(engine, source, stop_policy=config.run.on_stop, after=after))
+            extra = {"after": after} if after is not None else {}
+            asyncio.run(run_live(engine, source, stop_policy=config.run.on_stop, **extra))
         if config.run.close_at_end:
             engine._flatten("end of run")
         result = engine.finish()

@@ -156,3 +156,21 @@ def test_closed_market_is_not_a_stale_feed(market_data: FakeMarketDataServer) ->
     assert health.status is FeedStatus.CLOSED and not health.reduce
     assert not alerts and market_data.clock_requests >= 1 and market_data.calendar_requests >= 1
     assert source.session is not None and source.session.recycles == 0
+
+
+def test_crypto_stream_is_always_open_and_needs_no_clock() -> None:
+    server = FakeMarketDataServer(["BTC/USD", "ETH/USD"], history=10, live=12, bar_interval_s=0.05)
+    server.start_server()
+    try:
+        params = AlpacaBarsParams.model_validate(
+            {"symbols": ["BTC/USD", "ETH/USD"], "timeframe": "1m", "asset_class": "crypto", "api_key": KEY,
+             "secret_key": SECRET, "base_url": server.url, "stream_url": server.url.replace("http", "ws")
+             + "/v1beta3/crypto/us", "stale_after_s": 5, "poll_s": 0.05}
+        )
+        source = AlpacaBarsSource(params, params.api_key, params.secret_key, clock=WallClock())
+        assert len(source.load(server.start, None).timestamps) == 10
+        got = asyncio.run(_collect(source, 12))
+        assert [m.timestamp for m in got] == _expected(server)
+        assert server.clock_requests == 0 and server.calendar_requests == 0  # crypto never closes
+    finally:
+        server.stop()
