@@ -604,6 +604,21 @@ def url_canary_runs(tmp_path_factory: pytest.TempPathFactory, url_canary_service
             capture_output=True, text=True, env=full, cwd=work, timeout=300,
         )
         runs[name] = {"work": work, "proc": proc, "verify": verify}
+    # errors: the same passwords in URLs of servers that do not answer
+    work = tmp_path_factory.mktemp("url-canary-unreachable")
+    down = dict(url_canary_services)
+    down["redis_url"] = f"redis://u:{URL_CANARIES['redis_password']}@127.0.0.1:1/0"
+    for name, storage_url in (
+        ("unreachable-db", f"postgresql://postgres:{URL_CANARIES['pg_password']}@127.0.0.1:1/nothing"),
+        ("unreachable-cache", None),
+    ):
+        write_toml(_url_canary_config(work / name, down if name.endswith("cache") else url_canary_services,
+                                      storage_url), work / name / "c.toml")
+        proc = subprocess.run(
+            [sys.executable, "-m", "ai_trading_core.cli", "--log-level", "DEBUG", "run", str(work / name / "c.toml")],
+            capture_output=True, text=True, env=full, cwd=work / name, timeout=300,
+        )
+        runs[name] = {"work": work / name, "proc": proc, "verify": proc}
     return runs
 
 
@@ -622,7 +637,11 @@ def _database_text(url: str) -> str:
 def test_url_canary_runs_worked(url_canary_runs: dict[str, Any]) -> None:
     import stat
 
+    assert url_canary_runs["unreachable-db"]["proc"].returncode != 0
+    assert "127.0.0.1:1" in url_canary_runs["unreachable-db"]["proc"].stderr  # the error names the server
     for name, run in url_canary_runs.items():
+        if name.startswith("unreachable"):
+            continue
         assert run["proc"].returncode == 0, (name, run["proc"].stderr[-3000:])
         assert run["verify"].returncode == 0, (name, run["verify"].stderr[-3000:])
         doc = json.loads((run["work"] / "doc.json").read_text())
