@@ -80,6 +80,13 @@ class LazyCommand(click.Command):
             raise ConfigError(f"command {self.name!r}: {self.ref} is not a click command")
         return command
 
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any
+    ) -> click.Context:
+        # Run inside any group (a plugin may add lazy subcommands to another plugin's group):
+        # the context, and so the invocation and its --help, belong to the real command.
+        return self.resolve().make_context(info_name, args, parent=parent, **extra)
+
 
 #: commands of first-party plugins, for a useful error when the plugin is not installed
 PLUGIN_COMMANDS = {
