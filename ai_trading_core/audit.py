@@ -369,8 +369,9 @@ def read_anchors(path: Path) -> tuple[AuditHead, ...]:
     return tuple(heads)
 
 
-def heads_of_manifests(runs_dir: Path) -> tuple[AuditHead, ...]:
-    """The sealed heads recorded in ``<runs_dir>/*/manifest.json``."""
+def heads_of_manifests(runs_dir: Path, *, stored_only: bool = False) -> tuple[AuditHead, ...]:
+    """The sealed heads recorded in ``<runs_dir>/*/manifest.json``; with ``stored_only``, only
+    those of runs configured with a ``[storage]`` (whose chain is in a database too)."""
     heads = []
     for path in sorted(Path(runs_dir).glob("*/manifest.json")):
         try:
@@ -378,6 +379,7 @@ def heads_of_manifests(runs_dir: Path) -> tuple[AuditHead, ...]:
         except (OSError, ValueError):
             continue
         head = head_of_document(doc, str(path)) if isinstance(doc, dict) else None
-        if head is not None:
+        config = doc.get("config") if isinstance(doc, dict) else None
+        if head is not None and (not stored_only or (isinstance(config, dict) and config.get("storage"))):
             heads.append(head)
     return tuple(heads)

@@ -78,7 +78,7 @@ def _host() -> Any:
     "--runs-dir",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="also check the heads recorded in these runs' manifests (run.output_dir)",
+    help="also check the heads recorded in these runs' manifests (run.output_dir; runs with a [storage])",
 )
 @click.option(
     "--anchors", type=click.Path(dir_okay=False, path_type=Path), help="heads exported by 'audit export-heads[-db]'"
@@ -90,7 +90,8 @@ def audit_verify_db(
     recorded head, and the heads of manifests and exported anchors. Fails naming every
     altered, forged, missing, unsealed, deleted or inserted run."""
     try:
-        recorded = (heads_of_manifests(runs_dir) if runs_dir else ()) + (read_anchors(anchors) if anchors else ())
+        from_manifests = heads_of_manifests(runs_dir, stored_only=True) if runs_dir else ()
+        recorded = from_manifests + (read_anchors(anchors) if anchors else ())
         report, key = _verified(url, key_file, state_dir, run_id, recorded)
     except AiTradingError as exc:
         raise AuditCommandFailed(str(exc), exc.exit_code) from exc
