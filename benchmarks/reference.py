@@ -5,8 +5,17 @@ Semantics (per symbol, each an independent sub-account):
 
 * ``fast``/``slow`` are simple moving averages of the close over 10 and 30 bars; bar ``t``
   has them only from ``t = slow - 1`` on.
-* The wanted state at the close of bar ``t`` is *long* when ``fast[t] > slow[t]`` (strictly),
-  otherwise *flat* (also while the averages are undefined).
+* ``trigger="cross"`` (what the benchmark runs, :data:`TRIGGER`): crossover **events**. The
+  averages' state at bar ``t`` is ``fast[t] > slow[t]`` (strictly). An event happens at a bar
+  ``t >= slow`` where the state differs from bar ``t - 1`` (both averages exist on both
+  bars): the wanted position becomes *long* on an upward cross and *flat* on a downward one;
+  before the first event it is *flat*. So a run never enters a position that a crossing before
+  its first bar would have opened: that is the rule each peer's documentation writes
+  (vectorbt ``ma_crossed_above``/``ma_crossed_below``, backtesting.py ``crossover``,
+  backtrader ``CrossOver``) and ai-trading's ``sma_crossover`` with ``trigger = "cross"``.
+* ``trigger="state"`` (the earlier definition, kept for comparison): the wanted state at the
+  close of bar ``t`` is *long* when ``fast[t] > slow[t]`` (strictly), otherwise *flat* (also
+  while the averages are undefined).
 * An order decided at the close of ``t`` is a market order filled at the **open of bar t+1**,
   with no commission and no slippage. Decisions at the last bar never fill.
 * Long-only, all-in: the account's initial cash is split equally over the symbols. Going
@@ -34,6 +43,7 @@ import numpy.typing as npt
 
 FAST = 10
 SLOW = 30
+TRIGGER = "cross"  # the rule every engine of the benchmark trades
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -70,7 +80,18 @@ def long_state(close: FloatArray, fast: int = FAST, slow: int = SLOW) -> BoolArr
         return sma(close, fast) > sma(close, slow)  # NaN compares False: flat until defined
 
 
+def crossover_state(state: BoolArray, slow: int = SLOW) -> BoolArray:
+    """The wanted position under ``trigger="cross"``: ``state`` from the first bar ``t >=
+    slow`` where it differs from bar ``t - 1`` on (the first crossing event), flat before."""
+    changed = np.zeros_like(state)
+    changed[slow:] = state[slow:] != state[slow - 1 : -1]
+    started = np.logical_or.accumulate(changed, axis=0)
+    out: BoolArray = state & started
+    return out
+
+
 Sizing = Literal["fill_open", "decision_close"]
+Trigger = Literal["state", "cross"]
 
 
 def run_reference(
@@ -80,13 +101,17 @@ def run_reference(
     fast: int = FAST,
     slow: int = SLOW,
     sizing: Sizing = "fill_open",
+    trigger: Trigger = "state",
 ) -> BacktestOutcome:
     """Backtest arrays of shape (T, N); ``initial_cash`` (currency) is split equally over N;
-    ``sizing`` picks the price that fixes the number of units (see the module docstring)."""
+    ``sizing`` picks the price that fixes the number of units and ``trigger`` the rule (see
+    the module docstring; the benchmark passes :data:`TRIGGER`)."""
     if open_.ndim == 1:
         open_, close = open_[:, None], close[:, None]
     t, n = close.shape
     state = long_state(close, fast, slow)
+    if trigger == "cross":
+        state = crossover_state(state, slow)
     # wanted[j] is the state decided at the close of bar j - 1, acted on at the open of bar j
     wanted = np.zeros((t, n), dtype=bool)
     wanted[1:] = state[:-1]

@@ -4,7 +4,8 @@
 
 Each timed run creates the plugin host (entry points ``sim`` and ``sma``), builds a
 ``BarPanel`` from the case's arrays and calls ``run_config`` with strategy ``sma_crossover``
-(fast 10, slow 30, long-only), broker ``sim`` with zero commission and slippage, audit off and
+(fast 10, slow 30, long-only, ``trigger = "cross"``: crossover events, the rule of the peers'
+documentation and of ``reference.TRIGGER``), broker ``sim`` with zero commission and slippage, audit off and
 no reporters. Instruments get a tick of 1e-15 and a lot of 1, so fills happen at the raw open
 price in whole units.
 
@@ -55,7 +56,7 @@ def to_panel(case: bench_data.OHLCV) -> BarPanel:
     )
 
 
-def make_config(initial_cash: float) -> AppConfig:
+def make_config(initial_cash: float, trigger: str = "state") -> AppConfig:
     return AppConfig(
         run=RunSettings(initial_cash=Decimal(repr(initial_cash))),
         data=ComponentConfig(name="synthetic"),  # not built: the panel is passed in
@@ -63,7 +64,7 @@ def make_config(initial_cash: float) -> AppConfig:
             StrategyConfig(
                 name="sma_crossover",
                 id="sma-10-30",
-                params={"fast": reference.FAST, "slow": reference.SLOW, "long_only": True},
+                params={"fast": reference.FAST, "slow": reference.SLOW, "long_only": True, "trigger": trigger},
             )
         ],
         sizer=ComponentConfig(name="sub_account", params={"size_at_fill": True}),
@@ -80,14 +81,15 @@ def require_block_mode() -> None:
         raise ImportError("the runner has no block mode yet (run_config takes no block option)")
 
 
-def run(case: bench_data.OHLCV, mode: str = "bar") -> tuple[int, float]:
-    """One full run; returns (entries, final equity in currency)."""
+def run(case: bench_data.OHLCV, mode: str = "bar", trigger: str = "state") -> tuple[int, float]:
+    """One full run; returns (entries, final equity in currency). The benchmark process
+    passes ``trigger=reference.TRIGGER``."""
     extra: dict[str, Any] = {}
     if mode == "block":
         require_block_mode()
         extra["block"] = True
     host = create_plugin_host(only=["sim", "sma", "sample-data"])
-    outcome = run_config(make_config(case.initial_cash), host, panel=to_panel(case), **extra)
+    outcome = run_config(make_config(case.initial_cash, trigger), host, panel=to_panel(case), **extra)
     result = outcome.result
     entries = sum(1 for f in result.fills if f.side is Side.BUY)
     return entries, float(result.final_equity)
@@ -102,7 +104,7 @@ def main(argv: list[str] | None = None) -> None:
 
     run_engine(
         f"ai-trading ({known.mode})",
-        lambda case: run(case, known.mode),
+        lambda case: run(case, known.mode, reference.TRIGGER),
         {"ai-trading-core": version_of("ai-trading-core")},
         rest,
     )

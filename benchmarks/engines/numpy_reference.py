@@ -7,7 +7,7 @@ from ..measure import run_engine, version_of
 
 
 def run(case: data.OHLCV) -> tuple[int, float]:
-    outcome = reference.run_reference(case.open, case.close, case.initial_cash)
+    outcome = reference.run_reference(case.open, case.close, case.initial_cash, trigger=reference.TRIGGER)
     return outcome.trades, outcome.final_equity
 
 

@@ -6,10 +6,11 @@ independent by definition, and a single Cerebro with 500 feeds spends its time s
 the feeds' clocks and shares one cash balance, which would need manual per-symbol cash
 book-keeping to express the same sizing.
 
-``cheat_on_open=True``: ``next()`` (bar t close) records the wanted state; ``next_open()``
-(bar t+1, before the broker matches) places the market order sized at that bar's open,
-``floor(cash / open)`` whole units, and the broker fills it at that open. Observers are off
-(``stdstats=False``); indicators are backtrader's own ``SMA``.
+``cheat_on_open=True``: ``next()`` (bar t close) records the wanted state from backtrader's
+own ``CrossOver`` of the two ``SMA`` indicators (+1: long, -1: flat; the crossover rule of
+``reference.TRIGGER``); ``next_open()`` (bar t+1, before the broker matches) places the market
+order sized at that bar's open, ``floor(cash / open)`` whole units, and the broker fills it at
+that open. Observers are off (``stdstats=False``).
 """
 
 from __future__ import annotations
@@ -28,11 +29,15 @@ class SmaCross(bt.Strategy):
     def __init__(self) -> None:
         self.fast = bt.indicators.SMA(self.data.close, period=FAST)
         self.slow = bt.indicators.SMA(self.data.close, period=SLOW)
+        self.cross = bt.indicators.CrossOver(self.fast, self.slow)
         self.want_long: bool | None = None
         self.entries = 0
 
     def next(self) -> None:
-        self.want_long = self.fast[0] > self.slow[0]
+        if self.cross[0] > 0:
+            self.want_long = True
+        elif self.cross[0] < 0:
+            self.want_long = False
 
     def next_open(self) -> None:
         if self.want_long is None:
