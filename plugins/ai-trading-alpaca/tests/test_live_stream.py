@@ -12,9 +12,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-
 from ai_trading_alpaca.config import AlpacaBarsParams
 from ai_trading_alpaca.data import AlpacaBarsSource
+
 from ai_trading_core.clock import WallClock
 from ai_trading_core.enums import AlertSeverity
 from ai_trading_core.feeds import FeedStatus

@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from ai_trading_failover.config import FailoverParams
+from ai_trading_failover.source import FailoverSource, Member
 
 from ai_trading_core.clock import WallClock
 from ai_trading_core.enums import AlertSeverity
@@ -19,8 +21,6 @@ from ai_trading_core.feeds import FeedHealth, FeedStatus
 from ai_trading_core.market import BarPanel, MarketSlice
 from ai_trading_core.models import Alert
 from ai_trading_core.testing import random_walk_panel
-from ai_trading_failover.config import FailoverParams
-from ai_trading_failover.source import FailoverSource, Member
 
 PANEL = random_walk_panel(40, 2, seed=5)
 

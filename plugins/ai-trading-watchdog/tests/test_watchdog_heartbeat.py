@@ -14,8 +14,8 @@ from ai_trading_watchdog.watchdog import Liveness, Watch, read_heartbeat
 from ai_trading_core.clock import SimulatedClock
 from ai_trading_core.config import config_from_dict
 from ai_trading_core.enums import OrderType, RiskDecision, Side
-from ai_trading_core.models import Order
 from ai_trading_core.market import to_datetime
+from ai_trading_core.models import Order
 from ai_trading_core.runner import host_for_config, run_config
 from ai_trading_core.testing import random_walk_panel
 

@@ -172,7 +172,9 @@ class AlpacaBarStream:
         if self._episode is not None:
             silent = now - self._last_new
             logger.info("{}: bars flow again after {:.1f} s", self.name, silent)
-            self._send_alert(AlertSeverity.INFO, f"market data flows again after {silent:.1f} s of silence", "recovered")
+            self._send_alert(
+                AlertSeverity.INFO, f"market data flows again after {silent:.1f} s of silence", "recovered"
+            )
         self._episode = None
         self._reducing = False
         self._last_new = now
@@ -308,7 +310,7 @@ class AlpacaBarStream:
                     await client._ws.close()
             try:
                 await asyncio.wait_for(asyncio.shield(task), timeout=5.0)
-            except (asyncio.TimeoutError, Exception):  # noqa: BLE001 - shutting down regardless
+            except (TimeoutError, Exception):  # noqa: BLE001 - shutting down regardless
                 task.cancel()
                 with contextlib.suppress(BaseException):
                     await task

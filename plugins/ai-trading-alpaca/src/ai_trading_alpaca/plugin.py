@@ -28,7 +28,9 @@ def _bars(params: AlpacaBarsParams, ctx: BuildContext) -> AlpacaBarsSource:
     from .data import AlpacaBarsSource
 
     key, secret = resolve_credentials(params, ctx)
-    return AlpacaBarsSource(params, key, secret, clock=ctx.clock, alert=ctx.alert, name=ctx.component_id or "alpaca_bars")
+    return AlpacaBarsSource(
+        params, key, secret, clock=ctx.clock, alert=ctx.alert, name=ctx.component_id or "alpaca_bars"
+    )
 
 
 @hookimpl

@@ -284,7 +284,8 @@ class FailoverSource:
             "streamed_bars_by_source": counts,
             "segments": segments,
             "switches": [
-                {"at": s.at.isoformat(), "after_bar": None if s.after_bar is None else to_datetime(s.after_bar).isoformat(),
+                {"at": s.at.isoformat(),
+                 "after_bar": None if s.after_bar is None else to_datetime(s.after_bar).isoformat(),
                  "from": s.from_id, "to": s.to_id, "reason": s.reason}
                 for s in self.switches
             ],
