@@ -286,7 +286,7 @@ TAIL = [
     "`validate`), else `TRADING_ENVIRONMENT` in the environment, else `TRADING_ENVIRONMENT` in a",
     "`.env` file. A name the config does not define is an error listing the defined ones, unless",
     "the config defines no profile at all. The run document and the manifest record it",
-    "(`profile`).",
+    "(`profile`). `examples/profiles.toml` has a research, a paper and a production profile.",
     "",
     "```toml",
     "[run]",

@@ -325,3 +325,15 @@ def test_profile_recorded_in_run_document_and_manifest(tmp_path: Path, monkeypat
     outcome = run_config(load_config(config, env_file=None))
     assert outcome.document["profile"] is None
     assert outcome.manifest_path is not None and json.loads(outcome.manifest_path.read_text())["profile"] is None
+
+
+def test_the_profiles_example_is_safe_in_production(tmp_path: Path) -> None:
+    example = Path(__file__).resolve().parents[1] / "examples" / "profiles.toml"
+    proc = cli("validate", str(example), cwd=tmp_path, env={ENV_VAR: "production"})
+    assert proc.returncode == 0, proc.stderr
+    assert "OK (profile production; backtest;" in proc.stdout and "3 risk checks" in proc.stdout
+    production = load_config(example, env_file=None, profile="production")
+    assert [c.name for c in production.risk] == ["kill_switch", "circuit_breaker", "portfolio_limits"]
+    assert production.run.on_error == "flatten" and production.run.start is not None
+    assert load_config(example, env_file=None, profile="paper").run.mode.value == "paper"
+    assert load_config(example, env_file=None).risk == []
