@@ -91,6 +91,7 @@ def test_dockerfile_is_multi_stage_non_root_with_healthcheck() -> None:
     checks = [a for k, a in final if k == "HEALTHCHECK"]
     assert len(checks) == 1
     assert f"127.0.0.1:{port}/livez" in checks[0] and "/livez" in served
+    assert "'Bearer ' + os.environ['AI_TRADING_CREDENTIALS__HEALTH_TOKEN']" in checks[0]
     assert ("EXPOSE", str(port)) in final
 
 
@@ -117,18 +118,62 @@ def test_configmap_config_is_valid_and_serves_health_on_the_probed_port() -> Non
     assert len(health) == 1
     port, _ = _health_defaults()
     assert health[0].params.get("port", port) == port
-    assert health[0].params["host"] == "0.0.0.0"  # reachable by the kubelet, not only inside the pod
+    assert health[0].params["host"] == "0.0.0.0"  # reachable by in-cluster monitors, not only inside the pod
+    # beyond loopback the endpoint needs its bearer token, which the Secret provides
+    from ai_trading_core.errors import ConfigError
+    from ai_trading_core.registry import BuildContext
+    from ai_trading_health.params import HealthParams
+    from ai_trading_health.plugin import build_health
+
+    with pytest.raises(ConfigError, match="beyond loopback"):
+        build_health(HealthParams(**health[0].params), BuildContext(component_id="health"))
+    assert "health-token" in _yaml("secret.yaml")["stringData"]
     assert str(config.run.output_dir).startswith("/var/lib/ai-trading")
     assert str(config.run.state_dir).startswith("/var/lib/ai-trading")
 
 
-def test_probes_hit_the_health_endpoint(container: dict[str, Any]) -> None:
+def test_probes_hit_the_health_endpoint(container: dict[str, Any], tmp_path: Path) -> None:
+    """The exec probes, run against a real health endpoint that requires the bearer token: they
+    pass with the token the container's env takes from the Secret, and fail without it."""
+    import os
+    import subprocess
+    import sys
+
+    from pydantic import SecretStr
+
+    from ai_trading_core.registry import BuildContext
+    from ai_trading_health.params import HealthParams
+    from ai_trading_health.plugin import build_health
+
     port, served = _health_defaults()
-    named = {p["name"]: p["containerPort"] for p in container["ports"]}
-    for probe, path in (("livenessProbe", "/livez"), ("readinessProbe", "/readyz")):
-        get = container[probe]["httpGet"]
-        assert get["path"] == path and path in served
-        assert named.get(get["port"], get["port"]) == port
+    assert {p["containerPort"] for p in container["ports"]} == {port}
+    env_names = {e["name"] for e in container["env"]}
+    token = "probe-token-0123456789abcdef"
+    ctx = BuildContext(
+        component_id="health", state_dir=tmp_path, credentials={"health_token": SecretStr(token)}, clock=SimulatedClock(0)
+    )
+    monitor = build_health(HealthParams(host="0.0.0.0", port=0), ctx)
+    monitor.started(bar_seconds=60)
+    try:
+        for probe, path in (("livenessProbe", "/livez"), ("readinessProbe", "/readyz")):
+            command = container[probe]["exec"]["command"]
+            assert command[:2] == ["python", "-c"] and f"127.0.0.1:{port}{path}" in command[2] and path in served
+            assert "AI_TRADING_CREDENTIALS__HEALTH_TOKEN" in command[2]
+            assert "AI_TRADING_CREDENTIALS__HEALTH_TOKEN" in env_names
+            code = command[2].replace(f":{port}/", f":{monitor.port}/")
+            base = {k: v for k, v in os.environ.items() if not k.startswith("AI_TRADING_")}
+            def probe_with(value: str, code: str = code) -> subprocess.CompletedProcess[str]:
+                env = {**base, "AI_TRADING_CREDENTIALS__HEALTH_TOKEN": value}
+                return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+
+            with_token, wrong = probe_with(token), probe_with("x" * 20)
+            assert wrong.returncode != 0 and "401" in wrong.stderr
+            if path == "/livez":  # /readyz is 503 here (no bar yet): the probe fails, as it should
+                assert with_token.returncode == 0, with_token.stderr
+            else:
+                assert with_token.returncode != 0 and "503" in with_token.stderr
+    finally:
+        monitor.close()
 
 
 def test_runs_as_non_root_with_resources(deployment: dict[str, Any], container: dict[str, Any]) -> None:
