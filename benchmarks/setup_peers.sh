@@ -9,7 +9,7 @@
 set -uo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-venv="$here/.peers-venv"
+venv="${BENCH_PEERS_VENV:-$here/.peers-venv}"  # benchmarks/run.py reads the same variable
 python="${1:-$(command -v python3.11 || command -v python3)}"
 
 # Versions checked to install and run on CPython 3.11 (numpy 2.x wheels).
