@@ -101,16 +101,21 @@ def resolve_audit_key(credentials: Mapping[str, Any], state_dir: Path, *, create
                 "(pass --key-file, or the state dir of the runs)"
             )
         path.parent.mkdir(parents=True, exist_ok=True)
+        # written whole under a private name, then linked into place: a process starting at the
+        # same moment finds either no key file or a complete one, and never replaces it
+        tmp = path.with_name(f".{KEY_FILE}.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass  # another process created it meanwhile: read theirs
-        else:
             with os.fdopen(fd, "w", encoding="ascii") as fh:
                 fh.write(secrets.token_hex(32) + "\n")
                 fh.flush()
                 os.fsync(fh.fileno())
+            os.link(tmp, path)
             logger.info("created the audit key file {} (mode 0600)", path)
+        except FileExistsError:
+            pass  # another process created it meanwhile: use theirs
+        finally:
+            tmp.unlink(missing_ok=True)
     return read_audit_key_file(path)
 
 

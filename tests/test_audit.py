@@ -234,6 +234,14 @@ def test_key_file_is_created_private_once_and_reused(tmp_path: Path) -> None:
         resolve_audit_key({}, tmp_path / "state")
 
 
+def test_processes_starting_together_share_one_key(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(8) as pool:
+        ids = set(pool.map(lambda _: resolve_audit_key({}, tmp_path).key_id, range(32)))
+    assert len(ids) == 1 and sorted(p.name for p in tmp_path.iterdir()) == [KEY_FILE]
+
+
 def test_key_from_the_secrets_store_wins_and_no_key_is_an_error(tmp_path: Path) -> None:
     from pydantic import SecretStr
 
