@@ -276,3 +276,43 @@ def test_risk_monitor_takes_metrics_as_an_object_with_attributes(tmp_path: Path)
     m.update_portfolio_metrics(PortfolioMetrics(total_value=100_000, cash=95_500, prices={"SPY": 450}))
     answer = asyncio.run(m.check_trade_signal(signal(0.05)))
     assert answer and answer.approved_quantity == 1
+
+
+class SeedSma(api.TechnicalStrategy):  # type: ignore[name-defined,misc]
+    """The sma_crossover plugin's rule (long while SMA 10 > SMA 30), written seed-style."""
+
+    def __init__(self) -> None:
+        super().__init__("seed-sma", strategy_type=StrategyType.MOMENTUM, lookback=30)
+
+    def calculate_indicators(self, data: Any) -> dict[str, float]:
+        close = data["close"]
+        return {"fast": close.tail(10).mean(), "slow": close.tail(30).mean(), "bars": len(close)}
+
+    def generate_signals(self, market_data: Any, portfolio_metrics: Any, positions: Any) -> list[Signal]:
+        out = []
+        for symbol, data in market_data.items():
+            ind = self.calculate_indicators(data)
+            if ind["bars"] >= 30:
+                out.append(self.signal(symbol, 1.0 if ind["fast"] > ind["slow"] else 0.0))
+        return out
+
+
+def test_a_seed_strategy_runs_on_the_same_engine_as_the_plugin_it_mirrors(tmp_path: Path) -> None:
+    host = api.create_plugin_host(
+        only=["sample-data", "sim", "sma"], extra_plugins={"seed": api.strategy_plugin("seed_sma", SeedSma)}
+    )
+    docs = {}
+    for name, params in (("sma_crossover", {"fast": 10, "slow": 30}), ("seed_sma", {})):
+        config = api.config_from_dict(
+            {
+                "run": {"start": "2005-01-01", "end": "2007-12-31", "output_dir": str(tmp_path)},
+                "audit": {"enabled": False},
+                "data": {"name": "arch_indices", "params": {"symbols": ["SP500", "NASDAQ"]}},
+                "strategies": [{"name": name, "id": "s", "params": params}],
+            }
+        )
+        docs[name] = api.run_config(config, host).document
+    plugin, seed = docs["sma_crossover"], docs["seed_sma"]
+    assert plugin["metrics"]["trade_count"] > 10
+    assert seed["trades"] == plugin["trades"]
+    assert seed["final_equity"] == plugin["final_equity"]
