@@ -29,6 +29,15 @@ ROOT = Path(__file__).resolve().parents[1]
 T0 = datetime(2026, 1, 5, 15, 30, tzinfo=UTC)
 
 
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Any:
+    """setup_institutional_logging replaces loguru's handlers: put the CLI's back afterwards."""
+    yield
+    from ai_trading_core.logs import configure_logging
+
+    configure_logging("WARNING")
+
+
 def signal(strength: float, symbol: str = "SPY", confidence: float = 1.0) -> Signal:
     return Signal(strategy_id="s1", symbol=symbol, timestamp=T0, strength=strength, confidence=confidence)
 

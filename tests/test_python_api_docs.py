@@ -77,6 +77,9 @@ def test_every_block_of_the_page_runs(tmp_path: Path, monkeypatch: pytest.Monkey
         dashboard = namespace.get("dashboard")
         if dashboard is not None and dashboard.server is not None:
             dashboard.stop()
+        from ai_trading_core.logs import configure_logging
+
+        configure_logging("WARNING")  # the page's setup_institutional_logging replaced loguru's handlers
     # what the page promised happened
     assert namespace["config"].profile == "production"
     assert namespace["is_safe"] and namespace["is_safe"].approved_quantity > 0
