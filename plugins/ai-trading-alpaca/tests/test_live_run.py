@@ -4,7 +4,7 @@ websocket), driven by alpaca-py itself.
 
 70 minute bars are streamed (one every 0.15 s of wall clock) after a 30-bar warm-up loaded
 over REST. In the middle the market data socket is dropped (and refused for a while), then
-goes mute while staying open, then the vendor publishes nothing for 2.5 s. The run must
+goes mute while staying open, then the vendor publishes nothing for 4.5 s. The run must
 decide every streamed bar exactly once, end with a ledger equal to the account (positions
 and cash), record every fill once, agree with its run document, and exit 0.
 """
@@ -67,7 +67,7 @@ def market_data(alpaca_server: Any) -> Iterator[FakeMarketDataServer]:
         events={
             20: [("drop", 0.6)],  # a disconnect: the socket closes and reconnects are refused 0.6 s
             38: [("mute", None)],  # a silent stream: open, answering pings, sending nothing
-            52: [("pause", 2.5)],  # nothing published at all for 2.5 s: stale, then REDUCING
+            52: [("pause", 4.5)],  # nothing published at all for 4.5 s: stale, then REDUCING
         },
         on_publish=keep_fill_prices,
     )
@@ -105,8 +105,8 @@ timeframe = "1m"
 base_url = "{data.url}"
 trading_url = "{data.url}"
 stream_url = "{data.stream_url()}"
-stale_after_s = 0.8
-reduce_after_s = 1.6
+stale_after_s = 1.5
+reduce_after_s = 3.0
 reconnect_min_s = 0.1
 reconnect_max_s = 0.5
 poll_s = 0.05
