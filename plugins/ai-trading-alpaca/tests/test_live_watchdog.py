@@ -50,3 +50,32 @@ def test_silent_trader_open_orders_cancelled_through_the_broker(alpaca_server: A
     assert statuses == {"ait-run-1": "canceled", "ait-run-2": "canceled", "placed-by-hand": "canceled",
                         "ait-run-0": "filled"}
     assert done.halted
+
+
+def test_the_watchdog_reaches_a_broker_whose_keys_live_in_the_secrets_file(
+    alpaca_server: Any, tmp_path: Path, monkeypatch: Any
+) -> None:
+    """As the go-live guide sets it up: no keys in the config, the Alpaca keys in the
+    encrypted secrets file; the watchdog loads them as the trader does."""
+    from ai_trading_secrets.keys import as_key_ring, generate_key
+    from ai_trading_secrets.store import SecretsFile
+
+    key = generate_key()
+    secrets = SecretsFile(tmp_path / "secrets.json")
+    secrets.set("alpaca_api_key", "PKTEST", as_key_ring(key))
+    secrets.set("alpaca_secret_key", "secret", as_key_ring(key))
+    monkeypatch.setenv("AI_TRADING_SECRETS_FILE", str(tmp_path / "secrets.json"))
+    monkeypatch.setenv("AI_TRADING_SECRETS_KEY", key.decode())
+    for name in ("APCA_API_KEY_ID", "APCA_API_SECRET_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    _order(alpaca_server, "ait-run-9", "new")
+    config = config_from_dict({
+        "run": {"mode": "live", "state_dir": str(tmp_path / "state")},
+        "plugins": {"load": ["secrets", "alpaca", "sma", "watchdog"]},
+        "data": {"name": "alpaca_bars", "params": {"symbols": ["AAPL"]}},
+        "strategies": [{"name": "sma_crossover"}],
+        "broker": {"name": "alpaca", "params": {"base_url": alpaca_server.url, "stream": False,
+                                                "on_start_open_orders": "refuse"}},
+    })
+    done = intervene(config, host_for_config(config), WallClock(), reason="watchdog: silent")
+    assert done.cancelled == ["ait-run-9"] and alpaca_server.orders["ait-run-9"]["status"] == "canceled"

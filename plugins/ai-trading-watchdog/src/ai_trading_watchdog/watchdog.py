@@ -182,9 +182,19 @@ def _context(config: AppConfig, host: PluginHost, clock: Clock) -> BuildContext:
         return r.by_role()[Role(role)].get(name).build(params, ctx)
 
     ctx = BuildContext(component_id="watchdog", mode=config.run.mode, initial_cash=config.run.initial_cash,
-                       currency=config.run.currency, state_dir=config.run.state_dir, credentials=config.credentials,
-                       clock=clock, seed=config.run.seed, build=build_named)
+                       currency=config.run.currency, state_dir=config.run.state_dir,
+                       credentials=credentials(config, host), clock=clock, seed=config.run.seed, build=build_named)
     return ctx
+
+
+def credentials(config: AppConfig, host: PluginHost) -> dict[str, Any]:
+    """The credentials the trader itself runs with: those the plugins load
+    (``ai_trading_load_credentials``, e.g. the encrypted secrets file) under the config's own,
+    so the watchdog can reach a broker whose keys live in the secrets file."""
+    stored: dict[str, Any] = {}
+    for found in reversed(host.pm.hook.ai_trading_load_credentials(config=config)):
+        stored.update(found or {})
+    return {**stored, **config.credentials}
 
 
 def _ids(items: Iterable[Any]) -> list[str]:
