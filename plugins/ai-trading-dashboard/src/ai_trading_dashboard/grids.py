@@ -222,6 +222,7 @@ def _column_defs(columns: Sequence[Column]) -> list[dict[str, Any]]:
             "type": "rightAligned" if c.numeric else None,
             "sortable": True,
             "floatingFilter": True,
+            **({"minWidth": 170} if c.kind == "time" else {}),
         }
         for c in columns
     ]

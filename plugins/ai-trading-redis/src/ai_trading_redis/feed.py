@@ -177,7 +177,7 @@ class LiveRunFeed:
         )
         self._writer.start()
 
-    def _stop_writer(self, timeout: float = 5.0) -> None:
+    def _stop_writer(self, timeout: float = 30.0) -> None:
         """Send what is queued (waiting ``timeout`` seconds at most), then end the writer."""
         q, writer = self._queue, self._writer
         self._queue, self._writer = None, None
