@@ -100,6 +100,8 @@ class CrossSectionAssembler:
         self.duplicates = 0  # bars delivered already (a socket and a REST backfill overlap)
         self.sources: dict[int, str] = {}  # ts -> where its first bar came from
         self._recent: dict[int, frozenset[str]] = {}  # delivered ts -> the symbols it had (the last 256)
+        if after is not None:  # the warm-up's last bar counts as delivered with every symbol
+            self._recent[after] = frozenset(symbols)
 
     def add(
         self, symbol: str, ts: int, values: tuple[float, float, float, float, float], now: float, source: str = ""
