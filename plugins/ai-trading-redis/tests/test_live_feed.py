@@ -25,7 +25,9 @@ def _config(redis_url: str, mode: str) -> dict[str, Any]:
     }
 
 
-def test_a_paper_run_publishes_its_whole_life(redis_url: str, ai_trading_run: Any, ai_trading_panel: Any) -> None:
+def test_a_paper_run_publishes_its_whole_life(
+    redis_url: str, ai_trading_run: Any, ai_trading_panel: Any
+) -> None:
     out = ai_trading_run(_config(redis_url, "paper"), panel=ai_trading_panel)
     result = out.result
     run_id = result.session.run_id
