@@ -285,16 +285,16 @@ def sub_tick_csv(path: Path) -> Path:
 
 
 def test_sub_tick_prices_end_cleanly(cli, main_cli, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    """With the files source's default tick (0.01) a 0.004 open cannot be filled: the run
-    halts with one line, writes its document and exits 4. Configured to the data's tick, the
-    same run trades at the data's prices."""
+    """With a configured tick of 0.01 a 0.004 open cannot be filled: the run halts with one
+    line, writes its document and exits 4. With no tick configured (the files source leaves
+    it to the data) or one equal to the data's, the same run trades at the data's prices."""
     csv = sub_tick_csv(tmp_path / "penny.csv")
     text = textwrap.dedent(f"""\
         [run]
         output_dir = "{(tmp_path / 'runs').as_posix()}"
         [data]
         name = "files"
-        params = {{ path = "{csv.as_posix()}" }}
+        params = {{ path = "{csv.as_posix()}", tick_size = 0.01 }}
         [[strategies]]
         name = "sma_crossover"
         params = {{ fast = 1, slow = 2, long_only = false }}
@@ -313,11 +313,14 @@ def test_sub_tick_prices_end_cleanly(cli, main_cli, tmp_path) -> None:  # type: 
     assert doc["fills"] == [] if "fills" in doc else doc["metrics"]["trade_count"] == 0
     assert any(e["state"] == "halted" and "fill price" in e["reason"] for e in doc["risk_events"])
 
-    cfg.write_text(text.replace(f'path = "{csv.as_posix()}"', f'path = "{csv.as_posix()}", tick_size = 0.001'))
-    out = main_cli("run", str(cfg), "--quiet", "--json-out", str(doc_path))
-    assert out.returncode == 0, out.stderr
-    doc = json.loads(doc_path.read_text())
-    assert doc["metrics"]["trade_count"] > 0 and not doc["risk_events"]
+    for tick in (", tick_size = 0.001", ""):
+        cfg.write_text(text.replace(", tick_size = 0.01", tick))
+        out = main_cli("run", str(cfg), "--quiet", "--json-out", str(doc_path))
+        assert out.returncode == 0, out.stderr
+        doc = json.loads(doc_path.read_text())
+        assert doc["metrics"]["trade_count"] > 0 and not doc["risk_events"]
+        prices = {Decimal(f["price"]) for f in doc["fills"]} if "fills" in doc else set()
+        assert all(p == p.quantize(Decimal("0.001")) and p > 0 for p in prices)
 
 
 # ---------------------------------------------------------------------------- in process

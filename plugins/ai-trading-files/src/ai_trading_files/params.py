@@ -51,7 +51,12 @@ class FilesParams(BaseModel):
         description="all timestamps with NaN where a symbol lacks a bar (union), or only common ones",
     )
     asset_class: AssetClass = Field(default=AssetClass.EQUITY, description="asset class of every symbol")
-    tick_size: Decimal = Field(default=Decimal("0.01"), gt=0, description="price increment (currency)")
+    tick_size: Decimal | None = Field(
+        default=None,
+        gt=0,
+        description="price increment (currency); unset: taken from the data (the simulated broker uses the "
+        "decimals each bar's prices carry, at least cents)",
+    )
     lot_size: Decimal = Field(default=Decimal("1"), gt=0, description="quantity increment (units)")
 
     @field_validator("timeframe")

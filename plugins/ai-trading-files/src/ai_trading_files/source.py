@@ -99,7 +99,13 @@ class FileDataSource:
             fields[:, pos[keep], j] = bars.values[keep].T
         p = self.params
         instruments = {
-            s: Instrument(symbol=s, asset_class=p.asset_class, tick_size=p.tick_size, lot_size=p.lot_size)
+            s: Instrument(
+                symbol=s,
+                asset_class=p.asset_class,
+                lot_size=p.lot_size,
+                # only a configured tick: an unset one is left for the broker to infer from the data
+                **({"tick_size": p.tick_size} if p.tick_size is not None else {}),
+            )
             for s in symbols
         }
         return BarPanel(
