@@ -67,10 +67,16 @@ def run_engine(
     parser.add_argument("--case", required=True, choices=sorted(bench_data.CASES))
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument(
+        "--head", type=int, nargs=2, metavar=("BARS", "SYMBOLS"),
+        help="only the first BARS bars of the first SYMBOLS symbols (a quick agreement check)",
+    )
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore")  # peers warn about open trades etc.; the numbers are checked instead
 
     case = bench_data.load(bench_data.ensure_case(args.case))
+    if args.head:
+        case = case.head(args.head[0], min(args.head[1], case.shape[1]))
     fn(case.head(WARMUP_BARS, min(WARMUP_SYMBOLS, case.shape[1])))
     times: list[float] = []
     trades, equity = 0, 0.0

@@ -12,13 +12,14 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 venv="${BENCH_PEERS_VENV:-$here/.peers-venv}"  # benchmarks/run.py reads the same variable
 python="${1:-$(command -v python3.11 || command -v python3)}"
 
-# Versions checked to install and run on CPython 3.11 (numpy 2.x wheels).
+# The peers' latest releases (checked 2026-12-06 on CPython 3.11: numpy 2.4.6, pandas 3.1.1,
+# numba 0.68.1 and plotly 7.1.0 come with them). Update the pins to each peer's newest release
+# before a measurement, and record the versions in docs/benchmarks.md.
 BACKTRADER="backtrader==1.9.78.123"
 BACKTESTING="backtesting==0.6.6"
-VECTORBT="vectorbt==0.28.5"
-PLOTLY="plotly<6"  # vectorbt 0.28 registers a plotly 5 theme at import (scattermapbox)
-NUMPY="numpy>=1.26,<2.4"
-PANDAS="pandas>=2.2,<3"
+VECTORBT="vectorbt==1.2.0"
+NUMPY="numpy"
+PANDAS="pandas"
 
 if [ ! -x "$venv/bin/python" ]; then
     "$python" -m venv "$venv" || { echo "cannot create $venv" >&2; exit 1; }
@@ -28,14 +29,12 @@ fi
 
 status=0
 for pkg in "$BACKTRADER" "$BACKTESTING" "$VECTORBT"; do
-    extra=""
-    [ "$pkg" = "$VECTORBT" ] && extra="$PLOTLY"
-    if "$venv/bin/python" -m pip install --quiet "$pkg" $extra "$NUMPY" "$PANDAS"; then
+    if "$venv/bin/python" -m pip install --quiet "$pkg" "$NUMPY" "$PANDAS"; then
         echo "installed $pkg"
     else
         echo "FAILED to install $pkg (the harness will report it as unavailable)" >&2
         status=1
     fi
 done
-"$venv/bin/python" -m pip list 2>/dev/null | grep -iE '^(backtrader|backtesting|vectorbt|numba|numpy|pandas) '
+"$venv/bin/python" -m pip list 2>/dev/null | grep -iE '^(backtrader|backtesting|vectorbt|numba|numpy|pandas|plotly) '
 exit $status
