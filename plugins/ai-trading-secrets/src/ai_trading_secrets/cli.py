@@ -123,11 +123,15 @@ def rotate_command(secrets_path: Path, key_file: Path | None, new_key_file: Path
     click.echo(f"re-encrypted {count} secret(s) in {secrets_path} under the key in {new_key_file}")
 
 
+SECRETS_HELP = "Credentials encrypted at rest: keys, secrets, rotation."
+
+secrets_group = click.Group("secrets", help=SECRETS_HELP)
+for _command in (init_key_command, set_command, list_command, remove_command, rotate_command):
+    secrets_group.add_command(_command)
+
+
 def register(cli: click.Group) -> None:
     """Add the ``secrets`` group to the root CLI."""
     if "secrets" in cli.commands:
         raise click.UsageError("the 'secrets' command is already registered by another plugin")
-    group = click.Group("secrets", help="Credentials encrypted at rest: keys, secrets, rotation.")
-    for command in (init_key_command, set_command, list_command, remove_command, rotate_command):
-        group.add_command(command)
-    cli.add_command(group)
+    cli.add_command(secrets_group)
