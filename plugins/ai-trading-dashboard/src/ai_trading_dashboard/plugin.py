@@ -18,9 +18,17 @@ if TYPE_CHECKING:
 
 @hookimpl
 def ai_trading_register_commands(cli: click.Group) -> None:
-    from .cli import register
+    """The dashboard commands, imported (with Dash) when one is run."""
+    from ai_trading_core.cli import LazyCommand
 
-    register(cli)
+    cli.add_command(LazyCommand(
+        "dashboard", "ai_trading_dashboard.cli:dashboard_command",
+        "Serve the monitoring dashboard (portfolio, positions, orders, fills, risk, strategies, trades, system).",
+    ))
+    cli.add_command(LazyCommand(
+        "dashboard-hash-password", "ai_trading_dashboard.cli:hash_password_command",
+        "Print the scrypt hash to store as the dashboard's --password-hash.",
+    ))
 
 
 class LiveEventRecorder:
