@@ -299,6 +299,9 @@ class Engine:
         # proves what happened, within a wall-clock budget (seconds) the broker may set.
         # perf-style monotonic seconds measure elapsed time only, never the trading time.
         self._monotonic: Callable[[], float] = time.monotonic
+        # wall-clock seconds, only to carry the age of a checkpoint across a restart
+        self._wall: Callable[[], float] = time.time
+        self._recovered_age_s = 0.0
         budget = getattr(components.broker, "unknown_order_budget_s", None)
         self.unknown_order_budget_s = float(budget) if budget is not None else 60.0
         self._lookups: dict[str, _Lookup] = {}
@@ -533,10 +536,11 @@ class Engine:
             filled = sum((f.quantity for f in fills), Decimal(0))
             order.filled_quantity = filled
             order.average_fill_price = sum((f.notional for f in fills), Decimal(0)) / filled if filled else None
-            if filled >= order.quantity and order.status is not OrderStatus.REJECTED:
+            if filled >= order.quantity and order.status not in (OrderStatus.FILLED, OrderStatus.REJECTED):
                 # every unit's fill is recorded: the order is done, whatever state the crash
                 # left on its row (the fill is written before the order's new state)
                 order.status = OrderStatus.FILLED
+                self._record("record_order_update", order)
             settled = order.status is OrderStatus.REJECTED or (
                 order.status is OrderStatus.FILLED and filled >= order.quantity
             )
@@ -548,6 +552,8 @@ class Engine:
             if not order.status.is_terminal and order.symbol in self.portfolio.index:
                 self._pending[self.portfolio.index[order.symbol]] += float(order.remaining_quantity * order.side.sign)
         self._restarts = cp.restarts + 1
+        if cp.saved_at is not None:
+            self._recovered_age_s = max(0.0, self._wall() - cp.saved_at)
         self._order_seq = cp.order_seq
         self._id_tag = f"{self._id_tag}|r{self._restarts}"
         self._audit_seq = state.audit_sequence
@@ -610,6 +616,7 @@ class Engine:
             risk_state_source=self._state_source,
             halt_reason=self.halt_reason,
             symbols=list(self.symbols),
+            saved_at=self._wall(),
         )
 
     def rearm(self, reason: str) -> None:
@@ -709,8 +716,9 @@ class Engine:
         now = self._monotonic()
         for order in self.book.unknown_orders():
             look = self._lookups.get(order.client_order_id)
-            if look is None:  # recovered after a restart: the budget starts now
-                look = self._lookups[order.client_order_id] = _Lookup(now, order.created_at, next_at=now)
+            if look is None:  # recovered after a restart: its budget started by the last checkpoint
+                since = now - self._recovered_age_s
+                look = self._lookups[order.client_order_id] = _Lookup(since, order.created_at, next_at=now)
             if now < look.next_at and not final:
                 continue
             look.attempts += 1

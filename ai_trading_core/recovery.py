@@ -8,12 +8,15 @@ config and the engine resumes it (:meth:`~ai_trading_core.engine.Engine.restore`
 
 * **The ledger is rebuilt from the recorded fills**, each applied once by execution id. Fills
   are the only thing that moves money, so positions and cash come out exactly as they were.
-* **Orders are taken from storage**, their filled quantity recomputed from the recorded fills.
+* **Orders are taken from storage**, their filled quantity recomputed from the recorded fills
+  (an order whose every unit has a recorded fill is filled, and stored so).
   Every order that may still be live or may have filled unseen (not terminal, or terminal
   with fewer recorded fills than its state implies) is put back as UNKNOWN: the engine looks
   it up by client order id before it trades, and the broker reports fills it missed. An order
-  that was persisted but never reached the broker is found unknown and rejected, never
-  resent blindly.
+  that was persisted but never reached the broker stays unknown (its symbol trades nothing)
+  until the lookup budget, counted from the last checkpoint's wall-clock time, is spent and
+  the broker's order list does not hold it; then it is rejected and its intent decided
+  again, never resent blindly.
 * **The broker reconciles** against the recovered ledger (``BrokerContext.positions``) and
   adopts the recovered orders (``BrokerContext.recovered_orders``).
 * **Decisions resume after the last completed step.** Bars up to the checkpoint only warm the
@@ -58,6 +61,10 @@ class Checkpoint:
     risk_state_source: str = ""
     halt_reason: str = ""
     symbols: list[str] = field(default_factory=list)
+    saved_at: float | None = None
+    """Wall-clock seconds since the epoch when the checkpoint was written. An order the dead
+    process sent was sent before it, give or take a step: the budget for looking up its
+    unknown orders started then, not at the restart."""
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -125,7 +125,10 @@ def _start(config: Path, out: Path) -> subprocess.Popen[bytes]:
 def _prepare(server: Any, bars: dict[str, list[dict[str, Any]]]) -> Any:
     server.bars = bars
     server.auto_fill = True
-    server.fill_delay_s = 0.15  # fills land a few bars later, sometimes while no trader runs
+    # fills land about a bar later, sometimes while no trader runs (not later: an order in
+    # flight holds back the next one of its symbol and side, so much slower fills would make
+    # the decisions depend on when fills land, and the two runs could not be compared)
+    server.fill_delay_s = 0.05
     server.prices = {s: Decimal("100") for s in SYMBOLS}
     return server
 
