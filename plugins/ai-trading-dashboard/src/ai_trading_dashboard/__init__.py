@@ -14,11 +14,13 @@ if TYPE_CHECKING:
     from .feed import LiveRun, RedisRunFeed
     from .killswitch import halt_request_path, request_halt
     from .live import EventBuffer, RedisEventFeed
-    from .redact import redact
     from .security import LoginThrottle
     from .server import DashboardServer
     from .sources import JsonRunSource, RunSource, StorageRunSource
     from .views import RunView, build_view
+
+# ``redact`` shares its submodule's name, which the import system would set over a lazy export.
+from .redact import redact  # noqa: E402 - light (the kernel's redaction only)
 
 # Dash, Flask and plotly are imported on first use, not when the plugin loads.
 __getattr__, __dir__ = lazy_exports(
@@ -36,7 +38,6 @@ __getattr__, __dir__ = lazy_exports(
         "request_halt": ".killswitch",
         "EventBuffer": ".live",
         "RedisEventFeed": ".live",
-        "redact": ".redact",
         "LoginThrottle": ".security",
         "DashboardServer": ".server",
         "JsonRunSource": ".sources",
