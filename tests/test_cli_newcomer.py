@@ -32,10 +32,27 @@ def _imported_after(code: str) -> list[str]:
     return proc.stdout.split()
 
 
-@pytest.mark.parametrize("plugin", ["files", "ml", "technical", "volatility", "kelly", "sim", "sma", "summary"])
-def test_loading_a_plugin_imports_nothing_heavy(plugin: str) -> None:
-    code = f"from ai_trading_core.plugins import create_plugin_host\nh = create_plugin_host(only=[{plugin!r}])\n" \
-           "assert not h.failures, h.failures"
+def test_loading_every_plugin_and_building_the_cli_imports_nothing_heavy() -> None:
+    """What ``ai-trading --help``, ``plugins list`` and ``validate`` pay before any component is
+    built: the plugin host with every installed plugin, and the CLI with every command."""
+    code = (
+        "from ai_trading_core.plugins import create_plugin_host\n"
+        "from ai_trading_core.cli import build_cli\n"
+        "h = create_plugin_host()\n"
+        "assert not h.failures, [f.error for f in h.failures]\n"
+        "build_cli(h)\n"
+    )
+    assert _imported_after(code) == []
+
+
+def test_help_and_plugins_list_import_nothing_heavy() -> None:
+    code = (
+        "import contextlib, io\n"
+        "from ai_trading_core.cli import main\n"
+        "for argv in (['--help'], ['plugins', 'list', '--json']):\n"
+        "    with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n"
+        "        main(argv)\n"
+    )
     assert _imported_after(code) == []
 
 
