@@ -119,6 +119,15 @@ def test_alpaca_429_is_retried_with_backoff_and_places_one_order(
     assert rest_only.sleeps == [1.0, 2.0]  # no Retry-After: doubling from rate_limit_wait_s
 
 
+def test_alpaca_429_waits_as_long_as_retry_after_says(alpaca_server: Any, rest_only: Harness) -> None:
+    alpaca_server.order_faults += ["429_retry_after", "429_retry_after"]
+    alpaca_server.retry_after_s = "7"
+    upd = rest_only.broker.submit_order(order())
+    assert upd.status is OrderStatus.ACCEPTED
+    assert alpaca_server.order_posts == 3 and len(alpaca_server.orders) == 1
+    assert rest_only.sleeps == [7.0, 7.0]
+
+
 def test_alpaca_500_before_accepting_is_unknown_then_rejected_by_lookup(
     alpaca_server: Any, rest_only: Harness
 ) -> None:
