@@ -106,16 +106,21 @@ def main() -> int:
             first_s = time.perf_counter() - t1
             warm = []
             warm_cpu = []
+            split = []
             for k in range(args.repeats):
                 before = sum(client.run(cpu_seconds).values())
                 c1, t1 = time.process_time(), time.perf_counter()
                 again = run_sweep(client, base, points, sweep_id=f"warm{k}", panel=panel)
                 warm.append(time.perf_counter() - t1)
-                warm_cpu.append(time.process_time() - c1 + sum(client.run(cpu_seconds).values()) - before)
+                here = time.process_time() - c1
+                workers_cpu = sum(client.run(cpu_seconds).values()) - before
+                warm_cpu.append(here + workers_cpu)
+                split.append({"workers": round(workers_cpu, 2), "client_and_scheduler": round(here, 2)})
             built = client.run(hosts_built)
     agree = [r.final_equity for r in first] == serial and [r.final_equity for r in again] == serial
     warm_s = min(warm)
     cpu_s = warm_cpu[warm.index(warm_s)]
+    cpu_split = split[warm.index(warm_s)]
     print(
         json.dumps(
             {
@@ -132,6 +137,7 @@ def main() -> int:
                 "speedup_warm": round(serial_s / warm_s, 2),
                 "serial_cpu_s": round(serial_cpu, 2),
                 "dask_warm_cpu_s": round(cpu_s, 2),
+                "dask_warm_cpu_split_s": cpu_split,
                 "idle_speedup_estimate": round(args.workers * serial_cpu / cpu_s, 2),
                 "speedup_with_start": round(serial_s / (start_s + first_s), 2),
                 "hosts_built_per_worker": sorted(built.values()),

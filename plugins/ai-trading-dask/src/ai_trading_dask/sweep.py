@@ -83,8 +83,15 @@ def dask_client(scheduler: str | None = None, *, workers: int = 2, processes: bo
     # Loopback only, any free port: a sweep never listens beyond this machine by accident.
     # (Thread workers talk in-process and take no host.)
     where = {"host": "127.0.0.1"} if processes else {}
-    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=processes, dashboard_address="127.0.0.1:0",
-                      **where) as cluster, Client(cluster) as client:
+    # Dask's statistical profiler samples every worker thread's stack every 10 ms; on runs of
+    # pure Python and NumPy calls that costs CPU and the GIL for a picture nobody looks at
+    # during a sweep. Our own cluster runs without it (a scheduler given by address keeps its
+    # own configuration: set distributed.worker.profile.enabled = false on those workers).
+    import dask
+
+    with dask.config.set({"distributed.worker.profile.enabled": False}), LocalCluster(
+        n_workers=workers, threads_per_worker=1, processes=processes, dashboard_address="127.0.0.1:0", **where
+    ) as cluster, Client(cluster) as client:
         yield client
 
 
