@@ -72,6 +72,8 @@ class LateAcceptingBroker(SimulatedBroker):
     it ``delay_bars`` bars later: the caller sees a timeout, lookups answer "not found" until
     the order appears."""
 
+    unknown_order_budget_s = 60.0  # a venue that accepts late (the simulated one cannot)
+
     def __init__(self, delay_bars: int = 3) -> None:
         super().__init__()
         self.delay_bars = delay_bars

@@ -114,6 +114,9 @@ class SimulatedBrokerParams(BaseModel):
 
 class SimulatedBroker:
     name = "sim"
+    unknown_order_budget_s = 0.0
+    """In-process: an order it has not seen was never placed (it cannot accept late), so the
+    engine need not wait before declaring an unknown order rejected."""
 
     def __init__(self, params: SimulatedBrokerParams | None = None) -> None:
         self.params = params or SimulatedBrokerParams()
