@@ -437,9 +437,10 @@ def build_cli(host: PluginHost) -> click.Group:
                 fh.writelines(line + "\n" for line in lines)
             err_console.print(f"appended {len(lines)} head(s) to {out}")
 
-    from .replay import replay_command
-
-    cli.add_command(replay_command)
+    cli.add_lazy_command(  # type: ignore[attr-defined]
+        "replay", "ai_trading_core.replay:replay_command",
+        "Re-run a recorded run from its manifest.json and check it reproduces exactly.",
+    )
     _register_plugin_commands(host, cli)
     return cli
 
