@@ -52,7 +52,6 @@ from ai_trading_core.models import Order, utc
 from ai_trading_core.protocols import RiskContext
 from ai_trading_core.testing import random_walk_panel
 
-
 CPU: dict[str, float] = {}  # the same figures in process CPU time, filled by median_time
 
 

@@ -79,7 +79,10 @@ def main() -> int:
 
     load_before = os.getloadavg()
     points = cartesian_grid(
-        [parse_param("strategies.0.params.fast=2,3,4,5,6,7,8,9,10,11"), parse_param("strategies.0.params.slow=20,25,30,35,40")]
+        [
+            parse_param("strategies.0.params.fast=2,3,4,5,6,7,8,9,10,11"),
+            parse_param("strategies.0.params.slow=20,25,30,35,40"),
+        ]
     )
     with tempfile.TemporaryDirectory(prefix="bench-sweep-") as tmp:
         raw = config_for(Path(tmp), args.symbols, args.bars)

@@ -26,9 +26,8 @@ from . import data as bench_data
 ROOT = Path(__file__).resolve().parent.parent
 # The peers' interpreter: benchmarks/.peers-venv (setup_peers.sh), or BENCH_PEERS_VENV when set
 # (setup_peers.sh honours the same variable).
-PEERS_PYTHON = (
-    Path(os.environ["BENCH_PEERS_VENV"]) if os.environ.get("BENCH_PEERS_VENV") else Path(__file__).resolve().parent / ".peers-venv"
-) / "bin" / "python"
+_PEERS_VENV = os.environ.get("BENCH_PEERS_VENV") or str(Path(__file__).resolve().parent / ".peers-venv")
+PEERS_PYTHON = Path(_PEERS_VENV) / "bin" / "python"
 REL_TOL = 1e-6
 REFERENCE = "numpy"
 

@@ -240,3 +240,52 @@ def test_the_check_gives_the_same_verdicts_as_with_full_re_estimation(every: int
                 assert va.measured == pytest.approx(vb.measured, rel=1e-12, abs=1e-15)
             compared += 1
     assert compared == 4 * (steps - lookback)
+
+
+def test_a_backtest_with_the_limits_is_the_same_with_full_re_estimation(
+    tmp_path: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A whole run through the engine (VaR, CVaR and cluster limits binding): the same
+    orders, fills and final equity as with the from-scratch estimator."""
+    import ai_trading_risk_limits.limits as limits_module
+
+    from ai_trading_core.config import config_from_dict
+    from ai_trading_core.runner import run_config
+
+    def config() -> object:
+        return config_from_dict({
+            "run": {"seed": 3, "output_dir": f"{tmp_path}/runs", "state_dir": f"{tmp_path}/state"},
+            "plugins": {"load": ["sample-data", "sim", "sma", "risk-limits"]},
+            "data": {"name": "synthetic", "params": {"n_symbols": 20, "n_bars": 260}},
+            "strategies": [{"name": "sma_crossover", "params": {"fast": 5, "slow": 20}}],
+            "risk": [{"name": "portfolio_limits", "params": {
+                "max_gross_exposure": 1.0, "var_99": 0.004, "cvar": 0.0048,
+                "var_methods": ["historical", "parametric"], "lookback": 60,
+                "correlation_threshold": 0.3, "max_cluster_weight": 0.3}}],
+            "audit": {"enabled": False},
+        })
+
+    rolling_run = run_config(config())  # type: ignore[arg-type]
+
+    class FromScratch:
+        def __init__(self, params: PortfolioLimitsParams) -> None:
+            self.params = params
+
+        def estimate(self, history: History, timestamp: int, n_symbols: int) -> RiskEstimates:
+            return estimate(self.params, history, timestamp, n_symbols)
+
+    monkeypatch.setattr(limits_module, "RollingRiskEstimator", FromScratch)
+    full_run = run_config(config())  # type: ignore[arg-type]
+    rolling, full = rolling_run.document, full_run.document
+    for key in ("final_equity", "order_count", "trade_count"):
+        assert rolling["metrics"][key] == full["metrics"][key], key
+
+    def verdicts(run: object) -> list[tuple[str, object, str]]:
+        return [
+            (v.decision.value, v.approved_quantity, v.reason.split(" ", 1)[0])
+            for v in run.result.risk_verdicts  # type: ignore[attr-defined]
+        ]
+
+    assert verdicts(rolling_run) == verdicts(full_run)
+    binding = {name for decision, _, name in verdicts(rolling_run) if decision != "approve"}
+    assert {"var_99_historical", "var_99_parametric", "cluster_weight"} <= binding  # the limits did bind

@@ -32,6 +32,8 @@ the same numbers (in ring order: the oldest column is overwritten).
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 from scipy.linalg import blas  # type: ignore[import-untyped]
 
@@ -83,9 +85,7 @@ class RollingRiskEstimator:
         if self._last is not None and history is self._history and k == 0:
             last = self._last
             if last.timestamp != timestamp:
-                last = RiskEstimates(
-                    timestamp, last.n_obs, last.returns_t, last.mean, last.cov, last.labels, last.orientation, last.mixed
-                )
+                last = dataclasses.replace(last, timestamp=timestamp)
                 self._last = last
             return last
         if (
