@@ -352,8 +352,9 @@ def run_config(
         if execution_report is not None:  # execution brokers: child orders, shortfall, slippage
             result.extra["execution"] = execution_report()
         data_report = getattr(source, "run_extras", None)
-        if data_report is not None:  # streaming and failover sources: where the bars came from
-            result.extra["data_feed"] = data_report()
+        feed_extras = data_report() if data_report is not None else None
+        if feed_extras:  # streaming and failover sources: where the bars came from
+            result.extra["data_feed"] = feed_extras
     except BaseException:
         if components.storage is not None:
             components.storage.close()

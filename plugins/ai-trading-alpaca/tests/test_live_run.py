@@ -188,8 +188,12 @@ def test_live_run_streams_decides_each_bar_once_and_ends_reconciled(
     assert stamps == [to_ns(b.ts) for b in market_data.live_bars], f"{len(stamps)} steps"
     assert doc["bars"] == LIVE
 
-    # the faults happened and were handled as designed
+    # the faults happened and were handled as designed, and the run document says so
     assert market_data.ws_connections >= 3  # first, after the drop, after the recycles
+    feed = doc["data_feed"]
+    assert sum(feed["bars_by_source"].values()) == LIVE and feed["bars_by_source"].get("rest", 0) > 0
+    assert feed["connections"] >= 3 and feed["recycles"] >= 2 and feed["stale_episodes"] >= 2
+    assert feed["late_bars_dropped"] == 0 and feed["rejected_bars"] == 0
     assert "backfilled over REST" in text
     assert "alert [warning] alpaca_bars: no new bar" in text
     states = [(e["source"], e["state"]) for e in doc["risk_events"]]

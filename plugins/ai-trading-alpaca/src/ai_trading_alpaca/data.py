@@ -209,13 +209,12 @@ class AlpacaBarsSource:
         what the feed went through."""
         session = self.session
         if session is None:
-            return {"source": self.name, "streamed": False}
+            return {}  # history only (a backtest or a replay): nothing to report
         by: dict[str, int] = {}
         for _, where in session.delivered:
             by[where] = by.get(where, 0) + 1
         return {
             "source": self.name,
-            "streamed": True,
             "bars_by_source": by,
             "connections": session.connections,
             "backfills": session.backfills,
