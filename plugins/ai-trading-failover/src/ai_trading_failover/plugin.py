@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ai_trading_core import hookimpl
 from ai_trading_core.enums import Role
 from ai_trading_core.errors import ConfigError
 from ai_trading_core.registry import BuildContext, DataSourceRegistry
 
 from .config import FailoverParams
-from .source import FailoverSource, Member
+
+if TYPE_CHECKING:
+    from .source import FailoverSource
 
 
 def build_failover(params: FailoverParams, ctx: BuildContext) -> FailoverSource:
+    from .source import FailoverSource, Member  # imported when a run builds the source
+
     if ctx.build is None:
         raise ConfigError("failover: the run did not provide a component builder")
     members = []

@@ -43,6 +43,10 @@ def ai_trading_register_risk_checks(registry: RiskCheckRegistry) -> None:
 
 @hookimpl
 def ai_trading_register_commands(cli: click.Group) -> None:
-    from .cli import watchdog_command
+    """``ai-trading watchdog``, imported (with the broker machinery) when it is run."""
+    from ai_trading_core.cli import LazyCommand
 
-    cli.add_command(watchdog_command)
+    cli.add_command(LazyCommand(
+        "watchdog", "ai_trading_watchdog.cli:watchdog_command",
+        "Cancel the trader's open orders and halt the kill switch when its heartbeat stops.",
+    ))
