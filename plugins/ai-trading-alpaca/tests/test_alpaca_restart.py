@@ -4,8 +4,8 @@ The trader runs as a real ``ai-trading run`` process (paper mode over a paced re
 served by the local Alpaca server, SQLite storage, the alpaca broker pointed at the same
 server). It is killed with SIGKILL at seeded random moments and started again each time; the
 restarted process resumes the unfinished run from storage and reconciles with the account
-before it trades. The server fills orders a little after accepting them, so some fills land
-while no trader is running. The outcome is compared with the same config run once without
+before it trades. The server fills orders right after accepting them, so a kill between an
+order's POST and its answer leaves a fill that lands while no trader is running. The outcome is compared with the same config run once without
 interruption against a fresh server.
 """
 
@@ -125,10 +125,11 @@ def _start(config: Path, out: Path) -> subprocess.Popen[bytes]:
 def _prepare(server: Any, bars: dict[str, list[dict[str, Any]]]) -> Any:
     server.bars = bars
     server.auto_fill = True
-    # fills land about a bar later, sometimes while no trader runs (not later: an order in
-    # flight holds back the next one of its symbol and side, so much slower fills would make
-    # the decisions depend on when fills land, and the two runs could not be compared)
-    server.fill_delay_s = 0.05
+    # fills land right after the acceptance, also while no trader runs (a kill between the
+    # POST and its answer); not later: an order in flight holds back the next one of its
+    # symbol and side, so slower fills would make the decisions depend on when fills land,
+    # and the two runs could not be compared
+    server.fill_delay_s = 0.0
     server.prices = {s: Decimal("100") for s in SYMBOLS}
     return server
 

@@ -553,7 +553,7 @@ def kill_trial(server_type: type, tmp_path: Path, seed: int) -> None:
     run's, every order posted once, the account equal to the ledger."""
     bars = random_bars(11, 90)
     if 11 not in _REFERENCES:
-        reference = prepare(server_type(), bars)
+        reference = prepare(server_type(), bars, fill_delay_s=0.0)
         reference.start()
         try:
             run = run_trader(reference, tmp_path / "reference", broker={"unknown_order_budget_s": 1.0})
@@ -565,7 +565,11 @@ def kill_trial(server_type: type, tmp_path: Path, seed: int) -> None:
     assert len(expected) >= 6
 
     rng = random.Random(seed)
-    server = prepare(server_type(), bars, fill_delay_s=rng.choice([0.0, 0.05, 0.15]))
+    # Fills land right after the acceptance, also while no trader runs (a kill between the
+    # POST and its answer). Not later: an order in flight holds back the next order of its
+    # symbol and side, so slower fills would make the decisions depend on when fills land,
+    # and the killed run could not be compared with the uninterrupted one.
+    server = prepare(server_type(), bars, fill_delay_s=0.0)
     server.start()
     try:
         config = write_config(server, tmp_path / f"killed-{seed}", broker={"unknown_order_budget_s": 1.0})
