@@ -6,8 +6,6 @@ from typing import TYPE_CHECKING
 
 from ai_trading_core import hookimpl
 
-from .check import CircuitBreakerParams, build_circuit_breaker
-from .cli import register
 
 if TYPE_CHECKING:
     import click
@@ -19,8 +17,8 @@ if TYPE_CHECKING:
 def ai_trading_register_risk_checks(registry: RiskCheckRegistry) -> None:
     registry.register(
         "circuit_breaker",
-        build_circuit_breaker,
-        params=CircuitBreakerParams,
+        "ai_trading_circuit_breaker.check:build_circuit_breaker",
+        params="ai_trading_circuit_breaker.check:CircuitBreakerParams",
         description=(
             "trips on a daily loss (default: HALTED) or a rapid loss within a trailing window "
             "(default: REDUCING); persisted; re-armed only explicitly"
@@ -30,4 +28,6 @@ def ai_trading_register_risk_checks(registry: RiskCheckRegistry) -> None:
 
 @hookimpl
 def ai_trading_register_commands(cli: click.Group) -> None:
+    from .cli import register
+
     register(cli)

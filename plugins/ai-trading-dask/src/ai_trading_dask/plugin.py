@@ -12,6 +12,9 @@ if TYPE_CHECKING:
 
 @hookimpl
 def ai_trading_register_commands(cli: click.Group) -> None:
-    from .cli import sweep_command
+    from ai_trading_core.cli import LazyCommand
 
-    cli.add_command(sweep_command)
+    cli.add_command(LazyCommand(
+        "sweep", "ai_trading_dask.cli:sweep_command",
+        "Run CONFIG once per point of a parameter grid on Dask, and rank the runs.",
+    ))

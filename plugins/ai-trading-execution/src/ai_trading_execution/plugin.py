@@ -2,14 +2,19 @@ from __future__ import annotations
 
 from ai_trading_core import hookimpl
 from ai_trading_core.errors import ConfigError
-from ai_trading_core.registry import BrokerRegistry, BuildContext
+from typing import TYPE_CHECKING
 
-from .broker import AlgoBroker
-from .params import AlgoBrokerParams
-from .routing import Venue
+if TYPE_CHECKING:
+    from ai_trading_core.registry import BrokerRegistry, BuildContext
+
+    from .broker import AlgoBroker
+    from .params import AlgoBrokerParams
 
 
 def _build(params: AlgoBrokerParams, ctx: BuildContext) -> AlgoBroker:
+    from .broker import AlgoBroker  # built on use: loading the plugin stays cheap
+    from .routing import Venue
+
     if ctx.build is None:
         raise ConfigError("broker 'algo' needs a build context that can build its venue brokers")
     venues = [
@@ -29,6 +34,6 @@ def ai_trading_register_brokers(registry: BrokerRegistry) -> None:
     registry.register(
         "algo",
         _build,
-        params=AlgoBrokerParams,
+        params="ai_trading_execution.params:AlgoBrokerParams",
         description="execution algorithms (twap, vwap, pov, iceberg, direct) over routed venue brokers",
     )
