@@ -142,6 +142,8 @@ class LiveRunFeed:
         self._failures = 0
         self._retry_at: float | None = None
         self._outage: BaseException | None = None  # set by the writer, reported by the engine thread
+        self._outage_reported = False  # one alert per outage, until Redis answers again
+        self._outage_lock = threading.Lock()
 
     # ------------------------------------------------------------------ keys
     def key(self, *parts: str) -> str:
@@ -160,6 +162,9 @@ class LiveRunFeed:
         a running writer, send it now through the cache's outage guard."""
         q = self._queue
         if q is None:
+            if self._outage_reported or self._outage is not None:
+                self.dropped_in_outage += 1  # known down: no second attempt (and no second alert)
+                return
             pipe = self.cache.client.pipeline(transaction=False)
             build(pipe)
             self.cache._guard("live feed", pipe.execute, None)
@@ -225,11 +230,16 @@ class LiveRunFeed:
         if self._retry_at is not None:
             logger.info("live feed: Redis reachable again after {} failed attempt(s)", self._failures)
             self._failures, self._retry_at = 0, None
+            self._outage_reported = False
 
     def _report_outage(self) -> None:
-        exc, self._outage = self._outage, None
-        if exc is not None:
-            logger.warning("live feed: Redis unavailable ({}); writes are dropped until it is back", exc)
+        with self._outage_lock:  # the last step and the end of the run may both get here
+            exc, self._outage = self._outage, None
+            if exc is None or self._outage_reported:
+                return
+            self._outage_reported = True
+        logger.warning("live feed: Redis unavailable ({}); writes are dropped until it is back", exc)
+        if not self.cache._failures:  # one alert per outage: the cache may have raised it already
             self.cache._send_alert("live feed", exc)
 
     def _event(self, pipe: Any, kind: str, data: Mapping[str, Any] | str) -> None:
@@ -399,6 +409,8 @@ class LiveRunFeed:
 
         self._send(build)
         self._stop_writer()
+        # an outage the writer met after the last step is still reported, once
+        self._report_outage()
 
     # ------------------------------------------------------------------ snapshot
     def _heartbeat_ms(self) -> int:
