@@ -600,7 +600,7 @@ def kill_trial(server_type: type, tmp_path: Path, seed: int) -> None:
         server.stop()
 
 
-@pytest.mark.parametrize("seed", range(2))
+@pytest.mark.parametrize("seed", range(3))
 def test_kill_9_at_random_moments_then_restart(alpaca_server: Any, tmp_path: Path, seed: int) -> None:
     kill_trial(type(alpaca_server), tmp_path, seed)
 
