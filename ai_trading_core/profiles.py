@@ -14,7 +14,6 @@ arrays (``[[strategies]]``, ``[[risk]]`` ...) and scalars are replaced whole.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import os
 import tomllib
@@ -25,6 +24,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, SecretStr
 
+from .endpoints import is_loopback
 from .errors import ConfigError
 
 if TYPE_CHECKING:
@@ -159,17 +159,6 @@ def _url_password(text: str) -> bool:
         return False
     try:
         return bool(urlsplit(text).password)
-    except ValueError:
-        return False
-
-
-def is_loopback(host: str) -> bool:
-    """True for ``localhost``, 127.0.0.0/8 and ``::1``."""
-    host = host.strip().strip("[]")
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
 

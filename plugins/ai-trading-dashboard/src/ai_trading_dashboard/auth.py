@@ -9,13 +9,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import ipaddress
 import os
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import SecretStr
 
+from ai_trading_core.endpoints import is_loopback
 from ai_trading_core.errors import ConfigError
 
 _N, _R, _P, _LEN = 2**14, 8, 1, 32
@@ -82,16 +82,6 @@ class BasicAuth:
         return hmac.compare_digest(str(user), self.username) & verify_password(
             str(password), self.password_hash
         )
-
-
-def is_loopback(host: str) -> bool:
-    """True for ``localhost`` and loopback addresses; ``0.0.0.0``/``::`` listen everywhere."""
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def require_auth_beyond_loopback(host: str, auth: BasicAuth | None) -> None:

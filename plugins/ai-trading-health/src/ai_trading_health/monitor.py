@@ -26,7 +26,7 @@ from ai_trading_core.clock import Clock
 from ai_trading_core.errors import ConfigError
 from ai_trading_core.market import to_datetime
 
-from .auth import bearer_token, require_bearer
+from ai_trading_core.endpoints import bearer_token, require_bearer
 from .params import HealthParams
 from .probes import StorageProbe
 

@@ -13,7 +13,7 @@ from ai_trading_core.enums import RiskDecision
 from ai_trading_core.market import to_datetime
 from ai_trading_core.models import RiskVerdict
 
-from .auth import bearer_token
+from ai_trading_core.endpoints import bearer_token
 from .monitor import HealthMonitor
 from .params import HealthParams
 from .probes import directory_writable, sql_select_one

@@ -26,7 +26,7 @@ from ai_trading_core.models import Fill, Order, RiskEvent, RiskVerdict
 from ai_trading_core.protocols import ReportSection, RiskContext
 from ai_trading_core.result import RunResult, Session
 
-from .auth import bearer_token, require_bearer
+from ai_trading_core.endpoints import bearer_token, require_bearer
 from .params import PrometheusParams
 from .series import RISK_STATE_VALUE, TradingSeries
 

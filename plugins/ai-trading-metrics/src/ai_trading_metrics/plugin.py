@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from ai_trading_core import hookimpl
 from ai_trading_core.clock import SimulatedClock
 
-from .auth import bearer_token
+from ai_trading_core.endpoints import bearer_token
 from .exporter import PrometheusExporter
 from .params import PrometheusParams
 

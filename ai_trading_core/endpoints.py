@@ -1,5 +1,5 @@
-"""Bearer-token protection of the /metrics endpoint, and the rule that keeps it on loopback
-without one (as the dashboard does with its login)."""
+"""HTTP endpoints a run serves (health, metrics, the dashboard): the loopback rule and
+bearer-token protection. An endpoint without authentication may listen on loopback only."""
 
 from __future__ import annotations
 
@@ -8,17 +8,19 @@ import ipaddress
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from ai_trading_core.errors import ConfigError
+from .errors import ConfigError
 
 WsgiApp = Callable[[dict[str, Any], Any], Iterable[bytes]]
 
 
 def is_loopback(host: str) -> bool:
-    """True for ``localhost`` and loopback addresses; ``0.0.0.0``/``::`` listen everywhere."""
+    """True for ``localhost``, 127.0.0.0/8 and ``::1`` (brackets and spaces ignored);
+    ``0.0.0.0``/``::`` listen everywhere and are not loopback."""
+    host = host.strip().strip("[]")
     if host.lower() == "localhost":
         return True
     try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
+        return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
 
