@@ -15,7 +15,7 @@ same invariants (:func:`check_invariants`):
 * the run reconciled, did not halt, exited 0, and logged no ERROR line for an expected race.
 
 The kill -9 series (seeded random kills, then restarts) compares the orders and the ledger
-with an uninterrupted run: a few trials here, twenty more under the ``nightly`` marker.
+with an uninterrupted run: twenty seeded trials here, twenty more under the ``nightly`` marker.
 """
 
 from __future__ import annotations
@@ -600,7 +600,7 @@ def kill_trial(server_type: type, tmp_path: Path, seed: int) -> None:
         server.stop()
 
 
-@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("seed", range(20))
 def test_kill_9_at_random_moments_then_restart(alpaca_server: Any, tmp_path: Path, seed: int) -> None:
     kill_trial(type(alpaca_server), tmp_path, seed)
 
