@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 from ai_trading_core import hookimpl
 
 from .check import KillSwitchCheck, KillSwitchParams
-from .cli import register
 
 if TYPE_CHECKING:
     import click
@@ -53,4 +52,14 @@ def ai_trading_register_risk_checks(registry: RiskCheckRegistry) -> None:
 
 @hookimpl
 def ai_trading_register_commands(cli: click.Group) -> None:
-    register(cli)
+    """``halt`` and ``resume``, imported when one is run."""
+    from ai_trading_core.cli import LazyCommand
+
+    commands = {
+        "halt": ("halt_command", "Halt trading: cancel open orders and refuse new ones until `ai-trading resume`."),
+        "resume": ("resume_command", "Re-arm the kill switch after a halt (explicit; never automatic)."),
+    }
+    for name, (attr, short_help) in commands.items():
+        if name in cli.commands:
+            raise RuntimeError(f"'{name}' is already registered by another plugin")
+        cli.add_command(LazyCommand(name, f"ai_trading_killswitch.cli:{attr}", short_help))
