@@ -18,6 +18,7 @@ from .errors import ConfigError
 from .files import atomic_write_text
 from .market import BarPanel
 from .redaction import MASK, redact_config
+from .rundoc import rows
 
 if TYPE_CHECKING:
     from .config import AppConfig
@@ -28,17 +29,25 @@ MANIFEST_NAME = "manifest.json"
 
 def result_digest(document: dict[str, Any]) -> str:
     """SHA-256 (hex) of the canonical JSON (sorted keys, no spaces) of the run document's
-    ``equity_curve``, ``orders`` and ``trades``: equal digests mean the same fills, trades
-    and equity at every bar."""
-    part = {k: document[k] for k in ("equity_curve", "orders", "trades")}
+    ``equity_curve``, ``orders`` and ``trades``, in the document's own layout (column tables
+    since schema 2): equal digests mean the same fills, trades and equity at every bar."""
+    return _digest({k: document[k] for k in ("equity_curve", "orders", "trades")})
+
+
+def row_digest(document: dict[str, Any]) -> str:
+    """The :func:`result_digest` that the same result had in a schema 1 document (orders and
+    trades as lists of objects), from a document of either layout: a manifest recorded before
+    schema 2 still replays."""
+    return _digest({"equity_curve": document["equity_curve"], **{k: rows(document, k) for k in ("orders", "trades")}})
+
+
+def _digest(part: dict[str, Any]) -> str:
     # check_circular=False: a document is a tree; the check is pure overhead on a
     # million-point equity curve and changes nothing in the text
     text = json.dumps(
         part, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False, check_circular=False
     )
     return hashlib.sha256(text.encode()).hexdigest()
-
-
 
 
 def replayable_config(config: AppConfig, redacted: dict[str, Any]) -> dict[str, Any]:

@@ -21,7 +21,7 @@ import click
 
 from .config import AppConfig, config_from_dict
 from .errors import AiTradingError, ConfigError
-from .manifest import read_manifest, result_digest
+from .manifest import read_manifest, result_digest, row_digest
 from .market import BarPanel
 from .plugins import PluginHost, create_plugin_host
 from .redaction import MASK
@@ -140,7 +140,9 @@ def replay(
         )
     outcome = run_config(config, host, panel=panel, run_id=manifest["run_id"])
     digest = result_digest(outcome.document)
-    if digest != manifest["result_digest"]:
+    # a manifest recorded before schema 2 digested orders and trades as lists of objects
+    legacy = digest != manifest["result_digest"] and row_digest(outcome.document) == manifest["result_digest"]
+    if digest != manifest["result_digest"] and not legacy:
         problems.append(
             f"result digest: recorded {manifest['result_digest'][:12]}, replayed {digest[:12]} "
             "(equity curve, orders or trades differ)"
@@ -150,7 +152,7 @@ def replay(
         replayed_text = new_path.read_text(encoding="utf-8")
         # the replay continues the run's audit chain and seals it anew: its head differs by
         # design (the recorded head stays in the chain), the rest must not
-        if _without_audit(replayed_text) != _without_audit(recorded_text):
+        if _without_audit(replayed_text, legacy) != _without_audit(recorded_text, legacy):
             if not problems:
                 problems.append("manifest: the replay's manifest differs from the recorded one")
             new_path.with_name("manifest.replay.json").write_text(replayed_text, encoding="utf-8")
@@ -159,10 +161,14 @@ def replay(
     return outcome, not problems, problems
 
 
-def _without_audit(manifest_text: str) -> Any:
+def _without_audit(manifest_text: str, legacy: bool = False) -> Any:
+    """The manifest without its audit head (and without its result digest when the record's
+    digest is of the schema 1 layout, checked by :func:`row_digest` instead)."""
     doc = json.loads(manifest_text)
     if isinstance(doc, dict):
         doc.pop("audit", None)
+        if legacy:
+            doc.pop("result_digest", None)
     return doc
 
 

@@ -1,25 +1,34 @@
 """The run document written by ``ai-trading run --json-out``; specified in
 ``docs/run-document.md``. Plain JSON: Decimals as strings, timestamps ISO-8601 UTC, no NaN
-(missing values are null)."""
+(missing values are null).
+
+Orders, fills and trades are column tables (schema 2): ``{"columns": [...], "data": {name:
+[...]}, "count": N}``, one JSON array per field, built a column at a time (a backtest can have
+100,000 orders; one object per order is slow to build, write and read). :func:`rows` reads a
+table back as one dict per row from either layout, so schema 1 documents still read."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
-from pydantic import TypeAdapter
+from pydantic import AwareDatetime, BaseModel
 
+from .errors import DataError
 from .market import to_datetime
-from .models import Order
+from .models import Fill, Order, Trade
 from .protocols import ReportSection
 from .result import RunResult
 
 if TYPE_CHECKING:
     from .config import AppConfig
 
-SCHEMA_VERSION = 1
-_ORDERS = TypeAdapter(list[Order])
+SCHEMA_VERSION = 2
+TABLES = ("orders", "fills", "trades")
+"""The document's keys that hold column tables (schema 2) or lists of objects (schema 1)."""
 
 
 def json_safe(value: Any) -> Any:
@@ -45,6 +54,163 @@ def _iso_many(ts: Any) -> list[str]:
     as_dt = ts.view("datetime64[ns]").astype(f"datetime64[{unit}]")
     strings: list[str] = np.datetime_as_string(as_dt, unit=unit, timezone="UTC").tolist()  # type: ignore[call-overload]
     return strings
+
+
+def _iso_ns(ts: Any) -> list[str]:
+    """ISO-8601 UTC strings for int64 nanoseconds, each written as ``datetime.isoformat`` (and
+    so pydantic) writes it: whole seconds without a fraction, otherwise six digits, 'Z'
+    suffix. Vectorised; unlike :func:`_iso_many` the precision is chosen per value, so a
+    column reads back equal to the models' JSON."""
+    import numpy as np
+
+    us = np.asarray(ts, dtype=np.int64) // 1000  # microseconds, as to_datetime truncates
+    as_dt = us.astype("datetime64[us]")
+    micro = np.datetime_as_string(as_dt, unit="us", timezone="UTC")  # type: ignore[call-overload]
+    whole = us % 1_000_000 == 0
+    if not whole.any():
+        strings: list[str] = micro.tolist()
+        return strings
+    seconds = np.datetime_as_string(as_dt, unit="s", timezone="UTC")  # type: ignore[call-overload]
+    strings = np.where(whole, seconds, micro).tolist()
+    return strings
+
+
+def _iso_datetimes(values: Sequence[datetime | None]) -> list[str | None]:
+    """ISO strings ('Z' for UTC) of datetimes, each distinct instant formatted once: a
+    backtest's orders and fills share few timestamps (one per bar)."""
+    memo = {v: None if v is None else v.isoformat().replace("+00:00", "Z") for v in set(values)}
+    return list(map(memo.__getitem__, values))
+
+
+# How a field is written: "plain" as is (str, bool, null), "text" as str() (string
+# enumerations, whose str() is their value), "decimal" as str(), "time" as ISO-8601 'Z'.
+_Kind = tuple[str, bool]  # (kind, may be null)
+
+
+def _field_kinds(model: type[BaseModel]) -> dict[str, _Kind]:
+    """Column kinds of a model's fields, derived from their annotations, so that a field added
+    to the model gets its column without a change here."""
+    import types
+    import typing
+    from decimal import Decimal
+    from enum import Enum
+
+    kinds: dict[str, _Kind] = {}
+    for name, info in model.model_fields.items():
+        ann = info.annotation
+        args = typing.get_args(ann) if typing.get_origin(ann) in (typing.Union, types.UnionType) else (ann,)
+        nullable = type(None) in args
+        base = next((a for a in args if a is not type(None)), type(None))
+        if typing.get_origin(base) is typing.Annotated:
+            base = typing.get_args(base)[0]
+        if base is Decimal:
+            kind = "decimal"
+        elif base is AwareDatetime or (isinstance(base, type) and issubclass(base, datetime)):
+            kind = "time"
+        elif isinstance(base, type) and issubclass(base, Enum):
+            kind = "text"
+        else:
+            kind = "plain"
+        kinds[name] = (kind, nullable)
+    return kinds
+
+
+ORDER_FIELDS = _field_kinds(Order)
+FILL_FIELDS = _field_kinds(Fill)
+TRADE_FIELDS = _field_kinds(Trade)
+
+
+def _json_column(values: Any, kind: _Kind) -> list[Any]:
+    """One column of raw values (a list, or a NumPy array from the engine; int64 nanoseconds
+    for a time column) as a JSON array."""
+    name, nullable = kind
+    if hasattr(values, "dtype"):  # a NumPy array
+        if name == "time" and values.dtype.kind in "iu":
+            return _iso_ns(values)
+        values = values.tolist()
+    if name == "plain":
+        return values if isinstance(values, list) else list(values)
+    if name == "time":
+        return _iso_datetimes(values)
+    if nullable:
+        return [v if v is None else str(v) for v in values]
+    return list(map(str, values))
+
+
+def _table(source: Sequence[BaseModel] | Mapping[str, Any], kinds: dict[str, _Kind], what: str) -> dict[str, Any]:
+    """A column table from model objects (read field by field from their ``__dict__``, no
+    per-object dump) or from columns of raw values keyed by field name."""
+    names = list(kinds)
+    if isinstance(source, Mapping):
+        missing = [n for n in names if n not in source]
+        if missing:
+            raise DataError(f"{what} columns: missing {missing}")
+        raw: Callable[[str], Any] = source.__getitem__
+        count = len(source[names[0]]) if names else 0
+    else:
+        dicts = [o.__dict__ for o in source]
+        count = len(dicts)
+
+        def raw(name: str) -> Any:
+            return list(map(itemgetter(name), dicts))
+
+    data = {n: _json_column(raw(n), kinds[n]) for n in names}
+    wrong = [n for n, column in data.items() if len(column) != count]
+    if wrong:
+        raise DataError(f"{what} columns: {wrong} do not have {count} values")
+    return {"columns": names, "data": data, "count": count}
+
+
+def order_columns(orders: Sequence[Order] | Mapping[str, Any]) -> dict[str, Any]:
+    """The ``orders`` table: every field of :class:`~ai_trading_core.models.Order`, one
+    array each. ``orders`` is a list of orders or their columns (field name -> values)."""
+    return _table(orders, ORDER_FIELDS, "order")
+
+
+def fill_columns(fills: Sequence[Fill] | Mapping[str, Any]) -> dict[str, Any]:
+    """The ``fills`` table: every field of :class:`~ai_trading_core.models.Fill`."""
+    return _table(fills, FILL_FIELDS, "fill")
+
+
+def trade_columns(trades: Sequence[Trade] | Mapping[str, Any]) -> dict[str, Any]:
+    """The ``trades`` table: every field of :class:`~ai_trading_core.models.Trade`."""
+    return _table(trades, TRADE_FIELDS, "trade")
+
+
+def rows(doc: Mapping[str, Any], table: str) -> list[dict[str, Any]]:
+    """The rows of ``doc[table]`` (``"orders"``, ``"fills"``, ``"trades"``) as one dict per
+    row, whichever the layout: a column table (schema 2) or a list of objects (schema 1, or a
+    document already turned into rows). A table the document lacks (``fills`` before schema
+    2) has no rows."""
+    value = doc.get(table)
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return list(value)
+    if isinstance(value, Mapping) and isinstance(value.get("columns"), list) and isinstance(value.get("data"), Mapping):
+        names: list[str] = value["columns"]
+        data = value["data"]
+        missing = [n for n in names if n not in data]
+        if missing:
+            raise DataError(f"run document: {table!r} lists columns {missing} without data")
+        arrays = [data[n] for n in names]
+        count = value.get("count", len(arrays[0]) if arrays else 0)
+        if any(not isinstance(a, list) or len(a) != count for a in arrays):
+            raise DataError(f"run document: the columns of {table!r} do not all hold {count} values")
+        if not names:
+            return [{} for _ in range(count)]
+        return [dict(zip(names, values, strict=True)) for values in zip(*arrays, strict=True)]
+    raise DataError(f"run document: {table!r} is neither a column table nor a list of objects")
+
+
+def with_rows(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """A shallow copy of ``doc`` whose tables are lists of row dicts (the schema 1 layout),
+    for readers that look at the rows many times (the dashboard keeps one run so)."""
+    out = dict(doc)
+    for table in TABLES:
+        if table in out:
+            out[table] = rows(doc, table)
+    return out
 
 
 def _curve(stamps: list[str], values: Any) -> list[list[Any]]:
@@ -102,31 +268,18 @@ def build_run_document(
         "final_equity": str(result.final_equity),
         "final_positions": {k: str(v) for k, v in result.final_positions.items()},
         "equity_curve": _curve(_iso_many(ts), result.equity),
-        "trades": [
-            {
-                "symbol": t.symbol,
-                "side": t.side.value,
-                "quantity": str(t.quantity),
-                "entry_time": t.entry_time.isoformat().replace("+00:00", "Z"),
-                "entry_price": str(t.entry_price),
-                "exit_time": t.exit_time.isoformat().replace("+00:00", "Z") if t.exit_time else None,
-                "exit_price": str(t.exit_price) if t.exit_price is not None else None,
-                "pnl": str(t.pnl),
-                "commission": str(t.commission),
-                "strategy_id": t.strategy_id,
-                "is_open": t.is_open,
-            }
-            for t in result.trades
-        ],
-        "orders": _ORDERS.dump_python(result.orders, mode="json"),  # one call, not one per order
+        "trades": trade_columns(result.trades),
+        "orders": order_columns(result.orders),
+        "fills": fill_columns(result.fills),
         "metrics": metrics,
         "risk_events": [e.model_dump(mode="json") for e in result.risk_events],
         "risk_verdicts": [v.model_dump(mode="json") for v in result.risk_verdicts if v.decision.value != "approve"],
         "attribution": attribution,
         "strategies": result.extra.get("strategies", {}),
     }
-    # Orders and trades are strings and enums already; only the float-bearing sections need
-    # NaN/inf replaced (walking 50,000 orders for it would cost more than building them).
+    # Orders, fills and trades hold strings, booleans and nulls only; only the float-bearing
+    # sections need NaN/inf replaced (walking 50,000 orders for it would cost more than
+    # building them).
     for key in ("metrics", "attribution", "strategies", "risk_events", "risk_verdicts"):
         doc[key] = json_safe(doc[key])
     doc.update(json_safe(extra))
