@@ -3,7 +3,9 @@
 Two cases are defined (:data:`CASES`): ``panel``, 500 symbols × 2,520 daily bars, and
 ``minute``, 1 symbol × 1,000,000 one-minute bars. Prices are a geometric random walk per
 symbol: ``close`` follows log returns ~ N(drift, volatility); ``open`` is the previous close
-moved by a small gap; ``high``/``low`` enclose open and close. The arrays are fully
+moved by a small gap; ``high``/``low`` enclose open and close. All four prices are then put
+on a 0.01 tick (:data:`TICK`, cents, like listed equities; :func:`on_tick`), so an engine
+with exact money in tick units fills at the open exactly. The arrays are fully
 determined by the case's seed, so every engine (each in its own process, some in another
 virtualenv) reads the same bytes from the cache file.
 """
@@ -19,7 +21,9 @@ import numpy as np
 import numpy.typing as npt
 
 CACHE_DIR = Path(os.environ.get("AI_TRADING_BENCH_CACHE", Path(__file__).resolve().parent / ".data-cache"))
-_GENERATOR_VERSION = 1  # bump when the generator changes, so stale caches are not reused
+_GENERATOR_VERSION = 2  # bump when the generator changes, so stale caches are not reused (2: 0.01 tick)
+TICK_DECIMALS = 2
+TICK = 10.0**-TICK_DECIMALS  # price tick of every case (currency): 0.01
 _NS_PER_S = 1_000_000_000
 _START_NS = 1_262_304_000 * _NS_PER_S  # 2010-01-01T00:00Z
 
@@ -102,6 +106,24 @@ class OHLCV:
         )
 
 
+FloatArray = npt.NDArray[np.float64]
+
+
+def on_tick(
+    open_: FloatArray, high: FloatArray, low: FloatArray, close: FloatArray
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """Round open, high, low and close to :data:`TICK` (``np.round(x, 2)``), none below one
+    tick, and keep every bar consistent: ``high >= max(open, close)`` and ``low <=
+    min(open, close)``. Rounding is monotone, so it keeps that order by itself; the floor of one
+    tick can lift an open or close above a rounded high (or a low to one tick), which the
+    last two steps repair. Returns new arrays (open, high, low, close); the inputs are not
+    modified."""
+    o, c = (np.maximum(np.round(a, TICK_DECIMALS), TICK) for a in (open_, close))
+    h = np.maximum(np.round(high, TICK_DECIMALS), np.maximum(o, c))
+    lo = np.maximum(np.minimum(np.round(low, TICK_DECIMALS), np.minimum(o, c)), TICK)
+    return o, h, lo, c
+
+
 def generate(spec: CaseSpec) -> OHLCV:
     """Generate a case from its seed (no cache)."""
     rng = np.random.default_rng(spec.seed)
@@ -116,6 +138,7 @@ def generate(spec: CaseSpec) -> OHLCV:
     wick = np.abs(rng.normal(0.0, spec.volatility / 2.0, size=(2, t, n)))
     high = np.maximum(open_, close) * np.exp(wick[0])
     low = np.minimum(open_, close) * np.exp(-wick[1])
+    open_, high, low, close = on_tick(open_, high, low, close)
     volume = np.floor(rng.lognormal(10.0, 1.0, size=(t, n)))
     timestamps = _START_NS + spec.bar_seconds * _NS_PER_S * np.arange(t, dtype=np.int64)
     symbols = tuple(f"S{i:04d}" for i in range(n))

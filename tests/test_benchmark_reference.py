@@ -117,20 +117,23 @@ def test_no_entry_when_cash_cannot_buy_one_unit_is_an_error() -> None:
 
 
 def test_ai_trading_engine_matches_the_reference_on_a_small_panel() -> None:
-    """The full ai-trading pipeline on 3 symbols × 300 bars, per-bar and block mode: exact
-    trade count, equity to 1e-9, under the peers' rule (sized at the fill bar's open)."""
+    """The full ai-trading pipeline on 3 symbols × 300 bars with prices on the 0.01 tick,
+    per-bar and block mode: exact trade count, equity to 1e-9, under the peers' rule (sized at
+    the fill bar's open)."""
     pytest.importorskip("ai_trading_sim")
     pytest.importorskip("ai_trading_sma")
     data = _benchmarks_module("data")
     engine = _benchmarks_module("engines.ai_trading_engine")
     panel = random_walk_panel(n_bars=300, n_symbols=3, seed=11, volatility=0.02)
+    # on the benchmark's 0.01 tick, which the engine's instruments are configured with
+    open_, high, low, close = data.on_tick(panel.open, panel.high, panel.low, panel.close)
     case = data.OHLCV(
         panel.symbols,
         panel.timestamps,
-        panel.open,
-        panel.high,
-        panel.low,
-        panel.close,
+        open_,
+        high,
+        low,
+        close,
         panel.volume,
         initial_cash=300_000.0,
     )
@@ -143,3 +146,30 @@ def test_ai_trading_engine_matches_the_reference_on_a_small_panel() -> None:
     assert equity == pytest.approx(expected.final_equity, rel=1e-9)
     at_close = reference.run_reference(case.open, case.close, case.initial_cash, sizing="decision_close")
     assert at_close.trades == trades and at_close.final_equity != pytest.approx(equity, rel=1e-9)
+
+
+def test_generated_prices_are_on_the_cent_tick() -> None:
+    """The generator puts open, high, low and close on 0.01, keeps every bar consistent
+    (high above open and close, low below) and no price under one tick."""
+    data = _benchmarks_module("data")
+    spec = data.CaseSpec("tiny", 400, 5, seed=7, volatility=0.03, drift=0.0, bar_seconds=60, initial_cash=5e5)
+    case = data.generate(spec)
+    prices = (case.open, case.high, case.low, case.close)
+    for a in prices:
+        assert np.array_equal(a, np.round(a, 2)) and a.min() >= 0.01
+    assert (case.high >= np.maximum(case.open, case.close)).all()
+    assert (case.low <= np.minimum(case.open, case.close)).all()
+    assert len({float(x) for x in case.close.ravel()}) > 100  # a walk, not a constant
+
+
+def test_on_tick_floors_sub_tick_prices_and_repairs_the_bar() -> None:
+    """A bar entirely below one tick: open and close are lifted to 0.01, so high must follow;
+    a normal bar is only rounded (round half to even on the float, as ``np.round``)."""
+    data = _benchmarks_module("data")
+    o, h, lo, c = data.on_tick(
+        np.array([0.004, 12.344]), np.array([0.006, 12.349]), np.array([0.001, 12.301]), np.array([0.003, 12.3449])
+    )
+    np.testing.assert_array_equal(o, [0.01, 12.34])
+    np.testing.assert_array_equal(h, [0.01, 12.35])
+    np.testing.assert_array_equal(lo, [0.01, 12.30])
+    np.testing.assert_array_equal(c, [0.01, 12.34])

@@ -6,8 +6,9 @@ Each timed run creates the plugin host (entry points ``sim`` and ``sma``), build
 ``BarPanel`` from the case's arrays and calls ``run_config`` with strategy ``sma_crossover``
 (fast 10, slow 30, long-only, ``trigger = "cross"``: crossover events, the rule of the peers'
 documentation and of ``reference.TRIGGER``), broker ``sim`` with zero commission and slippage, audit off and
-no reporters. Instruments get a tick of 1e-15 and a lot of 1, so fills happen at the raw open
-price in whole units.
+no reporters. Instruments get a tick of 0.01 (:data:`benchmarks.data.TICK`, the tick the case's
+prices are generated on, like listed equities) and a lot of 1, so fills happen at the open,
+which is on the tick, in whole units.
 
 Sizing: the kernel's ``sub_account`` sizer with ``size_at_fill = true``: each symbol is a
 sub-account of initial cash / N compounding its own P&L, and going long sends a notional
@@ -35,7 +36,8 @@ from ..measure import run_engine, version_of
 
 MODES = ("bar", "block")
 _TIMEFRAMES = {60: Timeframe.M1, 86_400: Timeframe.D1}
-_TICK = Decimal("1e-15")
+# the cases' price tick, Decimal("0.01"): fills happen at the open, which is on the tick
+_TICK = Decimal(1).scaleb(-bench_data.TICK_DECIMALS)
 
 
 def to_panel(case: bench_data.OHLCV) -> BarPanel:
