@@ -25,6 +25,17 @@ from typing import Any
 import numpy as np
 from loguru import logger
 
+from .batch import (
+    APPROVE,
+    DECISIONS,
+    REJECT,
+    RESIZE,
+    OrderBatch,
+    VerdictBatch,
+    check_batch,
+    decimal_places,
+    notional_decimal,
+)
 from .clock import Clock, SimulatedClock
 from .enums import AlertSeverity, OrderStatus, OrderType, RiskDecision, RiskState, RunMode, Side
 from .errors import AiTradingError, BrokerError, BrokerTimeout, InvalidOrderTransition, TradingHalted
@@ -43,6 +54,7 @@ from .models import (
     Signal,
     trusted,
 )
+from .order_table import CANCELLED, FILLED, OPEN, REJECTED, LazyRows, OrderTable
 from .orders import OrderBook, is_stale, transition
 from .plugins import PluginHost
 from .protocols import (
@@ -244,7 +256,12 @@ class Engine:
         warmups += [getattr(components.sizer, "warmup", 0)] + [getattr(r, "warmup", 0) for r in components.risk_checks]
         self.history = History(history_capacity or max(max(warmups, default=0) + 1, 2), n)
 
-        self.portfolio = Portfolio(self.symbols, session.initial_cash)
+        self.portfolio = Portfolio(
+            self.symbols,
+            session.initial_cash,
+            qty_scale=max((decimal_places(i.lot_size) for i in self.instruments), default=0),
+            price_scale=max((decimal_places(i.tick_size) for i in self.instruments), default=2),
+        )
         self.book = OrderBook()
         self.state = RiskState.ACTIVE
         self._state_source = ""
@@ -309,11 +326,34 @@ class Engine:
         # next step, at most this many times in a row per symbol.
         retries = getattr(components.broker, "refused_order_retries", None)
         self.refused_order_retries = int(retries) if retries is not None else 3
-        self._refusals = [0] * n
+        self._refusals = np.zeros(n, dtype=np.int64)
         self._silent_decisions = 0  # see SILENT_SIZER_DECISIONS
         self._refused_at = np.full(n, np.nan)  # the combined target that was refused
         self.refused_orders: list[dict[str, str]] = []
         self.storage_lost = False
+        # Columnar orders: a backtest whose broker takes batches and where nothing needs one
+        # object per order (storage, the audit trail, order or fill observers, a wrapper
+        # around submission) sends each decision's orders as one OrderBatch; see batch.py.
+        self._table = OrderTable(n)
+        self._columnar = (
+            bool(getattr(components.broker, "accepts_batches", False))
+            and session.mode is RunMode.BACKTEST
+            and components.storage is None
+            and not self._audit_on
+            and not self._has["ai_trading_order"]
+            and not self._has["ai_trading_fill"]
+            and self._direct_submit
+        )
+        self.approved_verdicts = 0  # columnar approvals, counted, not kept as objects
+        qs = self.portfolio.qty_scale
+        self._qty_scale = qs
+        self._lot_units = np.array([int(i.lot_size.scaleb(qs)) for i in self.instruments], dtype=np.int64)
+        self._lot_f = np.array([float(i.lot_size) for i in self.instruments])
+        self._min_units = np.array(
+            [int(i.min_quantity.scaleb(qs).to_integral_value(rounding="ROUND_CEILING")) for i in self.instruments],
+            dtype=np.int64,
+        )
+        self._strategy_ids = tuple(st.strategy_id for st, _ in components.strategies) + ("engine",)
 
     # ================================================================== lifecycle
     def start(self) -> None:
@@ -400,6 +440,8 @@ class Engine:
             events = self.c.broker.on_market(m)
             if t0:
                 self._took(f"broker:{self.c.broker.name}", t0)
+            if events.batch is not None:
+                self._apply_batch_events(events.batch)
             if events.updates or events.fills:
                 self._apply_broker_events(events)
         except Exception as exc:  # noqa: BLE001 - fail closed: a fill that cannot be booked halts
@@ -435,7 +477,7 @@ class Engine:
             self._decide(m, combined, changed, equity)
 
     def has_open_orders(self) -> bool:
-        return bool(self.book._open)
+        return bool(self.book._open) or self._table.open_count > 0
 
     def mark_segment(self, timestamps: Any, close_filled: FloatArray) -> None:
         """Block mode: record bars on which nothing happens in one vectorised pass. Positions
@@ -501,9 +543,9 @@ class Engine:
             final_cash=self.portfolio.cash,
             final_equity=self.portfolio.equity_decimal(),
             final_positions=self.portfolio.positions(),
-            trades=self.portfolio.trades + self.portfolio.open_trades(),
-            orders=list(self.book),
-            fills=self.fills,
+            trades=self._trade_rows(),  # type: ignore[arg-type]
+            orders=LazyRows(len(self._table), self._table_order, list(self.book)),  # type: ignore[arg-type]
+            fills=LazyRows(self._table.fill_count, self._fill_at(), self.fills),  # type: ignore[arg-type]
             risk_events=self.risk_events,
             risk_verdicts=self.verdicts,
             instruments={i.symbol: i for i in self.instruments},
@@ -512,6 +554,78 @@ class Engine:
             result.extra["health"] = self.health()
         self.host.notify("ai_trading_session_finish", session=self.session, result=result)
         return result
+
+    # ------------------------------------------------------------------ columnar views
+    def _trade_rows(self) -> LazyRows[Any]:
+        """Closed round trips, then the open ones: built when read."""
+        open_trades = self.portfolio.open_trades()
+        closed = self.portfolio.closed_trade_count
+
+        def make(k: int) -> Any:
+            return self.portfolio.trades[k] if k < closed else open_trades[k - closed]
+
+        return LazyRows(closed + len(open_trades), make)
+
+    def _table_order(self, row: int) -> Order:
+        """Row ``row`` of the columnar order table as an ``Order`` with its final state."""
+        t = self._table
+        i = int(t.index.data[row])
+        client, correlation = self._ids(int(t.created.data[row]), i, int(t.seq.data[row]))
+        status = int(t.status.data[row])
+        qty = t.quantity(row)
+        price = None
+        filled = Decimal(0)
+        if status == FILLED:
+            price = Decimal(int(t.price.data[row])).scaleb(-int(t.price_scale.data[row])).normalize()
+            filled = qty
+        notional = t.notional.data[row]
+        return trusted(
+            Order,
+            qty > 0,
+            client_order_id=client,
+            symbol=self.symbols[i],
+            side=Side.BUY if t.side.data[row] > 0 else Side.SELL,
+            quantity=qty,
+            order_type=OrderType.MARKET,
+            strategy_id=t.strategy_ids[int(t.strategy.data[row])],
+            correlation_id=correlation,
+            created_at=to_datetime(int(t.created.data[row]) + (self.tf_ns if self._sim_clock is not None else 0)),
+            status=(OrderStatus.ACCEPTED, OrderStatus.FILLED, OrderStatus.REJECTED, OrderStatus.CANCELLED)[status],
+            filled_quantity=filled,
+            average_fill_price=price,
+            reason=t.reasons.get(row),
+            notional=None if notional != notional else notional_decimal(float(notional)),
+        )
+
+    def _fill_at(self) -> Callable[[int], Fill]:
+        """A factory of the columnar fills as ``Fill`` objects, in booking order."""
+        t = self._table
+        where: list[tuple[int, int]] = []
+        for b, fills in enumerate(t.fills):
+            where.extend((b, k) for k in range(len(fills)))
+
+        def make(n: int) -> Fill:
+            b, k = where[n]
+            fills = t.fills[b]
+            row = int(fills.row[k])
+            i = int(fills.index[k])
+            client, correlation = self._ids(int(t.created.data[row]), i, int(t.seq.data[row]))
+            return trusted(
+                Fill,
+                execution_id=f"sim-{client}-x{n + 1}",
+                client_order_id=client,
+                symbol=self.symbols[i],
+                side=Side.BUY if fills.side[k] > 0 else Side.SELL,
+                quantity=Decimal(int(fills.units[k])).scaleb(-fills.qty_scale).normalize(),
+                price=Decimal(int(fills.price[k])).scaleb(-fills.price_scale).normalize(),
+                commission=Decimal(fills.commission[k]).scaleb(-fills.money_scale).normalize(),
+                timestamp=to_datetime(fills.timestamp),
+                strategy_id=t.strategy_ids[int(t.strategy.data[row])],
+                correlation_id=correlation,
+                venue=fills.venue,
+            )
+
+        return make
 
     # ================================================================== recovery
     def restore(self, state: RecoveredState) -> None:
@@ -914,6 +1028,14 @@ class Engine:
             self._cancel_open_orders(reason)
 
     def _cancel_open_orders(self, reason: str) -> None:
+        t = self._table
+        if t.open_count:
+            rows = self.c.broker.cancel_rows(t.open_rows())  # type: ignore[attr-defined]
+            if rows:
+                rows_a = np.array(rows, dtype=np.int64)
+                np.subtract.at(self._pending, t.index.data[rows_a], t.close(rows_a, CANCELLED))
+                for r in rows:
+                    t.reasons[r] = reason
         for order in self.book.open_orders():
             try:
                 upd = self.c.broker.cancel_order(order.client_order_id)
@@ -1006,48 +1128,250 @@ class Engine:
         self._combined[idx] = combined[idx]
         if not len(idx):
             return
+        batch = self._order_batch(m, idx, combined, target_units, ctx.prices)
+        if batch is None:
+            return
+        if self._audit_on or self._has["ai_trading_signal"]:
+            self._announce_decisions(m, batch, combined, target_units, equity)
+        self._process_batch(batch, m, equity)
+
+    def _order_batch(
+        self, m: MarketSlice, idx: Any, combined: FloatArray, target_units: FloatArray, prices: FloatArray
+    ) -> OrderBatch | None:
+        """The decision's orders as columns: the change from held (with what is in flight) to
+        the target, rounded toward zero to whole lots (float noise within 1e-9 of a lot
+        snaps to it), sides, notionals for increases sized at the fill; rows that round to
+        nothing, were refused too often for this target, or meet an order in flight the same
+        way are left out."""
+        held = self.portfolio.qty_f + self._pending
+        delta = target_units[idx] - held[idx]
+        lots_f = np.abs(delta) / self._lot_f[idx]
+        near = np.rint(lots_f)
+        snapped = np.abs(lots_f - near) <= 1e-9 * np.maximum(lots_f, 1.0)
+        lots = np.where(snapped, near, np.floor(lots_f)).astype(np.int64)
+        units = lots * self._lot_units[idx]
+        keep = (units > 0) & (units >= self._min_units[idx])
+        refused = (self._refusals[idx] > self.refused_order_retries) & (self._refused_at[idx] == combined[idx])
+        keep &= ~refused  # refused too often for this target: wait for a new one
+        side = np.where(delta > 0, 1, -1).astype(np.int8)
+        if self.book._open or self._table.open_count:
+            blocked = keep & self._in_flight_mask(idx, side)
+            if blocked.any():
+                # decided again on the next step, once the broker has settled what is in flight
+                self._combined[idx[blocked]] = np.nan
+                keep &= ~blocked
+        if not keep.any():
+            return None
+        idx, side, units, delta = idx[keep], side[keep], units[keep], delta[keep]
+        k = len(idx)
+        notional = np.full(k, np.nan)
+        if self._sizes_at_fill:
+            h = held[idx]
+            increasing = (h == 0) | ((h > 0) == (delta > 0))
+            # increasing exposure: let the broker fix the quantity at the fill price
+            notional[increasing] = np.abs(delta[increasing] * prices[idx[increasing]])
+        if len(self.c.strategies) == 1:
+            strategy = np.zeros(k, dtype=np.int16)
+        else:
+            names = self._strategy_ids
+            strategy = np.array([names.index(self._responsible_strategy(i)) for i in idx.tolist()], dtype=np.int16)
+        seq = self._order_seq + np.arange(1, k + 1, dtype=np.int64)
+        self._order_seq += k
+        return OrderBatch(
+            symbols=self.symbols,
+            index=idx.astype(np.int64),
+            side=side,
+            quantity=(units / 10**self._qty_scale) if self._qty_scale else units.astype(np.float64),
+            units=units,
+            qty_scale=self._qty_scale,
+            notional=notional,
+            reduce_only=np.zeros(k, dtype=bool),
+            seq=seq,
+            strategy=strategy,
+            strategy_ids=self._strategy_ids,
+            timestamp=m.timestamp,
+        )
+
+    def _in_flight_mask(self, idx: Any, side: Any) -> Any:
+        """Per row, whether an order in flight blocks it (see :meth:`_in_flight_blocks`)."""
+        t = self._table
+        blocked = np.where(side > 0, t.open_buys[idx] > 0, t.open_sells[idx] > 0)
+        if self.book._open:
+            for r, i in enumerate(idx.tolist()):
+                if not blocked[r] and self._in_flight_blocks(i, Side.BUY if side[r] > 0 else Side.SELL):
+                    blocked[r] = True
+        return blocked
+
+    def _ids(self, timestamp: int, i: int, seq: int) -> tuple[str, str]:
+        """(client order id, correlation id) of the run's order number ``seq``."""
+        digest = hashlib.sha256(f"{self._id_tag}|{timestamp}|{self.symbols[i]}|{seq}".encode()).hexdigest()
+        return f"ait-{digest[:24]}", f"dec-{digest[24:40]}"
+
+    def _batch_order(self, batch: OrderBatch, row: int) -> Order:
+        """Row ``row`` of ``batch`` as a new ``Order`` (the object boundary)."""
+        i = int(batch.index[row])
+        client, correlation = self._ids(batch.timestamp, i, int(batch.seq[row]))
+        notional = batch.notional[row]
+        qty = batch.quantity_decimal(row)
+        fields: dict[str, Any] = {
+            "client_order_id": client,
+            "symbol": self.symbols[i],
+            "side": Side.BUY if batch.side[row] > 0 else Side.SELL,
+            "quantity": qty,
+            "order_type": OrderType.MARKET,
+            "strategy_id": batch.strategy_ids[int(batch.strategy[row])],
+            "correlation_id": correlation,
+            "created_at": to_datetime(batch.timestamp) if self._sim_clock is None else self.clock.now(),
+            "reduce_only": bool(batch.reduce_only[row]),
+            "reason": None,
+            "notional": None if notional != notional else notional_decimal(float(notional)),
+        }
+        if self._sim_clock is None:
+            fields["created_at"] = self.clock.now()
+        checked = qty > 0 and fields["created_at"].tzinfo is UTC
+        return trusted(Order, checked, **fields)
+
+    def _announce_decisions(
+        self, m: MarketSlice, batch: OrderBatch, combined: FloatArray, target_units: FloatArray, equity: float
+    ) -> None:
+        """The audit trail's decision records and the signal observers: one object each."""
         held = self.portfolio.qty_f + self._pending
         delta = target_units - held
-        at_fill = self._sizes_at_fill
-        orders: list[Order] = []
-        for i in idx.tolist():
-            inst = self.instruments[i]
-            qty = inst.round_quantity(abs(Decimal(repr(float(delta[i])))))
-            if qty <= 0 or qty < inst.min_quantity:
-                continue
-            side = Side.BUY if delta[i] > 0 else Side.SELL
-            if self._refusals[i] > self.refused_order_retries and self._refused_at[i] == combined[i]:
-                continue  # refused too often for this target: wait for a new one
-            if self.book._open and self._in_flight_blocks(i, side):
-                # decided again on the next step, once the broker has settled what is in flight
-                self._combined[i] = np.nan
-                continue
-            notional = None
-            if at_fill and (held[i] == 0 or (held[i] > 0) == (delta[i] > 0)):
-                # increasing exposure: let the broker fix the quantity at the fill price
-                notional = Decimal(repr(abs(float(delta[i]) * float(ctx.prices[i]))))
-            strategy_id = self._responsible_strategy(i)
-            order = self._new_order(i, side, qty, strategy_id, notional=notional)
+        for row in range(len(batch)):
+            i = int(batch.index[row])
+            _, correlation = self._ids(batch.timestamp, i, int(batch.seq[row]))
             if self._audit_on:
-                self._audit(
-                    "decision",
-                    order.correlation_id,
-                    self._decision_payload(m, i, combined, target_units, delta, equity),
-                )
+                self._audit("decision", correlation, self._decision_payload(m, i, combined, target_units, delta, equity))
             if self._has["ai_trading_signal"]:
                 self.host.notify(
                     "ai_trading_signal",
                     signal=Signal(
-                        strategy_id=strategy_id,
+                        strategy_id=batch.strategy_ids[int(batch.strategy[row])],
                         symbol=self.symbols[i],
                         timestamp=self.clock.now(),
                         strength=float(np.clip(combined[i], -1, 1)),
-                        correlation_id=order.correlation_id,
+                        correlation_id=correlation,
                     ),
                 )
-            orders.append(order)
-        if orders:
-            self._process_orders(orders, m, equity)
+
+    def _process_batch(self, batch: OrderBatch, m: MarketSlice, equity: float) -> None:
+        """Risk checks, then submission. The columnar path keeps the batch as columns to the
+        broker; otherwise (a live broker, storage, observers of orders, a risk state other
+        than ACTIVE) the orders are built as objects and go the per-order way."""
+        if not self._columnar or self.state is not RiskState.ACTIVE:
+            self._process_orders(batch.to_orders(self._batch_order), m, equity)
+            return
+        if self.c.risk_checks:
+            ctx = self._risk_context(m, equity)
+            for check in self.c.risk_checks:
+                built: list[Order] = []
+
+                def orders(batch: OrderBatch = batch, built: list[Order] = built) -> list[Order]:
+                    if not built:
+                        built.extend(batch.to_orders(self._batch_order))
+                    return built
+
+                try:
+                    t0 = self._tick()
+                    verdicts = check_batch(check, batch, ctx, orders)
+                    if t0:
+                        self._took(f"risk:{check.name}", t0)
+                except Exception as exc:  # noqa: BLE001 - fail closed: nothing passes
+                    self._table.append(batch, REJECTED, f"risk check {check.name} failed")
+                    self._fail_closed(f"risk check {check.name} failed: {type(exc).__name__}: {exc}", exc)
+                    return
+                batch = self._apply_verdict_batch(check.name, batch, verdicts, m)
+                if not len(batch):
+                    return
+        if self.state is RiskState.HALTED:
+            self._table.append(batch, REJECTED, f"trading halted: {self.halt_reason}")
+            return
+        self._submit_columns(batch)
+
+    def _apply_verdict_batch(self, check: str, batch: OrderBatch, v: VerdictBatch, m: MarketSlice) -> OrderBatch:
+        """Keep approved rows, shrink resized ones, record rejected ones; verdict objects are
+        built for the rows that were not approved (and for verdict observers)."""
+        decision = v.decision
+        keep = decision == APPROVE
+        self.approved_verdicts += int(keep.sum())
+        notable = np.flatnonzero(decision != APPROVE).tolist()
+        if self._has["ai_trading_risk_verdict"]:
+            notable = list(range(len(batch)))
+        reject_reason: dict[int, str] = {}
+        resized = batch.units.copy()
+        for row in notable:
+            code = int(decision[row])
+            reason = v.reasons.get(row, "")
+            if code == RESIZE:
+                exact = v.approved_exact.get(row)
+                approved = v.approved[row]
+                if exact is not None:
+                    units = int(exact.scaleb(batch.qty_scale).to_integral_value(rounding="ROUND_DOWN"))
+                elif approved == approved:
+                    units = int(np.floor(approved * 10**batch.qty_scale + 1e-9))
+                else:
+                    units = 0
+                if units <= 0:
+                    reject_reason[row] = f"{check}: resized to nothing: {reason}"
+                elif units > batch.units[row]:
+                    reject_reason[row] = f"{check}: resize larger than request refused"
+                else:
+                    resized[row] = units
+                    keep[row] = True
+            elif code == REJECT:
+                reject_reason[row] = f"{check}: {reason}"
+            self._verdict_object(check, batch, row, v, code, resized[row])
+        if reject_reason:
+            rows = np.array(sorted(reject_reason), dtype=np.int64)
+            out = batch.take(rows)
+            table_rows = self._table.append(out, REJECTED)
+            for r, row in zip(table_rows.tolist(), rows.tolist(), strict=True):
+                self._table.reasons[r] = reject_reason[row]
+        batch.units = resized
+        batch.quantity = resized / 10**batch.qty_scale if batch.qty_scale else resized.astype(np.float64)
+        return batch.take(keep) if not keep.all() else batch
+
+    def _verdict_object(self, check: str, batch: OrderBatch, row: int, v: VerdictBatch, code: int, units: int) -> None:
+        i = int(batch.index[row])
+        client, correlation = self._ids(batch.timestamp, i, int(batch.seq[row]))
+        verdict = RiskVerdict(
+            check=check,
+            decision=DECISIONS[code],
+            client_order_id=client,
+            symbol=self.symbols[i],
+            limit=v.limits.get(row),
+            measured=v.measured.get(row),
+            requested_quantity=batch.quantity_decimal(row),
+            approved_quantity=Decimal(int(units)).scaleb(-batch.qty_scale) if code == RESIZE and units > 0 else None,
+            reason=v.reasons.get(row, ""),
+            timestamp=self.clock.now(),
+            correlation_id=correlation,
+        )
+        self.verdicts.append(verdict)
+        if self._has["ai_trading_risk_verdict"]:
+            self.host.notify("ai_trading_risk_verdict", verdict=verdict)
+
+    def _submit_columns(self, batch: OrderBatch) -> None:
+        rows = self._table.append(batch, OPEN)
+        np.add.at(self._pending, batch.index, batch.quantity * batch.side)
+        self._refusals[batch.index] = 0
+        self.c.broker.submit_batch(batch, rows)  # type: ignore[attr-defined]
+
+    def _apply_batch_events(self, ev: Any) -> None:
+        t = self._table
+        fills = ev.fills
+        if fills is not None and len(fills):
+            in_flight = t.close(fills.row, FILLED)
+            np.subtract.at(self._pending, fills.index, in_flight)
+            t.record_fills(fills)
+            strategy = t.strategy.data[fills.row]
+            names = t.strategy_ids
+            self.portfolio.apply_fills(fills, [names[k] for k in strategy.tolist()])
+        if ev.rejected:
+            rows = np.array(sorted(ev.rejected), dtype=np.int64)
+            in_flight = t.close(rows, REJECTED)
+            np.subtract.at(self._pending, t.index.data[rows], in_flight)
+            t.reasons.update(ev.rejected)
 
     def _watch_silent_sizer(self, m: MarketSlice, combined: FloatArray, target_units: FloatArray) -> None:
         """Warn once when the sizer keeps turning wanted positions into nothing (a Kelly sizer
@@ -1129,16 +1453,16 @@ class Engine:
     ) -> Order:
         self._order_seq += 1
         ts = self.last_market.timestamp if self.last_market is not None else 0
-        digest = hashlib.sha256(f"{self._id_tag}|{ts}|{self.symbols[i]}|{self._order_seq}".encode()).hexdigest()
+        client, correlation = self._ids(ts, i, self._order_seq)
         now = self.clock.now()
         fields: dict[str, Any] = {
-            "client_order_id": f"ait-{digest[:24]}",
+            "client_order_id": client,
             "symbol": self.symbols[i],
             "side": side,
             "quantity": qty,
             "order_type": OrderType.MARKET,
             "strategy_id": strategy_id,
-            "correlation_id": f"dec-{digest[24:40]}",
+            "correlation_id": correlation,
             "created_at": now,
             "reduce_only": reduce_only,
             "reason": reason,

@@ -13,11 +13,15 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+import numpy as np
+import numpy.typing as npt
+
 from .enums import RiskState, StrategyType, Timeframe
 from .market import BarPanel, FloatArray, History, MarketSlice
 from .models import Alert, Fill, Instrument, Order, OrderUpdate, RiskVerdict, StrategyPerformance
 
 if TYPE_CHECKING:
+    from .batch import BatchEvents, OrderBatch
     from .recovery import Checkpoint, RecoveredState
     from .result import RunResult
 
@@ -132,6 +136,15 @@ class RiskContext:
     ("broker:<name>", "strategy:<id>", "sizer:<name>", "risk:<name>"), measured when an
     observer sets ``wants_component_timings = True``."""
 
+    def batch_index(self, batch: OrderBatch) -> npt.NDArray[np.int64]:
+        """Each row's symbol of ``batch`` as an index into this context's arrays, -1 where
+        the context does not know the symbol (a batch over the run's universe, the usual
+        case, is answered without a lookup)."""
+        if batch.symbols is self.symbols or batch.symbols == self.symbols:
+            return batch.index
+        lookup = np.array([self.symbol_index.get(s, -1) for s in batch.symbols], dtype=np.int64)
+        return lookup[batch.index] if len(batch) else np.zeros(0, dtype=np.int64)
+
 
 @dataclass(frozen=True, slots=True)
 class RiskStateRequest:
@@ -147,7 +160,16 @@ class RiskStateRequest:
 class RiskCheck(Protocol):
     """A pre-trade check. ``check`` returns exactly one verdict per order, in order;
     a RESIZE verdict carries the approved quantity (never larger than requested). Raising
-    is a failure of the decision path: the engine rejects the orders and halts."""
+    is a failure of the decision path: the engine rejects the orders and halts.
+
+    Optional: ``check_batch(batch: OrderBatch, ctx: RiskContext) -> VerdictBatch`` (see
+    :class:`BatchRiskCheck` and :mod:`ai_trading_core.batch`), the same verdicts for a
+    columnar batch of orders without building one ``Order`` and one ``RiskVerdict`` per
+    order. The engine calls it when a check has it; a check with only ``check`` keeps
+    working: the engine builds the orders and turns the verdicts into columns
+    (:func:`~ai_trading_core.batch.verdicts_via_orders`; slower, same answer). A check that
+    has both must give the same decisions, approved quantities and reasons from both
+    (:class:`~ai_trading_core.testing.contracts.BatchRiskCheckContract` tests this)."""
 
     name: str
 
@@ -158,11 +180,29 @@ class RiskCheck(Protocol):
         ...
 
 
+@runtime_checkable
+class BatchRiskCheck(Protocol):
+    """A risk check that answers a columnar batch natively. ``check_batch`` returns one row
+    per order of ``batch``, in order: a decision code (APPROVE, RESIZE, REJECT of
+    :mod:`ai_trading_core.batch`), for RESIZE the approved quantity in units (never larger
+    than requested), and reasons, measured values and limits keyed by row. Every
+    first-party check implements it next to ``check`` (:class:`RiskCheck`)."""
+
+    name: str
+
+    def check_batch(self, batch: OrderBatch, ctx: RiskContext) -> VerdictBatch: ...
+
+    def update(self, ctx: RiskContext) -> RiskStateRequest | None: ...
+
+
 # --------------------------------------------------------------------------- brokers
 @dataclass(slots=True)
 class BrokerEvents:
     fills: list[Fill] = field(default_factory=list)
     updates: list[OrderUpdate] = field(default_factory=list)
+    batch: BatchEvents | None = None
+    """A batch broker's columnar fills and ended rows for the orders it took with
+    ``submit_batch`` (see :class:`BatchBroker`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,6 +284,24 @@ class Broker(Protocol):
     def positions(self) -> Mapping[str, Decimal]: ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class BatchBroker(Broker, Protocol):
+    """Optional broker capability: market orders as columns. While ``accepts_batches`` is
+    true the engine may send a decision's market orders with ``submit_batch(batch, rows)``
+    (``rows``: the engine's row per order, echoed back) instead of one ``submit_order`` each,
+    and the broker reports their fills as a :class:`~ai_trading_core.batch.FillBatch` (and
+    orders that ended without a fill) in ``BrokerEvents.batch``. ``cancel_rows(rows)``
+    cancels resting ones and returns the rows it cancelled. Only an in-process broker can
+    offer this: nothing crosses a network, so nothing can be lost in flight."""
+
+    @property
+    def accepts_batches(self) -> bool: ...
+
+    def submit_batch(self, batch: OrderBatch, rows: Any) -> None: ...
+
+    def cancel_rows(self, rows: Any) -> list[int]: ...
 
 
 # --------------------------------------------------------------------------- reporters

@@ -4,8 +4,10 @@ Two cases are defined (:data:`CASES`): ``panel``, 500 symbols × 2,520 daily bar
 ``minute``, 1 symbol × 1,000,000 one-minute bars. Prices are a geometric random walk per
 symbol: ``close`` follows log returns ~ N(drift, volatility); ``open`` is the previous close
 moved by a small gap; ``high``/``low`` enclose open and close. All four prices are then put
-on a 0.01 tick (:data:`TICK`, cents, like listed equities; :func:`on_tick`), so an engine
-with exact money in tick units fills at the open exactly. The arrays are fully
+on a 1e-8 tick (:data:`TICK`, as crypto venues quote; :func:`on_tick`), so an engine with
+exact money in tick units fills at the open exactly. (A cents tick was tried: the fast and
+slow averages of cent prices then tie exactly on hundreds of bars of the minute case, and
+each peer resolves a tie its own way, so the engines no longer trade one rule.) The arrays are fully
 determined by the case's seed, so every engine (each in its own process, some in another
 virtualenv) reads the same bytes from the cache file.
 """
@@ -21,9 +23,9 @@ import numpy as np
 import numpy.typing as npt
 
 CACHE_DIR = Path(os.environ.get("AI_TRADING_BENCH_CACHE", Path(__file__).resolve().parent / ".data-cache"))
-_GENERATOR_VERSION = 2  # bump when the generator changes, so stale caches are not reused (2: 0.01 tick)
-TICK_DECIMALS = 2
-TICK = 10.0**-TICK_DECIMALS  # price tick of every case (currency): 0.01
+_GENERATOR_VERSION = 3  # bump when the generator changes, so stale caches are not reused (3: 1e-8 tick)
+TICK_DECIMALS = 8
+TICK = 10.0**-TICK_DECIMALS  # price tick of every case (currency): 1e-8
 _NS_PER_S = 1_000_000_000
 _START_NS = 1_262_304_000 * _NS_PER_S  # 2010-01-01T00:00Z
 
@@ -112,7 +114,7 @@ FloatArray = npt.NDArray[np.float64]
 def on_tick(
     open_: FloatArray, high: FloatArray, low: FloatArray, close: FloatArray
 ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
-    """Round open, high, low and close to :data:`TICK` (``np.round(x, 2)``), none below one
+    """Round open, high, low and close to :data:`TICK` (``np.round(x, TICK_DECIMALS)``), none below one
     tick, and keep every bar consistent: ``high >= max(open, close)`` and ``low <=
     min(open, close)``. Rounding is monotone, so it keeps that order by itself; the floor of one
     tick can lift an open or close above a rounded high (or a low to one tick), which the

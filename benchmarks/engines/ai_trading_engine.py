@@ -36,7 +36,7 @@ from ..measure import run_engine, version_of
 
 MODES = ("bar", "block")
 _TIMEFRAMES = {60: Timeframe.M1, 86_400: Timeframe.D1}
-# the cases' price tick, Decimal("0.01"): fills happen at the open, which is on the tick
+# the cases' price tick, Decimal("1E-8"): fills happen at the open, which is on the tick
 _TICK = Decimal(1).scaleb(-bench_data.TICK_DECIMALS)
 
 

@@ -44,15 +44,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from ai_trading_core.batch import OrderBatch
 from ai_trading_core.enums import OrderStatus, OrderType, Side, TimeInForce
 from ai_trading_core.errors import BrokerError
 from ai_trading_core.market import MarketSlice, to_datetime
 from ai_trading_core.models import Fill, Instrument, Order, OrderUpdate, trusted
 from ai_trading_core.protocols import BrokerContext, BrokerEvents
+
+from .columns import Resting, match
 
 _BPS = Decimal(10_000)
 _DEFAULT_TICK = Decimal("0.01")
@@ -128,11 +132,46 @@ class SimulatedBroker:
         self._positions: dict[str, Decimal] = {}
         self._exec_seq = 0
         self._clock = None
+        self._columns = Resting()  # market orders taken as columns (submit_batch)
+        self._configured_ticks: list[Decimal | None] = []
+        self._column_positions = np.zeros(0, dtype=np.int64)  # units at _column_qty_scale
+        self._column_qty_scale = 0
+        self._lots: dict[int, list[int]] = {}
+
+    @property
+    def accepts_batches(self) -> bool:
+        """Market orders may come as columns (:meth:`submit_batch`) unless a participation
+        cap is set (the cap shares a bar's volume among orders in submission order, which the
+        object path does) or a subclass changes how orders are submitted or matched (it
+        expects them one by one)."""
+        cls = type(self)
+        plain = cls.submit_order is SimulatedBroker.submit_order and cls.on_market is SimulatedBroker.on_market
+        return plain and self.params.max_participation is None
+
+    def submit_batch(self, batch: OrderBatch, rows: Any) -> None:
+        """Accept the market orders of ``batch``; ``rows`` are the engine's row numbers for
+        them, echoed in the fills. Unknown symbols cannot occur: the batch indexes the run's
+        universe, which :meth:`connect` received."""
+        self._columns.add(rows, batch)
+
+    def cancel_rows(self, rows: Any) -> list[int]:
+        """Cancel resting columnar orders by engine row; returns the rows that were still
+        resting (the others had filled or ended)."""
+        mask = np.isin(self._columns.row, np.asarray(rows, dtype=np.int64))
+        gone = self._columns.row[mask].tolist()
+        self._columns.keep(~mask)
+        return gone
 
     def connect(self, ctx: BrokerContext) -> None:
         self._index = {s: i for i, s in enumerate(ctx.symbols)}
         self._instruments = ctx.instruments
         self._clock = ctx.clock
+        self._symbols = ctx.symbols
+        self._configured_ticks = [
+            inst.tick_size if inst is not None and "tick_size" in inst.model_fields_set else None
+            for inst in (ctx.instruments.get(s) for s in ctx.symbols)
+        ]
+        self._column_positions = np.zeros(len(ctx.symbols), dtype=np.int64)
 
     # ------------------------------------------------------------------ requests
     def submit_order(self, order: Order) -> OrderUpdate:
@@ -161,7 +200,49 @@ class SimulatedBroker:
         return None if order is None else self._update(order, order.status)
 
     def positions(self) -> Mapping[str, Decimal]:
-        return {k: v for k, v in self._positions.items() if v != 0}
+        held = dict(self._positions)
+        for i in np.flatnonzero(self._column_positions).tolist():
+            symbol = self._symbols[i]
+            units = Decimal(int(self._column_positions[i])).scaleb(-self._column_qty_scale)
+            held[symbol] = held.get(symbol, Decimal(0)) + units
+        return {k: v for k, v in held.items() if v != 0}
+
+    # ------------------------------------------------------------------ columnar helpers
+    def _lot_units(self, qty_scale: int) -> list[int]:
+        """Per symbol, the lot size in units at ``qty_scale`` decimal places (kept)."""
+        cached = self._lots.get(qty_scale)
+        if cached is None:
+            cached = self._lots[qty_scale] = [
+                int((self._instruments.get(s) or Instrument(symbol=s)).lot_size.scaleb(qty_scale)) for s in self._symbols
+            ]
+        return cached
+
+    def _book_positions(self, index: Any, signed_units: Any, qty_scale: int) -> None:
+        if qty_scale > self._column_qty_scale:
+            self._column_positions *= 10 ** (qty_scale - self._column_qty_scale)
+            self._column_qty_scale = qty_scale
+        signed_units = signed_units * 10 ** (self._column_qty_scale - qty_scale)
+        np.add.at(self._column_positions, index, signed_units)
+
+    def _row_order(self, i: int, buy: bool, units: int, qty_scale: int) -> Order:
+        """A stand-in ``Order`` for one columnar row, for the exact object-path pricing."""
+        quantity = Decimal(int(units)).scaleb(-qty_scale) or Decimal(1)
+        return trusted(
+            Order, client_order_id="columnar", symbol=self._symbols[i], side=Side.BUY if buy else Side.SELL,
+            quantity=quantity, created_at=self._now(),
+        )
+
+    def _price_columnar_row(self, market: MarketSlice, i: int, buy: bool, units: int, qty_scale: int) -> Decimal:
+        price = self._price(self._row_order(i, buy, units, qty_scale), market)
+        assert price is not None  # a market order with an open always prices
+        return price
+
+    def _check_price_columnar(
+        self, market: MarketSlice, i: int, buy: bool, price: Decimal, open_: float, tick: Decimal, units: int,
+        qty_scale: int,
+    ) -> None:
+        order = self._row_order(i, buy, units, qty_scale)
+        self._check_price(order, price.normalize() if price else Decimal(0), Decimal(repr(open_)), tick, market.timestamp)
 
     def close(self) -> None:
         self._resting.clear()
@@ -181,6 +262,9 @@ class SimulatedBroker:
     # ------------------------------------------------------------------ matching
     def on_market(self, market: MarketSlice) -> BrokerEvents:
         events = BrokerEvents()
+        if len(self._columns):
+            # priced and sanity-checked before any fill of this bar, as the object path does
+            events.batch = match(self, self._columns, market)
         if not self._resting:
             return events
         cap = self.params.max_participation
@@ -340,3 +424,4 @@ class SimulatedBroker:
         )
         # what validation would check, checked here; a non-positive price fails validation
         return trusted(Fill, qty > 0 and price > 0 and price.is_finite(), **fields)
+
