@@ -89,8 +89,9 @@ def tutorial(tmp: Path) -> None:
     run("bash", "-c", "ai-trading validate trend_distance.toml", cwd=use_dir, env=env)
     run("bash", "-c", "ai-trading run trend_distance.toml --json-out run.json", cwd=use_dir, env=env)
     doc = json.loads((use_dir / "run.json").read_text())
-    assert doc["trades"], "the tutorial's strategy never traded"
-    print(f"tutorial: OK ({len(doc['trades'])} trades, final equity {doc['final_equity']})")
+    trades = doc["trades"]["count"]  # a column table (run document schema 2)
+    assert trades, "the tutorial's strategy never traded"
+    print(f"tutorial: OK ({trades} trades, final equity {doc['final_equity']})")
 
 
 def readme_quickstart(tmp: Path) -> None:
@@ -106,8 +107,9 @@ def readme_quickstart(tmp: Path) -> None:
             shutil.copy2(src, dst)
     run("bash", "-c", command, cwd=copy, env={**ENV, "PIP_DISABLE_PIP_VERSION_CHECK": "1"})
     doc = json.loads((copy / "r.json").read_text())
-    assert doc["name"] == "quickstart" and doc["trades"], "the quickstart produced no trades"
-    print(f"README quickstart: OK ({len(doc['trades'])} trades, final equity {doc['final_equity']})")
+    trades = doc["trades"]["count"]  # a column table (run document schema 2)
+    assert doc["name"] == "quickstart" and trades, "the quickstart produced no trades"
+    print(f"README quickstart: OK ({trades} trades, final equity {doc['final_equity']})")
 
 
 def main() -> None:

@@ -20,6 +20,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from ai_trading_core import rundoc
 from ai_trading_core.api import (
     KellyCriterion,
     MonitoringDashboard,
@@ -121,7 +122,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     # 2. Kelly sizing from the strategy's closed trades
     returns = [
         float(Decimal(t["pnl"]) / (Decimal(t["entry_price"]) * Decimal(t["quantity"])))
-        for t in doc["trades"]
+        for t in rundoc.rows(doc, "trades")
         if not t["is_open"]
     ]
     performance = StrategyPerformance(strategy_id="momentum_001", trade_returns=returns)

@@ -6,6 +6,8 @@ import json
 
 import pytest
 
+from ai_trading_core import rundoc
+
 GOOD = """
 [run]
 output_dir = "{out}"
@@ -77,7 +79,7 @@ def test_quickstart_document(cli, tmp_path) -> None:  # type: ignore[no-untyped-
     for key in ("run_id", "mode", "plugins", "config_hash", "start", "end", "equity_curve", "trades", "orders",
                 "metrics", "risk_events", "attribution"):
         assert key in doc
-    assert doc["metrics"]["trade_count"] > 0 and len(doc["trades"]) > 0
+    assert doc["metrics"]["trade_count"] > 0 and len(rundoc.rows(doc, "trades")) > 0
     assert doc["start"].startswith("1999-01-04") and doc["end"].startswith("2018-12-31")
     assert {"name", "distribution", "version"} <= set(doc["plugins"][0])
     ts, equity = doc["equity_curve"][0]

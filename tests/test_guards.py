@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from ai_trading_core import rundoc
 from ai_trading_core.config import config_from_dict
 from ai_trading_core.errors import ConfigError
 from ai_trading_core.guards import BlockMismatch, LookaheadDetected, check_config_data
@@ -310,7 +311,7 @@ def test_sub_tick_prices_end_cleanly(cli, main_cli, tmp_path) -> None:  # type: 
     assert "halted: fill could not be booked: sim: fill price" in line
     assert "tick 0.01" in line and "tick_size" in line
     doc = json.loads(doc_path.read_text())
-    assert doc["fills"] == [] if "fills" in doc else doc["metrics"]["trade_count"] == 0
+    assert rundoc.rows(doc, "fills") == [] and doc["metrics"]["trade_count"] == 0
     assert any(e["state"] == "halted" and "fill price" in e["reason"] for e in doc["risk_events"])
 
     for tick in (", tick_size = 0.001", ""):
@@ -319,8 +320,8 @@ def test_sub_tick_prices_end_cleanly(cli, main_cli, tmp_path) -> None:  # type: 
         assert out.returncode == 0, out.stderr
         doc = json.loads(doc_path.read_text())
         assert doc["metrics"]["trade_count"] > 0 and not doc["risk_events"]
-        prices = {Decimal(f["price"]) for f in doc["fills"]} if "fills" in doc else set()
-        assert all(p == p.quantize(Decimal("0.001")) and p > 0 for p in prices)
+        prices = {Decimal(f["price"]) for f in rundoc.rows(doc, "fills")}
+        assert prices and all(p == p.quantize(Decimal("0.001")) and p > 0 for p in prices)
 
 
 # ---------------------------------------------------------------------------- in process

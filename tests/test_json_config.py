@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from ai_trading_core import rundoc
 from ai_trading_core.config import load_config
 from ai_trading_core.errors import ConfigError
 
@@ -52,7 +53,8 @@ def test_json_and_toml_configs_give_identical_runs(tmp_path: Path) -> None:
 
     def orders(doc: dict[str, Any]) -> list[dict[str, Any]]:
         # ids are derived from each run's own id; everything else must match
-        return [{k: v for k, v in o.items() if k not in ("client_order_id", "correlation_id")} for o in doc["orders"]]
+        ids = ("client_order_id", "correlation_id")
+        return [{k: v for k, v in o.items() if k not in ids} for o in rundoc.rows(doc, "orders")]
 
     assert orders(a) == orders(b) and len(orders(a)) > 0
     ma = json.loads((tmp_path / "runs" / a["run_id"] / "manifest.json").read_text())

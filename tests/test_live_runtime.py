@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, ConfigDict
 
-from ai_trading_core import hookimpl
+from ai_trading_core import hookimpl, rundoc
 from ai_trading_core.config import config_from_dict
 from ai_trading_core.enums import OrderStatus, RiskState, RunMode
 from ai_trading_core.errors import ConfigError
@@ -259,8 +259,8 @@ def test_sigterm_stops_a_live_process_cleanly_and_writes_the_run_document(tmp_pa
     assert 20 <= steps < 100000
     assert document["mode"] == "live" and document["bars"] == steps
     assert document["risk_events"][-1]["source"] == "shutdown"  # policy cancel: halted, open orders cancelled
-    assert not [o for o in document["orders"] if o["status"] in ("new", "submitted", "accepted", "partially_filled",
-                                                                 "cancel_pending", "unknown")]
+    working = ("new", "submitted", "accepted", "partially_filled", "cancel_pending", "unknown")
+    assert not [o for o in rundoc.rows(document, "orders") if o["status"] in working]
     audit = (tmp_path / "runs").rglob("audit.jsonl")
     events = [json.loads(line) for path in audit for line in path.read_text().splitlines()]
     shutdown = [e for e in events if e.get("kind") == "session" and e.get("payload", {}).get("event") == "shutdown"]

@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 from cookiecutter.main import cookiecutter
 
+from ai_trading_core import rundoc
+
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "contrib" / "cookiecutter-ai-trading-plugin"
 ROLES = ("strategy", "data_source", "broker", "sizer", "risk_check")
@@ -114,5 +116,5 @@ def test_installed_plugin_is_listed_and_backtests(installed_plugin: Path, tmp_pa
     doc = json.loads(doc_path.read_text())
     assert doc["bars"] == 300
     assert doc["metrics"]["fill_count"] > 0
-    assert {o["strategy_id"] for o in doc["orders"]} == {"tmpl"}
+    assert {o["strategy_id"] for o in rundoc.rows(doc, "orders")} == {"tmpl"}
     assert any(p["name"] == "template-installed" for p in doc["plugins"])

@@ -31,6 +31,7 @@ from typing import Any
 
 import pytest
 
+from ai_trading_core import rundoc
 from ai_trading_core.config import config_from_dict, load_config
 from ai_trading_core.errors import AiTradingError
 from ai_trading_core.logs import add_json_log
@@ -433,7 +434,7 @@ def test_cli_runs_did_what_was_injected(cli_runs: dict[str, Any]) -> None:
         # the injected failing risk check halts the run: the CLI may report that with exit 4
         assert runs[mode].returncode in (0, 4), runs[mode].stderr[-2000:]
         doc = json.loads((work / mode / "document.json").read_text())
-        assert any("venue refused the order" in (o["reason"] or "") for o in doc["orders"])
+        assert any("venue refused the order" in (o["reason"] or "") for o in rundoc.rows(doc, "orders"))
         assert any("limit service unavailable" in e["reason"] for e in doc["risk_events"])
         (log,) = (work / mode / "runs").glob("*/log.jsonl")
         assert "observer could not format the fill" in log.read_text()

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from ai_trading_core import rundoc
 from ai_trading_core.audit import read_audit_key_file, verify_audit_file
 
 SYMBOLS = ("AAPL", "MSFT")
@@ -199,7 +200,7 @@ def test_kill_9_and_restart_loses_no_fill_and_duplicates_no_order(alpaca_server:
     for symbol in SYMBOLS:
         assert positions.get(symbol, Decimal(0)) == server.positions.get(symbol, Decimal(0))
     filled = sum(Decimal(o["filled_qty"]) for o in server.orders.values())
-    assert sum(Decimal(o["filled_quantity"]) for o in doc["orders"]) == filled
+    assert sum(Decimal(o["filled_quantity"]) for o in rundoc.rows(doc, "orders")) == filled
     # cash moved exactly once per share: every fill was at 100
     flow = sum(
         (Decimal(o["filled_qty"]) * 100 * (1 if o["side"] == "sell" else -1) for o in server.orders.values()),

@@ -25,6 +25,7 @@ from typing import Any
 
 import pytest
 
+from ai_trading_core import rundoc
 from ai_trading_core.market import to_ns
 
 from .fake_market_data import KEY, SECRET, Bar, FakeMarketDataServer
@@ -207,7 +208,7 @@ def test_live_run_streams_decides_each_bar_once_and_ends_reconciled(
     assert Decimal(doc["final_cash"]) == _account_cash(alpaca_server)
 
     # every order the broker has is in the run document, filled, once
-    orders = {o["client_order_id"]: o for o in doc["orders"]}
+    orders = {o["client_order_id"]: o for o in rundoc.rows(doc, "orders")}
     assert len(alpaca_server.orders) >= 4
     assert set(alpaca_server.orders) <= set(orders)
     assert alpaca_server.order_posts == len(alpaca_server.orders)
@@ -222,7 +223,7 @@ def test_live_run_streams_decides_each_bar_once_and_ends_reconciled(
         for e in audit
         if e["kind"] == "decision" and to_ns(e["payload"]["market"]["timestamp"]) == last_bar
     }
-    last_orders = [o for o in doc["orders"] if o["correlation_id"] in on_last]
+    last_orders = [o for o in rundoc.rows(doc, "orders") if o["correlation_id"] in on_last]
     assert last_orders, "no order was decided on the last bar"
     for o in last_orders:
         assert Decimal(o["filled_quantity"]) == Decimal(alpaca_server.orders[o["client_order_id"]]["filled_qty"]) > 0

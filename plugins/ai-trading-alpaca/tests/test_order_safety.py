@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 import pytest
 from ai_trading_alpaca.parsing import STATUS
+from ai_trading_core import rundoc
 
 SYMBOLS = ("AAPL", "MSFT")
 TARGET = Decimal(10)
@@ -242,7 +243,7 @@ def check_invariants(server: Any, run: TraderRun, *, alternate: bool = True) -> 
     for coid, o in server.orders.items():
         assert recorded.get(coid, Decimal(0)) == Decimal(o["filled_qty"]), coid
     # the stored order state equals the broker's (run document and storage)
-    documented = {o["client_order_id"]: o for o in doc["orders"]}
+    documented = {o["client_order_id"]: o for o in rundoc.rows(doc, "orders")}
     stored = dict(run.db_rows("select client_order_id, status from orders"))
     for coid, o in server.orders.items():
         want = STATUS[o["status"]].value
@@ -288,7 +289,7 @@ def test_faults_on_order_posts_place_one_order_per_intent(
     assert server.order_posts == len(server.orders) + retried  # nothing placed twice
     if not retried:
         assert run.log.count("state unknown after timeout") == 4
-        assert all(o["status"] == "filled" for o in doc["orders"])
+        assert all(o["status"] == "filled" for o in rundoc.rows(doc, "orders"))
 
 
 @pytest.mark.parametrize(
@@ -307,7 +308,7 @@ def test_post_held_past_the_client_timeout_places_one_order_per_intent(
     doc = check_invariants(server, run)
     one_order_per_symbol(server)
     held = next(iter(server.orders))
-    order = {o["client_order_id"]: o for o in doc["orders"]}[held]
+    order = {o["client_order_id"]: o for o in rundoc.rows(doc, "orders")}[held]
     assert order["status"] == "filled" and Decimal(order["filled_quantity"]) == TARGET
     # UNKNOWN -> ACCEPTED/FILLED, never through REJECTED
     assert "rejected" not in run.log.lower()
@@ -328,7 +329,7 @@ def test_hanging_lookups_and_a_stale_order_list_reject_nothing(alpaca_server: An
     run = run_trader(server, tmp_path / "run")
     doc = check_invariants(server, run)
     assert server.order_posts == len(server.orders)
-    assert all(o["status"] != "rejected" for o in doc["orders"])
+    assert all(o["status"] != "rejected" for o in rundoc.rows(doc, "orders"))
     assert "no answer in time" in run.log  # a lookup timed out, and the order stayed unknown
 
 
@@ -343,7 +344,7 @@ def test_never_placed_order_is_rejected_after_the_budget_and_a_refused_one_is_re
     run = run_trader(server, tmp_path / "run", broker={"unknown_order_budget_s": 1.5})
     doc = check_invariants(server, run)
     one_order_per_symbol(server)
-    rejected = [o for o in doc["orders"] if o["status"] == "rejected"]
+    rejected = [o for o in rundoc.rows(doc, "orders") if o["status"] == "rejected"]
     assert len(rejected) == 2 and not {o["client_order_id"] for o in rejected} & set(server.orders)
     assert any("not in its order list" in o["reason"] for o in rejected)
     assert "never reached the broker" in run.log
@@ -433,7 +434,7 @@ def test_a_new_run_of_the_same_config_never_reuses_client_order_ids(alpaca_serve
     assert second.code == 0, second.log[-3000:]
     doc = second.doc
     assert doc["run_id"] != first_doc["run_id"]
-    second_ids = {o["client_order_id"] for o in doc["orders"]}
+    second_ids = {o["client_order_id"] for o in rundoc.rows(doc, "orders")}
     assert second_ids and not second_ids & first_ids
     assert server.order_posts == len(server.orders)  # no 422 "client_order_id must be unique"
     assert "client_order_id must be unique" not in second.log

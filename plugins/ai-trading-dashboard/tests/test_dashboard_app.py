@@ -28,6 +28,7 @@ from ai_trading_storage.connection import create_db_engine
 from ai_trading_storage.repositories import Database
 from click.testing import CliRunner
 
+from ai_trading_core import rundoc
 from ai_trading_core.clock import SimulatedClock
 from ai_trading_core.errors import ConfigError
 
@@ -68,7 +69,7 @@ def test_view_numbers_match_the_run(stored_run: dict[str, Any]) -> None:
     assert view.trade_stats["win_rate"] == pytest.approx(doc["metrics"]["win_rate"])
     assert view.trade_stats["profit_factor"] == pytest.approx(doc["metrics"]["profit_factor"])
     # slippage: every filled order against its decision close from the audit trail, by hand
-    filled = [o for o in doc["orders"] if o["status"] == "filled"]
+    filled = [o for o in rundoc.rows(doc, "orders") if o["status"] == "filled"]
     assert len(view.slippage_bps) == len(filled) > 0
     row = view.slippage_bps[0]
     sign = 1 if row["side"] == "buy" else -1

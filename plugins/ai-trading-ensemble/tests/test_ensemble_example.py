@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from ai_trading_core import rundoc
 from ai_trading_core.config import config_from_dict
 from ai_trading_core.runner import run_config
 
@@ -29,7 +30,7 @@ def test_ensemble_example_trades_and_attributes_weights(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     doc = _run_example(tmp_path, monkeypatch)
-    assert len(doc["trades"]) > 10
+    assert len(rundoc.rows(doc, "trades")) > 10
     members = doc["strategies"]["blend"]["members"]
     assert set(members) == {"blend/mom-60", "blend/macd", "blend/bb-rsi"}
     assert sum(m["final_weight"] for m in members.values()) == pytest.approx(1.0)

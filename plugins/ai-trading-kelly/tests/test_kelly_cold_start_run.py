@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from ai_trading_core import rundoc
+
 CONFIG = """
 [run]
 name = "kelly-cold-start"
@@ -54,8 +56,8 @@ def run(tmp_path: Path, prior: float) -> dict:
 
 def test_kelly_with_the_default_prior_trades_from_a_cold_start(tmp_path: Path) -> None:
     doc = run(tmp_path, 0.02)
-    assert len(doc["trades"]) >= 10  # enough closed trades for the estimate to take over
-    first = doc["orders"][0]
+    assert len(rundoc.rows(doc, "trades")) >= 10  # enough closed trades for the estimate to take over
+    first = rundoc.rows(doc, "orders")[0]
     # the prior: at most 0.02 of the 100,000 equity in the first position (plus the move
     # between the decision's close and the fill's open), far below a full allocation
     notional = float(first["filled_quantity"]) * float(first["average_fill_price"])
@@ -64,7 +66,7 @@ def test_kelly_with_the_default_prior_trades_from_a_cold_start(tmp_path: Path) -
 
 def test_a_zero_prior_never_trades(tmp_path: Path) -> None:
     doc = run(tmp_path, 0.0)
-    assert doc["orders"] == [] and doc["trades"] == []
+    assert rundoc.rows(doc, "orders") == [] and rundoc.rows(doc, "trades") == []
 
 
 def test_a_sizer_that_never_trades_is_warned_about(tmp_path: Path) -> None:
@@ -101,7 +103,7 @@ def test_a_sizer_that_never_trades_is_warned_about(tmp_path: Path) -> None:
         }), host)
     finally:
         logger.remove(sink)
-    assert outcome.document["orders"] == []
+    assert rundoc.rows(outcome.document, "orders") == []
     warned = [line for line in lines if f"for {SILENT_SIZER_DECISIONS} decisions in a row" in line]
     assert warned and all("sizer 'kelly'" in line for line in warned)
     assert len([line for line in warned if "_watch_silent_sizer" in line]) == 1  # once per run

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from ai_trading_core import rundoc
 from ai_trading_core.config import config_from_dict
 from ai_trading_core.runner import run_config
 
@@ -29,7 +30,7 @@ def test_ml_example_trades_and_documents_its_retraining(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     doc = _run_example(tmp_path, monkeypatch)
-    assert len(doc["trades"]) > 10
+    assert len(rundoc.rows(doc, "trades")) > 10
     retraining = doc["strategies"]["ml-logit"]["retraining"]
     # first training once 252 labelled bars exist, then every 63 bars
     assert len(retraining) >= 15

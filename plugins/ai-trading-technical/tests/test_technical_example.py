@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from ai_trading_core import rundoc
 from ai_trading_core.config import config_from_dict
 from ai_trading_core.runner import run_config
 
@@ -27,6 +28,6 @@ def _run_example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, A
 
 def test_technical_example_trades(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     doc = _run_example(tmp_path, monkeypatch)
-    strategies = {t.get("strategy_id") for t in doc["trades"]}
-    assert len(doc["trades"]) > 10
+    strategies = {t.get("strategy_id") for t in rundoc.rows(doc, "trades")}
+    assert len(rundoc.rows(doc, "trades")) > 10
     assert {"bollinger-rsi", "macd-12-26-9"} & strategies

@@ -17,6 +17,8 @@ from loguru import logger
 
 from ai_trading_core.clock import WallClock
 from ai_trading_core.errors import AiTradingError
+from ai_trading_core.rundoc import rows as table_rows
+from ai_trading_core.rundoc import with_rows
 
 from . import figures as f
 from .auth import BasicAuth
@@ -111,7 +113,7 @@ def _broker_state(run_status: str, open_orders: Any, age: float | None, stale_af
 def _stored_positions(doc: dict[str, Any]) -> list[dict[str, Any]]:
     """End-of-run positions of a stored run, with the average entry price of its open trades."""
     open_trades: dict[str, list[dict[str, Any]]] = {}
-    for t in doc.get("trades", []):
+    for t in table_rows(doc, "trades"):
         if t.get("is_open"):
             open_trades.setdefault(str(t.get("symbol")), []).append(t)
     rows = []
@@ -145,9 +147,13 @@ def _stored_positions(doc: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _stored_fills(doc: dict[str, Any]) -> list[dict[str, Any]]:
-    """A stored run document keeps orders, not executions: one row per (partly) filled order."""
+    """The executions of a stored run. A run document keeps its fills since schema 2; an older
+    one kept orders only, and then each row is one (partly) filled order at its average fill
+    price."""
+    if "fills" in doc:
+        return [{**fill, "notional": _notional(fill)} for fill in table_rows(doc, "fills")]
     out = []
-    for o in doc.get("orders", []):
+    for o in table_rows(doc, "orders"):
         filled = f.fmt_float(o.get("filled_quantity")) or 0.0
         if filled <= 0:
             continue
@@ -165,6 +171,11 @@ def _stored_fills(doc: dict[str, Any]) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+def _notional(fill: dict[str, Any]) -> float | None:
+    quantity, price = f.fmt_float(fill.get("quantity")), f.fmt_float(fill.get("price"))
+    return None if quantity is None or price is None else quantity * price
 
 
 def create_app(
@@ -242,7 +253,8 @@ def create_app(
 
     def view_of(run_id: str) -> tuple[RunView, dict[str, Any]]:
         if run_id not in view_cache:
-            doc = run_source.load(run_id)
+            # tables as rows once: the grids page through them on every request
+            doc = with_rows(run_source.load(run_id))
             view_cache.clear()  # one run at a time in memory
             view_cache[run_id] = (build_view(doc, run_source.decision_prices(run_id)), doc)
         return view_cache[run_id]
@@ -436,7 +448,9 @@ def create_app(
             return fills_page(
                 stored_header("Fills", view),
                 live=False,
-                note="A stored run keeps its orders: each row is one filled order at its average fill price.",
+                note=""
+                if "fills" in doc
+                else "This run document predates stored fills: each row is one filled order at its average fill price.",
             )
         return html.Div([html.H2("Not found"), dcc.Link("Portfolio", href="/portfolio")])
 
@@ -587,7 +601,7 @@ def create_app(
         }
         if table == "positions":
             return _stored_positions(doc), ticks
-        orders = list(doc.get("orders", []))
+        orders = table_rows(doc, "orders")
         if table == "open-orders":
             closed = {"filled", "cancelled", "rejected", "expired"}
             return [o for o in orders if o.get("status") not in closed], ticks

@@ -15,6 +15,7 @@ from ai_trading_analytics import PerformanceCalculator, trade_statistics
 from ai_trading_core.enums import Timeframe
 from ai_trading_core.errors import DataError
 from ai_trading_core.models import Trade
+from ai_trading_core.rundoc import rows
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -128,7 +129,8 @@ def build_view(doc: dict[str, Any], decision_prices: dict[str, float] | None = N
     metrics: dict[str, float | None] = {k: _finite(v) for k, v in computed.items()}
     for key in ("exposure", "net_exposure", "time_in_market", "turnover"):
         metrics[key] = _finite(doc.get("metrics", {}).get(key))
-    trades = [Trade.model_validate(t) for t in doc.get("trades", [])]
+    trade_rows = rows(doc, "trades")
+    trades = [Trade.model_validate(t) for t in trade_rows]
     stats = trade_statistics(trades).as_dict()
     attribution = doc.get("attribution") or {}
     if not attribution.get("by_strategy"):
@@ -154,13 +156,13 @@ def build_view(doc: dict[str, Any], decision_prices: dict[str, float] | None = N
         pnl=equity - initial,
         metrics=metrics,
         trade_stats=stats,
-        trades=list(doc.get("trades", [])),
+        trades=trade_rows,
         attribution=attribution,
         risk_events=events,
         risk_verdicts=list(doc.get("risk_verdicts", [])),
         limits=limit_utilisation(doc),
         risk_state=str(events[-1]["state"]) if events else "active",
-        slippage_bps=slippage_table(list(doc.get("orders", [])), decision_prices or {}),
+        slippage_bps=slippage_table(rows(doc, "orders"), decision_prices or {}),
         plugins=list(doc.get("plugins", [])),
         symbols=list(doc.get("symbols", [])),
         final_positions=dict(doc.get("final_positions", {})),
