@@ -23,6 +23,7 @@ A limit is breached when the measured value is **greater** than the limit.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
@@ -49,6 +50,41 @@ class Measure(NamedTuple):
     @property
     def utilisation(self) -> float:
         return self.measured / self.limit
+
+
+class BlockFigures:
+    """The figures of a block of orders (see :meth:`RiskBook.block_figures`): ``measured[i, k]``
+    is limit ``names[i]``'s figure (its limit ``limits[i]``) for order ``k`` with the block's
+    earlier orders included; the running sums let :meth:`RiskBook.apply_block` include a
+    prefix of the block in the book."""
+
+    __slots__ = ("js", "pos_after", "new", "dv", "gross", "net", "pnl", "var", "mean", "clusters", "names", "limits", "rows")
+
+    def __init__(
+        self, js: list[int], pos_after: FloatArray, new: FloatArray, dv: FloatArray, gross: FloatArray, net: FloatArray
+    ) -> None:
+        self.js = js
+        self.pos_after = pos_after  # units, each symbol's position after its order
+        self.new = new  # currency, the position values after each order
+        self.dv = dv
+        self.gross = gross  # (K + 1,): the book's sums before each order and after the last
+        self.net = net
+        self.pnl: FloatArray | None = None  # (K + 1, L)
+        self.var: FloatArray | None = None  # (K + 1,)
+        self.mean: FloatArray | None = None  # (K + 1,)
+        self.clusters: list[tuple[int, float, float]] = []  # (cluster, gross, net) after each order
+        self.names: list[str] = []
+        self.limits: list[float] = []
+        self.rows: list[FloatArray] = []
+
+    def add(self, name: str, values: FloatArray, limit: float) -> None:
+        self.names.append(name)
+        self.rows.append(values)
+        self.limits.append(limit)
+
+    def measures(self, k: int) -> list[Measure]:
+        """Order ``k``'s figures, as :meth:`RiskBook.measures` lists them."""
+        return [Measure(n, float(r[k]), lim) for n, r, lim in zip(self.names, self.rows, self.limits, strict=True)]
 
 
 class LimitSet:
@@ -129,11 +165,15 @@ class RiskBook:
         "cov_diag",
         "mu",
         "n_tail",
+        "tail_names",
+        "tail_limits",
+        "_memo",
     )
 
     def __init__(self, limits: LimitSet, ctx: RiskContext, est: RiskEstimates) -> None:
         self.limits = limits
         self.est = est
+        self._memo: list[tuple[int, float, list[float]]] = []
         p = limits.params
         self.equity = float(ctx.equity)
         self.peak = float(ctx.peak_equity)
@@ -171,11 +211,16 @@ class RiskBook:
             if limits.include_mean and est.mean is not None:
                 self.mean = float(est.mean @ val)
                 self.mu = est.mean.tolist()
-        n_levels = len(limits.var_levels)
+        self.tail_names: list[str] = []  # the VaR and CVaR figures, in the order measures() lists them
+        self.tail_limits: list[float] = []
         if not self.measurable:
-            self.n_tail = n_levels  # one NaN figure per level
+            kinds = ["_history"]  # one NaN figure per level
         else:
-            self.n_tail = n_levels * ((self.pnl is not None) + (self.u is not None))
+            kinds = ["_historical"] * (self.pnl is not None) + ["_parametric"] * (self.u is not None)
+        for kind in kinds:
+            self.tail_names += [name + kind for name, _, _, _ in limits.var_levels]
+            self.tail_limits += [lim for _, _, lim, _ in limits.var_levels]
+        self.n_tail = len(self.tail_names)
         self.labels: list[int] | None = None
         self.cluster_gross: list[float] | None = None
         self.cluster_net: list[float] | None = None
@@ -197,6 +242,7 @@ class RiskBook:
         new = object.__new__(RiskBook)
         for name in RiskBook.__slots__:
             setattr(new, name, getattr(self, name))
+        new._memo = []
         new.pos = list(self.pos)
         new.val = list(self.val)
         if self.cluster_gross is not None:
@@ -243,25 +289,35 @@ class RiskBook:
         return abs(self.cluster_net[c] + self.orient[j] * (new - old))
 
     def _tail_measures(self, j: int, dv: float, out: list[Measure]) -> list[Measure]:
+        if self.tail_names:
+            out.extend(map(Measure, self.tail_names, self._tail_values(j, dv), self.tail_limits))
+        return out
+
+    def _tail_values(self, j: int, dv: float) -> list[float]:
+        """The VaR and CVaR figures (as ``tail_names`` lists them) with the position value of
+        ``j`` moved by ``dv``. The last two answers are kept: a resize search ends where it
+        looked last, and the verification of its answer asks again."""
+        for memo in self._memo:
+            if memo[0] == j and memo[1] == dv:
+                return memo[2]
         e = self.equity
         levels = self.limits.var_levels
-        if not levels:
-            return out
         if not self.measurable:
-            out.extend(Measure(f"{name}_history", math.nan, lim) for name, _, lim, _ in levels)
-            return out
+            return [math.nan] * len(levels)
+        out: list[float] = []
         if self.pnl is not None:
             pnl = self.pnl + dv * self.est.returns_t[j] if dv else self.pnl.copy()
             pnl.partition(self.kth)
-            for (name, _, lim, is_cvar), k in zip(levels, self.hist_k, strict=True):
+            for (_, _, _, is_cvar), k in zip(levels, self.hist_k, strict=True):
                 loss = -math.fsum(pnl[:k].tolist()) / k if is_cvar else -float(pnl[k - 1])
-                out.append(Measure(name + "_historical", loss / e, lim))
+                out.append(loss / e)
         if self.u is not None:
             var = self.var + 2.0 * dv * float(self.u[j]) + dv * dv * self.cov_diag[j]
             sd = math.sqrt(var) if var > 0 else 0.0
             mean = self.mean + dv * self.mu[j] if self.mu else 0.0
-            for (name, _, lim, _), z in zip(levels, self.limits.z, strict=True):
-                out.append(Measure(name + "_parametric", (z * sd - mean) / e, lim))
+            for z in self.limits.z:
+                out.append((z * sd - mean) / e)
+        self._memo = (self._memo + [(j, dv, out)])[-2:]
         return out
 
     def first_breach(self, j: int, d: float) -> Measure | None:
@@ -312,17 +368,29 @@ class RiskBook:
     def excess(self, j: int, d: float, linear: bool = True) -> float:
         """``max(measured / limit) - 1`` over the enabled limits (> 0: some limit is breached;
         an unmeasurable figure counts as an infinite breach)."""
+        if linear:
+            figures: list[tuple[float, float]] = [(m[1], m[2]) for m in self.measures(j, d)]
+        else:
+            dv = (self.pos[j] + d) * self.prices[j] - self.val[j]
+            figures = list(zip(self._tail_values(j, dv), self.tail_limits, strict=True))
         worst = -math.inf
-        for m in self.measures(j, d, linear):
-            if m[1] != m[1]:  # NaN
+        for measured, limit in figures:
+            if measured != measured:  # NaN
                 return math.inf
-            r = m[1] / m[2]  # every limit is > 0
+            r = measured / limit  # every limit is > 0
             if r > worst:
                 worst = r
         return worst - 1.0
 
     def largest_feasible(
-        self, j: int, s: int, n_req: int, lot: float, n_floor: int, g_req: float | None = None
+        self,
+        j: int,
+        s: int,
+        n_req: int,
+        lot: float,
+        n_floor: int,
+        g_req: float | None = None,
+        units: Callable[[int], float] | None = None,
     ) -> int:
         """Largest number of lots ``n`` in ``(n_floor, n_req)`` whose order keeps every limit,
         or ``n_floor`` when there is none. ``n_req`` lots are known to breach a limit;
@@ -333,7 +401,10 @@ class RiskBook:
         steps where the figure is piecewise linear in the quantity, as historical VaR is),
         falling back to bisection whenever a step fails to halve the bracket. Inside the
         linear range only the VaR and CVaR figures are computed; the caller re-checks the
-        answer against every limit."""
+        answer against every limit. ``units(n)``: the quantity of ``n`` lots (default
+        ``n * lot``; the caller passes the exact quantity it will verify and approve)."""
+        if units is None:
+            units = lot.__mul__
         lo_q, hi_q = self.linear_interval(j, s)
         eps = 1e-9
         n_lo = max(n_floor + 1, math.ceil(lo_q / lot - eps) if math.isfinite(lo_q) else n_floor + 1)
@@ -343,11 +414,11 @@ class RiskBook:
         if n_hi == n_req - 1 and g_req is not None and g_req > 0:
             bad, g_bad = n_req, g_req  # the request's own figures bracket from above
         else:
-            g_bad = self.excess(j, s * n_hi * lot, linear=False)
+            g_bad = self.excess(j, s * units(n_hi), linear=False)
             if g_bad <= 0:
                 return n_hi
             bad = n_hi
-        g_good = self.excess(j, s * n_lo * lot, linear=False)
+        g_good = self.excess(j, s * units(n_lo), linear=False)
         if g_good > 0:
             return n_floor
         good = n_lo
@@ -359,7 +430,7 @@ class RiskBook:
                 mid = min(max(mid, good + 1), bad - 1)
             else:
                 mid = (good + bad) // 2
-            g = self.excess(j, s * mid * lot, linear=False)
+            g = self.excess(j, s * units(mid), linear=False)
             if g <= 0:
                 good, g_good = mid, g
             else:
@@ -367,11 +438,150 @@ class RiskBook:
             interpolate = (bad - good) * 2 <= width
         return good
 
+    # ------------------------------------------------------------------ blocks
+    def block_figures(self, js: list[int], ds: list[float]) -> BlockFigures:
+        """Every enabled limit's figure for each order of a block (``ds[k]`` units of symbol
+        ``js[k]``) with the block's earlier orders included, as if each were approved at the
+        quantity asked: what :meth:`measures` gives order by order with :meth:`apply` in
+        between, computed for the whole block with array operations.
+
+        The symbols must be distinct (an order's position value before it is then the
+        book's). Every running sum is accumulated in the order :meth:`apply` adds (``cumsum``
+        adds sequentially) and every figure is formed as :meth:`measures` forms it, so the
+        figures are the same floats as the order-by-order ones."""
+        p = self.limits.params
+        e = self.equity
+        k_rows = len(js)
+        ja = np.asarray(js, dtype=np.intp)
+        price = np.array([self.prices[j] for j in js])
+        old = np.array([self.val[j] for j in js])
+        pos_after = np.array([self.pos[j] for j in js]) + np.asarray(ds, dtype=float)
+        new = pos_after * price
+        dv = new - old
+        abs_old, abs_new = np.abs(old), np.abs(new)
+        gross = np.empty(k_rows + 1)
+        gross[0] = self.gross
+        gross[1:] = abs_new - abs_old
+        np.cumsum(gross, out=gross)
+        net = np.empty(k_rows + 1)
+        net[0] = self.net
+        net[1:] = dv
+        np.cumsum(net, out=net)
+        fig = BlockFigures(js, pos_after, new, dv, gross, net)
+        if p.max_drawdown is not None:
+            fig.add("drawdown", np.full(k_rows, self.drawdown), p.max_drawdown)
+        g = (gross[:-1] - abs_old + abs_new) / e
+        if p.max_gross_exposure is not None:
+            fig.add("gross_exposure", g, p.max_gross_exposure)
+        if p.max_leverage is not None:
+            fig.add("leverage", g, p.max_leverage)
+        if p.max_net_exposure is not None:
+            fig.add("net_exposure", np.abs(net[1:]) / e, p.max_net_exposure)
+        if p.max_position_weight is not None:
+            fig.add("position_weight", abs_new / e, p.max_position_weight)
+        if p.max_cluster_weight is not None:
+            fig.add("cluster_weight", self._block_clusters(fig, old) / e, p.max_cluster_weight)
+        levels = self.limits.var_levels
+        if levels and not self.measurable:
+            for name, _, lim, _ in levels:
+                fig.add(f"{name}_history", np.full(k_rows, math.nan), lim)
+        elif levels:
+            if self.pnl is not None:
+                pnl = np.empty((k_rows + 1, len(self.pnl)))
+                pnl[0] = self.pnl
+                np.multiply(dv[:, None], self.est.returns_t[ja], out=pnl[1:])
+                np.cumsum(pnl, axis=0, out=pnl)
+                fig.pnl = pnl
+                part = pnl[1:].copy()
+                part.partition(self.kth, axis=1)
+                for (name, _, lim, is_cvar), k in zip(levels, self.hist_k, strict=True):
+                    if is_cvar:
+                        loss = np.array([-math.fsum(r) / k for r in part[:, :k].tolist()])
+                    else:
+                        loss = -part[:, k - 1]
+                    fig.add(name + "_historical", loss / e, lim)
+            if self.u is not None and self.est.cov is not None:
+                u = np.empty((k_rows + 1, k_rows))
+                u[0] = self.u[ja]
+                np.multiply(dv[:, None], self.est.cov[np.ix_(ja, ja)], out=u[1:])
+                np.cumsum(u, axis=0, out=u)
+                diag = np.arange(k_rows)
+                step = 2.0 * dv * u[diag, diag]  # u[j_k]: before order k
+                quad = dv * dv * np.array([self.cov_diag[j] for j in js])
+                var = np.empty(k_rows + 1)
+                var[0] = self.var
+                var[1:] = step + quad
+                np.cumsum(var, out=var)
+                fig.var = var
+                v = var[:-1] + step + quad
+                sd = np.sqrt(np.where(v > 0, v, 0.0))
+                mean_k = np.zeros(k_rows)
+                if self.mu:
+                    mean = np.empty(k_rows + 1)
+                    mean[0] = self.mean
+                    mean[1:] = dv * np.array([self.mu[j] for j in js])
+                    np.cumsum(mean, out=mean)
+                    fig.mean = mean
+                    mean_k = mean[1:]
+                for (name, _, lim, _), z in zip(levels, self.limits.z, strict=True):
+                    fig.add(name + "_parametric", (z * sd - mean_k) / e, lim)
+        return fig
+
+    def _block_clusters(self, fig: BlockFigures, old: FloatArray) -> FloatArray:
+        """The cluster exposure of each order's symbol with it and the block's earlier orders
+        included (as :meth:`_cluster_after`, currency); records each cluster's sums after each
+        order in ``fig.clusters`` for :meth:`apply_block`."""
+        js = fig.js
+        if self.cluster_gross is None or self.cluster_net is None or self.labels is None:
+            return np.full(len(js), math.nan)
+        gross: dict[int, float] = {}  # cluster -> running sums within the block
+        net: dict[int, float] = {}
+        out = np.empty(len(js))
+        rows = zip(js, old.tolist(), fig.new.tolist(), fig.dv.tolist(), strict=True)
+        for k, (j, o, n, d) in enumerate(rows):
+            c = self.labels[j]
+            g0 = gross.get(c, self.cluster_gross[c])
+            n0 = net.get(c, self.cluster_net[c])
+            out[k] = g0 - abs(o) + abs(n) if self.cluster_mixed[c] else abs(n0 + self.orient[j] * (n - o))
+            gross[c] = g0 + (abs(n) - abs(o))
+            net[c] = n0 + self.orient[j] * d
+            fig.clusters.append((c, gross[c], net[c]))
+        return out
+
+    def apply_block(self, fig: BlockFigures, count: int) -> None:
+        """Include the block's first ``count`` orders, at the quantities asked, in the book:
+        the same state as :meth:`apply` order by order."""
+        if count <= 0:
+            return
+        self._memo = []
+        js = fig.js[:count]
+        for j, x, v in zip(js, fig.pos_after[:count].tolist(), fig.new[:count].tolist(), strict=True):
+            self.pos[j] = x
+            self.val[j] = v
+        self.gross = float(fig.gross[count])
+        self.net = float(fig.net[count])
+        if fig.pnl is not None:
+            self.pnl = fig.pnl[count].copy()
+        if fig.var is not None and self.u is not None and self.est.cov is not None:
+            self.var = float(fig.var[count])
+            u = np.empty((count + 1, len(self.u)))
+            u[0] = self.u
+            np.multiply(fig.dv[:count, None], self.est.cov[np.asarray(js, dtype=np.intp)], out=u[1:])
+            np.cumsum(u, axis=0, out=u)
+            self.u = u[-1].copy()
+        if fig.mean is not None:
+            self.mean = float(fig.mean[count])
+        if self.cluster_gross is not None and self.cluster_net is not None:
+            for c, g, n in fig.clusters[:count]:
+                self.cluster_gross[c] = g
+                self.cluster_net[c] = n
+
     # ------------------------------------------------------------------ updates
     def apply(self, j: int, d: float) -> None:
         """Include an approved order of ``d`` units of symbol ``j`` in the book."""
         if d == 0.0:
             return
+        self._memo = []
         old = self.val[j]
         x = self.pos[j] + d
         new = x * self.prices[j]
