@@ -35,9 +35,11 @@ from .batch import (
     check_batch,
     decimal_places,
     notional_decimal,
+    plain,
+    scaled_strings,
 )
 from .clock import Clock, SimulatedClock
-from .enums import AlertSeverity, OrderStatus, OrderType, RiskDecision, RiskState, RunMode, Side
+from .enums import AlertSeverity, OrderStatus, OrderType, RiskDecision, RiskState, RunMode, Side, TimeInForce
 from .errors import AiTradingError, BrokerError, BrokerTimeout, InvalidOrderTransition, TradingHalted
 from .ledger import Portfolio
 from .market import FloatArray, History, MarketSlice, to_datetime
@@ -544,8 +546,8 @@ class Engine:
             final_equity=self.portfolio.equity_decimal(),
             final_positions=self.portfolio.positions(),
             trades=self._trade_rows(),  # type: ignore[arg-type]
-            orders=LazyRows(len(self._table), self._table_order, list(self.book)),  # type: ignore[arg-type]
-            fills=LazyRows(self._table.fill_count, self._fill_at(), self.fills),  # type: ignore[arg-type]
+            orders=LazyRows(len(self._table), self._table_order, list(self.book), self._order_columns),  # type: ignore[arg-type]
+            fills=LazyRows(self._table.fill_count, self._fill_at(), self.fills, self._fill_columns),  # type: ignore[arg-type]
             risk_events=self.risk_events,
             risk_verdicts=self.verdicts,
             instruments={i.symbol: i for i in self.instruments},
@@ -564,19 +566,112 @@ class Engine:
         def make(k: int) -> Any:
             return self.portfolio.trades[k] if k < closed else open_trades[k - closed]
 
-        return LazyRows(closed + len(open_trades), make)
+        return LazyRows(closed + len(open_trades), make, (), self.portfolio.trade_columns)
+
+    def _row_ids(self) -> tuple[list[str], list[str]]:
+        """(client order ids, correlation ids) of the columnar order table, computed once."""
+        t = self._table
+        cached = getattr(self, "_ids_cache", None)
+        if cached is not None and len(cached[0]) == len(t):
+            return cached
+        pairs = [
+            self._ids(ts, i, seq)
+            for ts, i, seq in zip(t.created.view.tolist(), t.index.view.tolist(), t.seq.view.tolist(), strict=True)
+        ]
+        clients = [p[0] for p in pairs]
+        correlations = [p[1] for p in pairs]
+        self._ids_cache = (clients, correlations)
+        return clients, correlations
+
+    def _order_columns(self) -> dict[str, Any]:
+        """The columnar orders as run-document columns (field → values), no objects."""
+        t = self._table
+        n = len(t)
+        clients, correlations = self._row_ids()
+        status = t.status.view
+        names = (OrderStatus.ACCEPTED.value, OrderStatus.FILLED.value, OrderStatus.REJECTED.value, OrderStatus.CANCELLED.value)
+        qty = scaled_strings(t.units.view.tolist(), t.qty_scale)
+        filled = status == FILLED
+        prices: list[str | None] = [None] * n
+        scales = t.price_scale.view
+        for scale in np.unique(scales[filled]).tolist():
+            rows = np.flatnonzero(filled & (scales == scale))
+            for row, text in zip(rows.tolist(), scaled_strings(t.price.data[rows].tolist(), scale), strict=True):
+                prices[row] = text
+        notional: list[str | None] = [None] * n
+        nv = t.notional.view
+        has = np.flatnonzero(nv == nv)
+        if len(has):
+            from .batch import NOTIONAL_PLACES, notional_units
+
+            texts = scaled_strings(notional_units(nv[has]).tolist(), NOTIONAL_PLACES)
+            for row, text in zip(has.tolist(), texts, strict=True):
+                notional[row] = text
+        symbols = self.symbols
+        ids = t.strategy_ids
+        created = t.created.view + (self.tf_ns if self._sim_clock is not None else 0)
+        return {
+            "client_order_id": clients,
+            "symbol": [symbols[i] for i in t.index.view.tolist()],
+            "side": ["buy" if s > 0 else "sell" for s in t.side.view.tolist()],
+            "quantity": qty,
+            "order_type": [OrderType.MARKET.value] * n,
+            "limit_price": [None] * n,
+            "stop_price": [None] * n,
+            "time_in_force": [TimeInForce.DAY.value] * n,
+            "strategy_id": [ids[k] for k in t.strategy.view.tolist()],
+            "correlation_id": correlations,
+            "created_at": created,
+            "status": [names[k] for k in status.tolist()],
+            "broker_order_id": [None] * n,
+            "filled_quantity": [q if f else "0" for q, f in zip(qty, filled.tolist(), strict=True)],
+            "average_fill_price": prices,
+            "reason": [t.reasons.get(r) for r in range(n)] if t.reasons else [None] * n,
+            "parent_id": [None] * n,
+            "reduce_only": [False] * n,
+            "notional": notional,
+        }
+
+    def _fill_columns(self) -> dict[str, Any]:
+        """The columnar fills as run-document columns, no objects."""
+        t = self._table
+        clients, correlations = self._row_ids()
+        out: dict[str, list[Any]] = {k: [] for k in (
+            "execution_id", "client_order_id", "symbol", "side", "quantity", "price", "commission", "timestamp",
+            "strategy_id", "correlation_id", "venue")}
+        n = 0
+        stamps: list[int] = []
+        for fills in t.fills:
+            rows = fills.row.tolist()
+            k = len(rows)
+            out["execution_id"].extend(f"sim-{clients[r]}-x{n + j + 1}" for j, r in enumerate(rows))
+            n += k
+            out["client_order_id"].extend(clients[r] for r in rows)
+            out["correlation_id"].extend(correlations[r] for r in rows)
+            out["symbol"].extend(self.symbols[i] for i in fills.index.tolist())
+            out["side"].extend("buy" if s > 0 else "sell" for s in fills.side.tolist())
+            out["quantity"].extend(scaled_strings(fills.units.tolist(), fills.qty_scale))
+            out["price"].extend(scaled_strings(fills.price.tolist(), fills.price_scale))
+            out["commission"].extend(scaled_strings(fills.commission, fills.money_scale))
+            stamps.extend([fills.timestamp] * k)
+            out["strategy_id"].extend(t.strategy_ids[s] for s in t.strategy.data[fills.row].tolist())
+            out["venue"].extend([fills.venue] * k)
+        cols: dict[str, Any] = dict(out)
+        cols["timestamp"] = np.array(stamps, dtype=np.int64)
+        return cols
 
     def _table_order(self, row: int) -> Order:
         """Row ``row`` of the columnar order table as an ``Order`` with its final state."""
         t = self._table
         i = int(t.index.data[row])
-        client, correlation = self._ids(int(t.created.data[row]), i, int(t.seq.data[row]))
+        clients, correlations = self._row_ids()
+        client, correlation = clients[row], correlations[row]
         status = int(t.status.data[row])
         qty = t.quantity(row)
         price = None
         filled = Decimal(0)
         if status == FILLED:
-            price = Decimal(int(t.price.data[row])).scaleb(-int(t.price_scale.data[row])).normalize()
+            price = plain(Decimal(int(t.price.data[row])).scaleb(-int(t.price_scale.data[row])))
             filled = qty
         notional = t.notional.data[row]
         return trusted(
@@ -609,16 +704,17 @@ class Engine:
             fills = t.fills[b]
             row = int(fills.row[k])
             i = int(fills.index[k])
-            client, correlation = self._ids(int(t.created.data[row]), i, int(t.seq.data[row]))
+            clients, correlations = self._row_ids()
+            client, correlation = clients[row], correlations[row]
             return trusted(
                 Fill,
                 execution_id=f"sim-{client}-x{n + 1}",
                 client_order_id=client,
                 symbol=self.symbols[i],
                 side=Side.BUY if fills.side[k] > 0 else Side.SELL,
-                quantity=Decimal(int(fills.units[k])).scaleb(-fills.qty_scale).normalize(),
-                price=Decimal(int(fills.price[k])).scaleb(-fills.price_scale).normalize(),
-                commission=Decimal(fills.commission[k]).scaleb(-fills.money_scale).normalize(),
+                quantity=plain(Decimal(int(fills.units[k])).scaleb(-fills.qty_scale)),
+                price=plain(Decimal(int(fills.price[k])).scaleb(-fills.price_scale)),
+                commission=plain(Decimal(fills.commission[k]).scaleb(-fills.money_scale)),
                 timestamp=to_datetime(fills.timestamp),
                 strategy_id=t.strategy_ids[int(t.strategy.data[row])],
                 correlation_id=correlation,

@@ -21,11 +21,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .batch import decimal_places
+from .batch import decimal_places, plain, scaled_strings
 from .enums import Side
 from .market import FloatArray, to_datetime
 from .models import Fill, Position, StrategyPerformance, Trade, trusted
@@ -35,13 +35,6 @@ if TYPE_CHECKING:
 
 ZERO = Decimal(0)
 _sum = np.add.reduce
-
-
-def plain(d: Decimal) -> Decimal:
-    """``d`` without trailing zeros and without an exponent (``1E+3`` stays ``1000``)."""
-    if d == d.to_integral_value():
-        return d.quantize(Decimal(1))
-    return d.normalize()
 
 
 def _div_half_even(num: int, den: int) -> int:
@@ -351,6 +344,50 @@ class Portfolio:
         perf.trade_pnls.append(pnl)
         perf.total_pnl += pnl
 
+    def trade_columns(self) -> dict[str, Any]:
+        """Closed trades, then open ones, as run-document columns (field → values), without
+        building ``Trade`` objects for the closed ones."""
+        cols: dict[str, list[Any]] = {k: [] for k in (
+            "symbol", "side", "quantity", "entry_time", "entry_price", "exit_time", "exit_price", "pnl",
+            "commission", "strategy_id", "is_open")}
+        qty: list[int] = []
+        pnl: list[int] = []
+        fee: list[int] = []
+        for i, t, qs, ms in self._closed:
+            if qs != self.qty_scale or ms != self.money_scale:  # closed before a rescale
+                kq, km = 10 ** (self.qty_scale - qs), 10 ** (self.money_scale - ms)
+            else:
+                kq = km = 1
+            money, units = Decimal(1).scaleb(-ms), Decimal(1).scaleb(-qs)
+            cols["symbol"].append(self.symbols[i])
+            cols["side"].append(t.side.value)
+            qty.append((t.max_abs_qty or t.entry_qty) * kq)
+            cols["entry_time"].append(t.entry_ns)
+            cols["entry_price"].append(str(plain((Decimal(t.entry_value) * money) / (Decimal(t.entry_qty) * units))))
+            cols["exit_time"].append(t.last_ns)
+            cols["exit_price"].append(str(plain((Decimal(t.exit_value) * money) / (Decimal(t.exit_qty) * units))))
+            pnl.append(t.realized * km)
+            fee.append(t.commission * km)
+            cols["strategy_id"].append(t.strategy_id)
+            cols["is_open"].append(False)
+        cols["quantity"] = scaled_strings(qty, self.qty_scale)
+        cols["pnl"] = scaled_strings(pnl, self.money_scale)
+        cols["commission"] = scaled_strings(fee, self.money_scale)
+        out: dict[str, Any] = dict(cols)
+        out["entry_time"] = to_datetime_strings(cols["entry_time"])
+        out["exit_time"] = to_datetime_strings(cols["exit_time"])
+        for trade in self.open_trades():
+            for name in out:
+                value = getattr(trade, name)
+                if name in ("entry_time", "exit_time"):
+                    value = None if value is None else value.isoformat().replace("+00:00", "Z")
+                elif hasattr(value, "value"):
+                    value = value.value
+                elif isinstance(value, Decimal):
+                    value = str(value)
+                out[name].append(value)
+        return out
+
     def _trade_view(self, raw: tuple) -> Trade:
         i, t, qs, ms = raw
         money = Decimal(1).scaleb(-ms)
@@ -424,6 +461,18 @@ class Portfolio:
             if q != 0 and np.isfinite(self.last_price[i]):
                 total += self._qty(q) * Decimal(repr(float(self.last_price[i])))
         return total
+
+
+def to_datetime_strings(ns: list[int]) -> list[str]:
+    """ISO-8601 'Z' strings of nanosecond timestamps, as ``datetime.isoformat`` writes them."""
+    memo: dict[int, str] = {}
+    out = []
+    for v in ns:
+        text = memo.get(v)
+        if text is None:
+            text = memo[v] = to_datetime(v).isoformat().replace("+00:00", "Z")
+        out.append(text)
+    return out
 
 
 def _ns(fill: Fill) -> int:

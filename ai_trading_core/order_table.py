@@ -6,7 +6,7 @@ order, and their fills as the broker's :class:`~ai_trading_core.batch.FillBatch`
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, Generic, TypeVar, overload
 
@@ -23,11 +23,28 @@ class LazyRows(Sequence[T], Generic[T]):
     """A read-only sequence whose items are built on first access by ``make(k)``; ``len``
     costs nothing. Concatenates an optional list of ready objects in front."""
 
-    def __init__(self, n: int, make: Callable[[int], T], head: Sequence[T] = ()) -> None:
+    def __init__(
+        self,
+        n: int,
+        make: Callable[[int], T],
+        head: Sequence[T] = (),
+        columns: Callable[[], Mapping[str, Any]] | None = None,
+    ) -> None:
         self._n = n
         self._make = make
         self._head = list(head)
         self._built: list[T] | None = None
+        self._columns = columns
+        self._column_cache: Mapping[str, Any] | None = None
+
+    def columns(self) -> Mapping[str, Any] | None:
+        """The rows as columns (field name → values), without building objects, when the
+        producer can give them and no ready objects precede them; else None."""
+        if self._columns is None or self._head:
+            return None
+        if self._column_cache is None:
+            self._column_cache = self._columns()
+        return self._column_cache
 
     def __len__(self) -> int:
         return len(self._head) + self._n

@@ -21,7 +21,7 @@ from .market import BarPanel, FloatArray, History, MarketSlice
 from .models import Alert, Fill, Instrument, Order, OrderUpdate, RiskVerdict, StrategyPerformance
 
 if TYPE_CHECKING:
-    from .batch import BatchEvents, OrderBatch
+    from .batch import BatchEvents, OrderBatch, VerdictBatch
     from .recovery import Checkpoint, RecoveredState
     from .result import RunResult
 

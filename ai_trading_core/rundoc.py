@@ -78,7 +78,7 @@ def _iso_ns(ts: Any) -> list[str]:
 def _iso_datetimes(values: Sequence[datetime | None]) -> list[str | None]:
     """ISO strings ('Z' for UTC) of datetimes, each distinct instant formatted once: a
     backtest's orders and fills share few timestamps (one per bar)."""
-    memo = {v: None if v is None else v.isoformat().replace("+00:00", "Z") for v in set(values)}
+    memo = {v: v if v is None or isinstance(v, str) else v.isoformat().replace("+00:00", "Z") for v in set(values)}
     return list(map(memo.__getitem__, values))
 
 
@@ -139,8 +139,15 @@ def _json_column(values: Any, kind: _Kind) -> list[Any]:
 
 def _table(source: Sequence[BaseModel] | Mapping[str, Any], kinds: dict[str, _Kind], what: str) -> dict[str, Any]:
     """A column table from model objects (read field by field from their ``__dict__``, no
-    per-object dump) or from columns of raw values keyed by field name."""
+    per-object dump) or from columns of raw values keyed by field name. A sequence that can
+    give its columns itself (the engine's columnar orders, fills and trades) is read as
+    columns, without building its objects."""
     names = list(kinds)
+    own = getattr(source, "columns", None)
+    if callable(own):
+        given = own()
+        if given is not None:
+            source = given
     if isinstance(source, Mapping):
         missing = [n for n in names if n not in source]
         if missing:
@@ -232,7 +239,8 @@ def build_run_document(
     without it ``config.redacted()`` is used, which masks credentials only."""
     s = result.session
     ts = result.timestamps
-    closed = [t for t in result.trades if not t.is_open]
+    trade_table = trade_columns(result.trades)
+    closed = [open_ for open_ in trade_table["data"]["is_open"] if not open_]
     metrics: dict[str, Any] = {
         "initial_equity": float(s.initial_cash),
         "final_equity": float(result.final_equity),
@@ -268,7 +276,7 @@ def build_run_document(
         "final_equity": str(result.final_equity),
         "final_positions": {k: str(v) for k, v in result.final_positions.items()},
         "equity_curve": _curve(_iso_many(ts), result.equity),
-        "trades": trade_columns(result.trades),
+        "trades": trade_table,
         "orders": order_columns(result.orders),
         "fills": fill_columns(result.fills),
         "metrics": metrics,

@@ -93,7 +93,12 @@ def run(case: bench_data.OHLCV, mode: str = "bar", trigger: str = "state") -> tu
     host = create_plugin_host(only=["sim", "sma", "sample-data"])
     outcome = run_config(make_config(case.initial_cash, trigger), host, panel=to_panel(case), **extra)
     result = outcome.result
-    entries = sum(1 for f in result.fills if f.side is Side.BUY)
+    columns = getattr(result.fills, "columns", None)
+    sides = columns() if callable(columns) else None  # the engine's columnar fills, no objects
+    if sides is not None:
+        entries = sides["side"].count("buy")
+    else:
+        entries = sum(1 for f in result.fills if f.side is Side.BUY)
     return entries, float(result.final_equity)
 
 

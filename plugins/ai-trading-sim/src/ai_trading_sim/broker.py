@@ -49,7 +49,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ai_trading_core.batch import OrderBatch
+from ai_trading_core.batch import OrderBatch, decimal_places, to_scaled
 from ai_trading_core.enums import OrderStatus, OrderType, Side, TimeInForce
 from ai_trading_core.errors import BrokerError
 from ai_trading_core.market import MarketSlice, to_datetime
@@ -172,6 +172,14 @@ class SimulatedBroker:
             for inst in (ctx.instruments.get(s) for s in ctx.symbols)
         ]
         self._column_positions = np.zeros(len(ctx.symbols), dtype=np.int64)
+        # configured ticks as integers on the finest configured grid; -1 places: inferred
+        self._tick_places = np.array(
+            [-1 if t is None else decimal_places(t) for t in self._configured_ticks], dtype=np.int64
+        )
+        self._tick_scale = int(self._tick_places.max(initial=0))
+        self._tick_units = np.array(
+            [0 if t is None else to_scaled(t, self._tick_scale) for t in self._configured_ticks], dtype=np.int64
+        )
 
     # ------------------------------------------------------------------ requests
     def submit_order(self, order: Order) -> OrderUpdate:
@@ -208,6 +216,27 @@ class SimulatedBroker:
         return {k: v for k, v in held.items() if v != 0}
 
     # ------------------------------------------------------------------ columnar helpers
+    def _column_ticks(self, idx: Any, o: Any, h: Any, lo: Any, c: Any) -> tuple[int, Any]:
+        """(P, ticks): the grid of one bar's columnar orders (``10^-P``, the finest tick among
+        them) and each order's tick as an integer at P places: the instrument's configured
+        tick, else the one inferred from the bar's prices (:func:`data_tick`, vectorised)."""
+        from .columns import shortest_places
+
+        places = self._tick_places[idx]
+        inferred = places < 0
+        if inferred.any():
+            data = np.maximum.reduce([shortest_places(a[inferred], MAX_TICK_DECIMALS) for a in (o, h, lo, c)])
+            places = places.copy()
+            places[inferred] = np.clip(data, 2, MAX_TICK_DECIMALS)
+        scale = int(places.max())
+        tick = self._tick_units[idx] * 10 ** (scale - self._tick_scale) if scale >= self._tick_scale else None
+        if tick is None:
+            tick = np.array([to_scaled(t, scale) for t in (self._configured_ticks[i] for i in idx.tolist())], dtype=np.int64)
+        if inferred.any():
+            tick = tick.copy()
+            tick[inferred] = 10 ** (scale - places[inferred])
+        return scale, tick
+
     def _lot_units(self, qty_scale: int) -> list[int]:
         """Per symbol, the lot size in units at ``qty_scale`` decimal places (kept)."""
         cached = self._lots.get(qty_scale)

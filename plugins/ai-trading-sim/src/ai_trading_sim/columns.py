@@ -115,18 +115,7 @@ def match(broker: Any, resting: Resting, market: MarketSlice) -> BatchEvents:
     n = len(sel)
 
     # ---- the tick per order: the instrument's, else inferred from the bar's prices
-    configured = broker._configured_ticks  # per symbol: Decimal tick or None
-    tick_dec = [configured[i] for i in idx.tolist()]
-    inferred = [t is None for t in tick_dec]
-    places = np.zeros(n, dtype=np.int64)
-    if any(inferred):
-        data = np.maximum.reduce([shortest_places(a, MAX_TICK_DECIMALS) for a in (o, h, lo, c)])
-        places = np.clip(data, 2, MAX_TICK_DECIMALS)
-    scale = max([decimal_places(t) for t in tick_dec if t is not None] + [int(places.max()) if any(inferred) else 0])
-    tick = np.array(
-        [to_scaled(t, scale) if t is not None else 10 ** (scale - int(places[k])) for k, t in enumerate(tick_dec)],
-        dtype=np.int64,
-    )
+    scale, tick = broker._column_ticks(idx, o, h, lo, c)
 
     # ---- price: open (after slippage) rounded to the tick against the trader
     fallback = np.zeros(n, dtype=bool)
