@@ -73,7 +73,7 @@ def test_ai_trading_engine_trades_the_cross_rule_like_the_reference() -> None:
     data = _benchmarks_module("data")
     engine = _benchmarks_module("engines.ai_trading_engine")
     panel = random_walk_panel(n_bars=300, n_symbols=3, seed=11, volatility=0.02)
-    # on the benchmark's 0.01 tick, which the engine's instruments are configured with
+    # on the benchmark's tick, which the engine's instruments are configured with
     open_, high, low, close = data.on_tick(panel.open, panel.high, panel.low, panel.close)
     case = data.OHLCV(
         panel.symbols, panel.timestamps, open_, high, low, close, panel.volume, initial_cash=300_000.0

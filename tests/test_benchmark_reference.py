@@ -117,7 +117,7 @@ def test_no_entry_when_cash_cannot_buy_one_unit_is_an_error() -> None:
 
 
 def test_ai_trading_engine_matches_the_reference_on_a_small_panel() -> None:
-    """The full ai-trading pipeline on 3 symbols × 300 bars with prices on the 0.01 tick,
+    """The full ai-trading pipeline on 3 symbols × 300 bars with prices on the benchmark's tick,
     per-bar and block mode: exact trade count, equity to 1e-9, under the peers' rule (sized at
     the fill bar's open)."""
     pytest.importorskip("ai_trading_sim")
@@ -125,7 +125,7 @@ def test_ai_trading_engine_matches_the_reference_on_a_small_panel() -> None:
     data = _benchmarks_module("data")
     engine = _benchmarks_module("engines.ai_trading_engine")
     panel = random_walk_panel(n_bars=300, n_symbols=3, seed=11, volatility=0.02)
-    # on the benchmark's 0.01 tick, which the engine's instruments are configured with
+    # on the benchmark's tick, which the engine's instruments are configured with
     open_, high, low, close = data.on_tick(panel.open, panel.high, panel.low, panel.close)
     case = data.OHLCV(
         panel.symbols,
@@ -148,28 +148,31 @@ def test_ai_trading_engine_matches_the_reference_on_a_small_panel() -> None:
     assert at_close.trades == trades and at_close.final_equity != pytest.approx(equity, rel=1e-9)
 
 
-def test_generated_prices_are_on_the_cent_tick() -> None:
-    """The generator puts open, high, low and close on 0.01, keeps every bar consistent
+def test_generated_prices_are_on_the_tick() -> None:
+    """The generator puts open, high, low and close on the tick, keeps every bar consistent
     (high above open and close, low below) and no price under one tick."""
     data = _benchmarks_module("data")
     spec = data.CaseSpec("tiny", 400, 5, seed=7, volatility=0.03, drift=0.0, bar_seconds=60, initial_cash=5e5)
     case = data.generate(spec)
     prices = (case.open, case.high, case.low, case.close)
     for a in prices:
-        assert np.array_equal(a, np.round(a, 2)) and a.min() >= 0.01
+        assert np.array_equal(a, np.round(a, data.TICK_DECIMALS)) and a.min() >= data.TICK
+        assert not np.array_equal(a, np.round(a, 2))  # finer than cents: averages do not tie
     assert (case.high >= np.maximum(case.open, case.close)).all()
     assert (case.low <= np.minimum(case.open, case.close)).all()
     assert len({float(x) for x in case.close.ravel()}) > 100  # a walk, not a constant
 
 
 def test_on_tick_floors_sub_tick_prices_and_repairs_the_bar() -> None:
-    """A bar entirely below one tick: open and close are lifted to 0.01, so high must follow;
-    a normal bar is only rounded (round half to even on the float, as ``np.round``)."""
+    """A bar entirely below one tick: open and close are lifted to one tick, so high must
+    follow; a normal bar is only rounded (round half to even on the float, as ``np.round``)."""
     data = _benchmarks_module("data")
+    t = data.TICK
     o, h, lo, c = data.on_tick(
-        np.array([0.004, 12.344]), np.array([0.006, 12.349]), np.array([0.001, 12.301]), np.array([0.003, 12.3449])
+        np.array([0.4 * t, 12.344]), np.array([0.6 * t, 12.349]), np.array([0.1 * t, 12.301]),
+        np.array([0.3 * t, 12.3449]),
     )
-    np.testing.assert_array_equal(o, [0.01, 12.34])
-    np.testing.assert_array_equal(h, [0.01, 12.35])
-    np.testing.assert_array_equal(lo, [0.01, 12.30])
-    np.testing.assert_array_equal(c, [0.01, 12.34])
+    np.testing.assert_array_equal(o, [t, 12.344])
+    np.testing.assert_array_equal(h, [t, 12.349])
+    np.testing.assert_array_equal(lo, [t, 12.301])
+    np.testing.assert_array_equal(c, [t, 12.3449])
