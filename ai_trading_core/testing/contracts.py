@@ -12,6 +12,7 @@ fixture it asks for; every first- and third-party plugin of a role must pass it:
 from __future__ import annotations
 
 import json
+import math
 from datetime import UTC
 from decimal import Decimal
 from typing import Any
@@ -19,12 +20,13 @@ from typing import Any
 import numpy as np
 import pytest
 
+from ..batch import RESIZE, OrderBatch, VerdictBatch
 from ..clock import SimulatedClock
 from ..enums import OrderStatus, RiskDecision, RiskState, Side, Timeframe
 from ..errors import AiTradingError
 from ..market import BarPanel, History, to_datetime
 from ..models import Instrument, Order
-from ..protocols import BrokerContext, RiskContext, SizingContext
+from ..protocols import BatchRiskCheck, BrokerContext, RiskContext, SizingContext
 from .synthetic import random_walk_panel
 
 
@@ -201,6 +203,127 @@ class RiskCheckContract:
         assert req is None or req.state in tuple(RiskState)
 
 
+def batch_orders(batch: OrderBatch) -> list[Order]:
+    """The ``Order`` objects of a batch's rows, as a single-order check sees them: the exact
+    quantity (``units`` at ``qty_scale``), side, symbol, strategy, ``reduce_only`` and
+    ``notional``; ids derived from ``seq``."""
+    when = to_datetime(batch.timestamp)
+    out = []
+    for r in range(len(batch)):
+        seq = int(batch.seq[r])
+        notional = float(batch.notional[r])
+        out.append(
+            Order(
+                client_order_id=batch.client_order_id(seq) if batch.client_order_id else f"b{seq}",
+                symbol=batch.symbol(r),
+                side=Side.BUY if batch.side[r] > 0 else Side.SELL,
+                quantity=batch.quantity_decimal(r),
+                strategy_id=batch.strategy_ids[int(batch.strategy[r])],
+                correlation_id=f"d{seq}",
+                created_at=when,
+                reduce_only=bool(batch.reduce_only[r]),
+                notional=None if math.isnan(notional) else Decimal(repr(notional)),
+            )
+        )
+    return out
+
+
+def random_batch(
+    symbols: tuple[str, ...],
+    rng: np.random.Generator,
+    size: int,
+    *,
+    max_units: int = 50_000,
+    qty_scale: int = 2,
+    timestamp: int = 0,
+) -> OrderBatch:
+    """A random-ish batch over ``symbols``: repeated symbols, both sides, quantities from one
+    step (``10**-qty_scale``) up to ``max_units`` steps, some notional and reduce-only rows."""
+    index = rng.integers(0, len(symbols), size)
+    units = rng.integers(1, max_units + 1, size)
+    notional = np.where(rng.random(size) < 0.2, np.round(rng.uniform(100, 10_000, size), 2), np.nan)
+    return OrderBatch(
+        symbols=symbols,
+        index=index.astype(np.int64),
+        side=np.where(rng.random(size) < 0.5, 1, -1).astype(np.int8),
+        quantity=units / float(10**qty_scale),
+        units=units.astype(np.int64),
+        qty_scale=qty_scale,
+        notional=notional,
+        reduce_only=rng.random(size) < 0.1,
+        seq=np.arange(size, dtype=np.int64),
+        strategy=np.zeros(size, dtype=np.int16),
+        strategy_ids=("contract",),
+        timestamp=timestamp,
+    )
+
+
+def assert_batch_agrees(check: Any, batch: OrderBatch, ctx: RiskContext) -> VerdictBatch:
+    """Assert that ``check.check_batch(batch, ctx)`` gives, row by row, what ``check.check``
+    gives on the same orders: decision, approved quantity (to the float), reason, measured
+    value and limit. Returns the batch verdicts."""
+    got = check.check_batch(batch, ctx)
+    orders = batch_orders(batch)
+    want = VerdictBatch.from_verdicts(check.name, list(check.check(orders, ctx)))
+    assert isinstance(got, VerdictBatch) and got.check == check.name
+    assert len(got) == len(batch) == len(want)
+    for r in range(len(batch)):
+        where = f"row {r} ({orders[r].side.value} {orders[r].quantity} {orders[r].symbol})"
+        assert got.decision[r] == want.decision[r], f"{where}: decision {got.decision[r]} != {want.decision[r]}"
+        assert got.reasons.get(r, "") == want.reasons.get(r, ""), f"{where}: reason differs"
+        if got.decision[r] == RESIZE:
+            assert got.approved[r] == want.approved[r], f"{where}: approved {got.approved[r]} != {want.approved[r]}"
+            assert 0 <= got.approved[r] <= batch.quantity[r]
+        assert got.measured.get(r) == want.measured.get(r), f"{where}: measured differs"
+        assert got.limits.get(r) == want.limits.get(r), f"{where}: limit differs"
+    return got
+
+
+class BatchRiskCheckContract(RiskCheckContract):
+    """For a risk check with ``check_batch``: everything :class:`RiskCheckContract` asks,
+    and ``check_batch`` agreeing with ``check`` row by row on random-ish batches. Needs a
+    ``risk_check`` fixture; override :meth:`batch_contexts` (and ``max_units``) to reach the
+    check's interesting cases (resizes, rejections, reducing orders)."""
+
+    max_units = 50_000  # largest order, in steps of 0.01 units
+    rows = 40
+
+    def batch_contexts(self) -> list[RiskContext]:
+        """Portfolios to check batches against: flat, and random long and short positions."""
+        rng = np.random.default_rng(17)
+        flat = self.context()
+        held = self.context(positions=np.round(rng.uniform(-200, 200, len(flat.symbols)), 2))
+        return [flat, held]
+
+    def test_check_batch_matches_check(self, risk_check: Any) -> None:
+        assert isinstance(risk_check, BatchRiskCheck)
+        rng = np.random.default_rng(23)
+        decisions: set[int] = set()
+        for ctx in self.batch_contexts():
+            risk_check.update(ctx)
+            for scale in (2, 0):
+                units = self.max_units if scale == 2 else max(self.max_units // 100, 1)
+                batch = random_batch(
+                    ctx.symbols, rng, self.rows, max_units=units, qty_scale=scale, timestamp=ctx.timestamp
+                )
+                decisions.update(assert_batch_agrees(risk_check, batch, ctx).decision.tolist())
+        assert decisions, "no verdict was compared"
+
+    def test_check_batch_unknown_symbol(self, risk_check: Any) -> None:
+        """A batch whose universe has a symbol the context does not know."""
+        ctx = self.batch_contexts()[-1]
+        risk_check.update(ctx)
+        symbols = ctx.symbols + ("ZZZ_UNKNOWN",)
+        rng = np.random.default_rng(5)
+        batch = random_batch(symbols, rng, self.rows, max_units=self.max_units, timestamp=ctx.timestamp)
+        assert_batch_agrees(risk_check, batch, ctx)
+
+    def test_check_batch_empty(self, risk_check: Any) -> None:
+        ctx = self.context()
+        batch = random_batch(ctx.symbols, np.random.default_rng(1), 0, timestamp=ctx.timestamp)
+        assert len(risk_check.check_batch(batch, ctx)) == 0
+
+
 class BrokerContract:
     """Needs a ``broker`` fixture (not yet connected); the suite connects it to a
     three-symbol universe ``AAA``, ``BBB``, ``CCC``."""
@@ -292,10 +415,14 @@ class ReporterContract:
 
 __all__ = [
     "AiTradingError",
+    "BatchRiskCheckContract",
     "BrokerContract",
     "DataSourceContract",
     "ReporterContract",
     "RiskCheckContract",
     "SizerContract",
     "StrategyContract",
+    "assert_batch_agrees",
+    "batch_orders",
+    "random_batch",
 ]

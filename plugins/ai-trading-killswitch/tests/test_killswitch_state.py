@@ -19,7 +19,7 @@ from ai_trading_core.errors import RiskError, TradingHalted
 from ai_trading_core.market import History
 from ai_trading_core.models import Order
 from ai_trading_core.protocols import RiskContext
-from ai_trading_core.testing.contracts import RiskCheckContract
+from ai_trading_core.testing.contracts import BatchRiskCheckContract
 
 T0 = datetime(2024, 3, 1, 14, 30, tzinfo=UTC)
 T1 = datetime(2024, 3, 1, 15, 0, tzinfo=UTC)
@@ -175,13 +175,13 @@ def test_files_are_parsed_only_when_they_change(tmp_path: Path, monkeypatch: pyt
     assert request is not None and "kill switch: z" in request.reason and len(reads) == 3
 
 
-class TestKillSwitchArmedContract(RiskCheckContract):
+class TestKillSwitchArmedContract(BatchRiskCheckContract):
     @pytest.fixture
     def risk_check(self, tmp_path: Path) -> KillSwitchCheck:
         return KillSwitchCheck(tmp_path)
 
 
-class TestKillSwitchHaltedContract(RiskCheckContract):
+class TestKillSwitchHaltedContract(BatchRiskCheckContract):
     @pytest.fixture
     def risk_check(self, tmp_path: Path) -> KillSwitchCheck:
         ks_state.halt(tmp_path, reason="contract", by="tests", now=T0)

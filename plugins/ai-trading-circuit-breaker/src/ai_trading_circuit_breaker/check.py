@@ -7,15 +7,17 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Literal
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from ai_trading_core.batch import APPROVE, OrderBatch, VerdictBatch
 from ai_trading_core.enums import RiskDecision, RiskLevel, RiskState, RunMode
 from ai_trading_core.market import to_datetime
 from ai_trading_core.models import Order, RiskVerdict
 from ai_trading_core.protocols import RiskContext, RiskStateRequest
 from ai_trading_core.registry import BuildContext
 
-from .breaker import MAX_WINDOW_SECONDS, CircuitBreaker
+from .breaker import MAX_WINDOW_SECONDS, BreakerStatus, CircuitBreaker
 from .state_file import state_path
 
 
@@ -65,30 +67,17 @@ class CircuitBreakerCheck:
         when = to_datetime(ctx.timestamp)
         verdicts = []
         for order in orders:
-            if st.state is RiskState.ACTIVE:
-                decision, reason, level = RiskDecision.APPROVE, "circuit breaker armed", RiskLevel.LOW
-            elif st.state is RiskState.REDUCING and _reduces(order, ctx):
-                decision, reason, level = (
-                    RiskDecision.APPROVE,
-                    f"reduces a position while reducing: {st.reason}",
-                    RiskLevel.HIGH,
-                )
-            else:
-                decision, reason, level = (
-                    RiskDecision.REJECT,
-                    f"circuit breaker {st.state.value}: {st.reason}",
-                    RiskLevel.CRITICAL,
-                )
+            approve, reason, level = _verdict(st, st.state is RiskState.REDUCING and _reduces(order, ctx))
             verdicts.append(
                 RiskVerdict(
                     check=self.name,
-                    decision=decision,
+                    decision=RiskDecision.APPROVE if approve else RiskDecision.REJECT,
                     client_order_id=order.client_order_id,
                     symbol=order.symbol,
                     limit=st.limit,
                     measured=st.measured,
                     requested_quantity=order.quantity,
-                    approved_quantity=order.quantity if decision is RiskDecision.APPROVE else Decimal(0),
+                    approved_quantity=order.quantity if approve else Decimal(0),
                     reason=reason,
                     level=level,
                     timestamp=when,
@@ -96,6 +85,38 @@ class CircuitBreakerCheck:
                 )
             )
         return verdicts
+
+    def check_batch(self, batch: OrderBatch, ctx: RiskContext) -> VerdictBatch:
+        """The verdicts of :meth:`check` for a columnar batch (REDUCING: one array test of
+        which rows reduce a position)."""
+        st = self.breaker.status()
+        n = len(batch)
+        if st.state is RiskState.ACTIVE:
+            out = VerdictBatch.approve_all(self.name, n, _verdict(st, False)[1])
+        elif st.state is RiskState.REDUCING:
+            reduces = _batch_reduces(batch, ctx)
+            out = VerdictBatch.reject_all(self.name, n, _verdict(st, False)[1])
+            out.decision[reduces] = APPROVE
+            allowed = _verdict(st, True)[1]
+            for r in np.flatnonzero(reduces).tolist():
+                out.reasons[r] = allowed
+        else:
+            out = VerdictBatch.reject_all(self.name, n, _verdict(st, False)[1])
+        if st.measured is not None:
+            out.measured = dict.fromkeys(range(n), st.measured)
+        if st.limit is not None:
+            out.limits = dict.fromkeys(range(n), st.limit)
+        return out
+
+
+def _verdict(st: BreakerStatus, reduces: bool) -> tuple[bool, str, RiskLevel]:
+    """(approved, reason, level) of an order under the breaker's status ``st``; ``reduces``:
+    the order reduces a position (it matters only while REDUCING)."""
+    if st.state is RiskState.ACTIVE:
+        return True, "circuit breaker armed", RiskLevel.LOW
+    if st.state is RiskState.REDUCING and reduces:
+        return True, f"reduces a position while reducing: {st.reason}", RiskLevel.HIGH
+    return False, f"circuit breaker {st.state.value}: {st.reason}", RiskLevel.CRITICAL
 
 
 def _reduces(order: Order, ctx: RiskContext) -> bool:
@@ -106,6 +127,15 @@ def _reduces(order: Order, ctx: RiskContext) -> bool:
     current = float(ctx.positions[i])
     signed = float(order.signed_quantity)
     return current != 0.0 and (signed > 0) != (current > 0) and abs(signed) <= abs(current) + 1e-12
+
+
+def _batch_reduces(batch: OrderBatch, ctx: RiskContext) -> np.ndarray:
+    """:func:`_reduces` for every row of ``batch`` (boolean mask)."""
+    i = ctx.batch_index(batch)
+    known = i >= 0
+    current = np.where(known, np.asarray(ctx.positions, dtype=float)[np.where(known, i, 0)], 0.0)
+    signed = batch.side * (batch.units / float(10**batch.qty_scale))  # float(Decimal) of the quantity
+    return known & (current != 0.0) & ((signed > 0) != (current > 0)) & (np.abs(signed) <= np.abs(current) + 1e-12)
 
 
 def build_circuit_breaker(params: CircuitBreakerParams, ctx: BuildContext) -> CircuitBreakerCheck:

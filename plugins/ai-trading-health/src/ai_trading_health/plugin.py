@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from ai_trading_core import hookimpl
+from ai_trading_core.batch import VerdictBatch
 from ai_trading_core.clock import SimulatedClock
 from ai_trading_core.enums import RiskDecision
 from ai_trading_core.market import to_datetime
@@ -19,6 +20,7 @@ from .params import HealthParams
 from .probes import directory_writable, sql_select_one
 
 if TYPE_CHECKING:
+    from ai_trading_core.batch import OrderBatch
     from ai_trading_core.models import Order
     from ai_trading_core.protocols import RiskContext
     from ai_trading_core.registry import BuildContext, RiskCheckRegistry
@@ -47,11 +49,18 @@ class HealthComponent(HealthMonitor):
                 decision=RiskDecision.APPROVE,
                 client_order_id=o.client_order_id,
                 symbol=o.symbol,
-                reason="health monitor: no limit",
+                reason=_REASON,
                 timestamp=ts,
             )
             for o in orders
         ]
+
+    def check_batch(self, batch: OrderBatch, ctx: RiskContext) -> VerdictBatch:
+        """Approves every row, as :meth:`check`."""
+        return VerdictBatch.approve_all(self.name, len(batch), _REASON)
+
+
+_REASON = "health monitor: no limit"
 
 
 def build_health(params: HealthParams, ctx: BuildContext) -> HealthComponent:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
+from ai_trading_core.batch import OrderBatch, VerdictBatch
 from ai_trading_core.enums import RiskDecision, RiskLevel, RiskState
 from ai_trading_core.errors import TradingHalted
 from ai_trading_core.market import to_datetime
@@ -93,7 +94,7 @@ class KillSwitchCheck:
         common = RiskVerdict(
             check=self.name,
             decision=RiskDecision.APPROVE if approve else RiskDecision.REJECT,
-            reason="kill switch armed" if approve else f"kill switch halted: {st.reason}",
+            reason=_reason(st),
             level=RiskLevel.LOW if approve else RiskLevel.CRITICAL,
             timestamp=to_datetime(ctx.timestamp),
         )
@@ -109,3 +110,14 @@ class KillSwitchCheck:
             )
             for o in orders
         ]
+
+    def check_batch(self, batch: OrderBatch, ctx: RiskContext) -> VerdictBatch:
+        """:meth:`check`'s one decision for every row of a columnar batch."""
+        st = self.state()
+        if st.halted:
+            return VerdictBatch.reject_all(self.name, len(batch), _reason(st))
+        return VerdictBatch.approve_all(self.name, len(batch), _reason(st))
+
+
+def _reason(st: KillSwitchState) -> str:
+    return f"kill switch halted: {st.reason}" if st.halted else "kill switch armed"

@@ -18,6 +18,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from prometheus_client import make_wsgi_app
 
+from ai_trading_core.batch import OrderBatch, VerdictBatch
 from ai_trading_core.clock import Clock
 from ai_trading_core.enums import RiskDecision
 from ai_trading_core.errors import ConfigError
@@ -31,6 +32,7 @@ from .params import PrometheusParams
 from .series import RISK_STATE_VALUE, TradingSeries
 
 Timer = Callable[[], float]
+_NO_LIMIT = "metrics observer: no limit"
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -191,11 +193,15 @@ class PrometheusExporter:
                 symbol=o.symbol,
                 requested_quantity=o.quantity,
                 approved_quantity=o.quantity,
-                reason="metrics observer: no limit",
+                reason=_NO_LIMIT,
                 timestamp=ts,
             )
             for o in orders
         ]
+
+    def check_batch(self, batch: OrderBatch, ctx: RiskContext) -> VerdictBatch:
+        """Approves every row, as :meth:`check`."""
+        return VerdictBatch.approve_all(self.name, len(batch), _NO_LIMIT)
 
     # ------------------------------------------------------------------ reporter role
     def report(self, result: RunResult) -> ReportSection:

@@ -58,7 +58,9 @@ class BlockFigures:
     earlier orders included; the running sums let :meth:`RiskBook.apply_block` include a
     prefix of the block in the book."""
 
-    __slots__ = ("js", "pos_after", "new", "dv", "gross", "net", "pnl", "var", "mean", "clusters", "names", "limits", "rows")
+    __slots__ = (
+        "js", "pos_after", "new", "dv", "gross", "net", "pnl", "var", "mean", "clusters", "names", "limits", "rows",
+    )
 
     def __init__(
         self, js: list[int], pos_after: FloatArray, new: FloatArray, dv: FloatArray, gross: FloatArray, net: FloatArray
@@ -495,10 +497,9 @@ class RiskBook:
                 part = pnl[1:].copy()
                 part.partition(self.kth, axis=1)
                 for (name, _, lim, is_cvar), k in zip(levels, self.hist_k, strict=True):
-                    if is_cvar:
-                        loss = np.array([-math.fsum(r) / k for r in part[:, :k].tolist()])
-                    else:
-                        loss = -part[:, k - 1]
+                    # CVaR: the exactly rounded mean of the k worst, as _tail_values computes it
+                    worst = part[:, :k].tolist()
+                    loss = np.array([-math.fsum(r) / k for r in worst]) if is_cvar else -part[:, k - 1]
                     fig.add(name + "_historical", loss / e, lim)
             if self.u is not None and self.est.cov is not None:
                 u = np.empty((k_rows + 1, k_rows))

@@ -26,6 +26,7 @@ from loguru import logger
 from pydantic import BaseModel, ConfigDict, Field, field_serializer, model_validator
 
 from ai_trading_core import hookimpl
+from ai_trading_core.batch import OrderBatch, VerdictBatch
 from ai_trading_core.clock import WallClock
 from ai_trading_core.enums import AlertSeverity, RiskDecision
 from ai_trading_core.files import atomic_write_json
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
     from .redis_heartbeat import RedisHeartbeatWriter
 
 HEARTBEAT_FILE = "heartbeat.json"
+_APPROVES = "heartbeat approves every order"
 DEFAULT_REDIS_PREFIX = "ai_trading"
 DEFAULT_REDIS_PROCESS = "trader"
 
@@ -119,7 +121,11 @@ class Heartbeat:
         now = self.clock.now()
         return [RiskVerdict(check=self.name, decision=RiskDecision.APPROVE, client_order_id=o.client_order_id,
                             symbol=o.symbol, requested_quantity=o.quantity, approved_quantity=o.quantity,
-                            reason="heartbeat approves every order", timestamp=now) for o in orders]
+                            reason=_APPROVES, timestamp=now) for o in orders]
+
+    def check_batch(self, batch: OrderBatch, ctx: RiskContext) -> VerdictBatch:
+        """Approves every row, as :meth:`check`."""
+        return VerdictBatch.approve_all(self.name, len(batch), _APPROVES)
 
     def update(self, ctx: RiskContext) -> RiskStateRequest | None:
         self.beat()
