@@ -84,9 +84,13 @@ class BlockFigures:
         self.rows.append(values)
         self.limits.append(limit)
 
+    def values(self, k: int) -> list[float]:
+        """Order ``k``'s figures, as :meth:`RiskBook.values` lists them."""
+        return [float(r[k]) for r in self.rows]
+
     def measures(self, k: int) -> list[Measure]:
         """Order ``k``'s figures, as :meth:`RiskBook.measures` lists them."""
-        return [Measure(n, float(r[k]), lim) for n, r, lim in zip(self.names, self.rows, self.limits, strict=True)]
+        return list(map(Measure, self.names, self.values(k), self.limits))
 
 
 class LimitSet:
@@ -169,13 +173,17 @@ class RiskBook:
         "n_tail",
         "tail_names",
         "tail_limits",
+        "names",
+        "limit_values",
         "_memo",
+        "_buf",
     )
 
     def __init__(self, limits: LimitSet, ctx: RiskContext, est: RiskEstimates) -> None:
         self.limits = limits
         self.est = est
         self._memo: list[tuple[int, float, list[float]]] = []
+        self._buf: FloatArray | None = None  # scratch of _tail_values
         p = limits.params
         self.equity = float(ctx.equity)
         self.peak = float(ctx.peak_equity)
@@ -223,6 +231,17 @@ class RiskBook:
             self.tail_names += [name + kind for name, _, _, _ in limits.var_levels]
             self.tail_limits += [lim for _, _, lim, _ in limits.var_levels]
         self.n_tail = len(self.tail_names)
+        linear = [
+            ("drawdown", p.max_drawdown),
+            ("gross_exposure", p.max_gross_exposure),
+            ("leverage", p.max_leverage),
+            ("net_exposure", p.max_net_exposure),
+            ("position_weight", p.max_position_weight),
+            ("cluster_weight", p.max_cluster_weight),
+        ]
+        enabled = [(name, limit) for name, limit in linear if limit is not None]
+        self.names = [name for name, _ in enabled] + self.tail_names  # every figure values() gives
+        self.limit_values = [limit for _, limit in enabled] + self.tail_limits
         self.labels: list[int] | None = None
         self.cluster_gross: list[float] | None = None
         self.cluster_net: list[float] | None = None
@@ -245,6 +264,7 @@ class RiskBook:
         for name in RiskBook.__slots__:
             setattr(new, name, getattr(self, name))
         new._memo = []
+        new._buf = None
         new.pos = list(self.pos)
         new.val = list(self.val)
         if self.cluster_gross is not None:
@@ -257,28 +277,36 @@ class RiskBook:
     def measures(self, j: int, d: float, linear: bool = True) -> list[Measure]:
         """Every enabled limit's figure with ``d`` units of symbol ``j`` added; only the VaR and
         CVaR figures with ``linear=False``."""
+        if not linear:
+            dv = (self.pos[j] + d) * self.prices[j] - self.val[j]
+            return list(map(Measure, self.tail_names, self._tail_values(j, dv), self.tail_limits))
+        return list(map(Measure, self.names, self.values(j, d), self.limit_values))
+
+    def values(self, j: int, d: float) -> list[float]:
+        """:meth:`measures` as bare figures, in the order of ``names`` and ``limit_values``
+        (the per-order path builds a :class:`Measure` only for the limit it reports)."""
         p = self.limits.params
         e = self.equity
         old = self.val[j]
         new = (self.pos[j] + d) * self.prices[j]
         dv = new - old
-        out: list[Measure] = []
-        if not linear:
-            return self._tail_measures(j, dv, out)
+        out: list[float] = []
         if p.max_drawdown is not None:
-            out.append(Measure("drawdown", self.drawdown, p.max_drawdown))
+            out.append(self.drawdown)
         gross = (self.gross - abs(old) + abs(new)) / e
         if p.max_gross_exposure is not None:
-            out.append(Measure("gross_exposure", gross, p.max_gross_exposure))
+            out.append(gross)
         if p.max_leverage is not None:
-            out.append(Measure("leverage", gross, p.max_leverage))
+            out.append(gross)
         if p.max_net_exposure is not None:
-            out.append(Measure("net_exposure", abs(self.net + dv) / e, p.max_net_exposure))
+            out.append(abs(self.net + dv) / e)
         if p.max_position_weight is not None:
-            out.append(Measure("position_weight", abs(new) / e, p.max_position_weight))
+            out.append(abs(new) / e)
         if p.max_cluster_weight is not None:
-            out.append(Measure("cluster_weight", self._cluster_after(j, old, new) / e, p.max_cluster_weight))
-        return self._tail_measures(j, dv, out)
+            out.append(self._cluster_after(j, old, new) / e)
+        if self.tail_names:
+            out += self._tail_values(j, dv)
+        return out
 
     def _cluster_after(self, j: int, old: float, new: float) -> float:
         """The cluster exposure of ``j`` (currency) with its position value moved from ``old``
@@ -289,11 +317,6 @@ class RiskBook:
         if self.cluster_mixed[c]:
             return self.cluster_gross[c] - abs(old) + abs(new)
         return abs(self.cluster_net[c] + self.orient[j] * (new - old))
-
-    def _tail_measures(self, j: int, dv: float, out: list[Measure]) -> list[Measure]:
-        if self.tail_names:
-            out.extend(map(Measure, self.tail_names, self._tail_values(j, dv), self.tail_limits))
-        return out
 
     def _tail_values(self, j: int, dv: float) -> list[float]:
         """The VaR and CVaR figures (as ``tail_names`` lists them) with the position value of
@@ -308,10 +331,19 @@ class RiskBook:
             return [math.nan] * len(levels)
         out: list[float] = []
         if self.pnl is not None:
-            pnl = self.pnl + dv * self.est.returns_t[j] if dv else self.pnl.copy()
-            pnl.partition(self.kth)
+            pnl = self._buf  # pnl + dv r_j, the same floats as that expression, without allocating
+            if pnl is None or len(pnl) != len(self.pnl):
+                pnl = self._buf = np.empty_like(self.pnl)
+            if dv:
+                np.multiply(self.est.returns_t[j], dv, out=pnl)
+                pnl += self.pnl
+            else:
+                pnl[:] = self.pnl
+            last = self.kth[-1]  # one partition at the largest tail count, then sort that few
+            pnl.partition(last)
+            worst = sorted(pnl[: last + 1].tolist())
             for (_, _, _, is_cvar), k in zip(levels, self.hist_k, strict=True):
-                loss = -math.fsum(pnl[:k].tolist()) / k if is_cvar else -float(pnl[k - 1])
+                loss = -math.fsum(worst[:k]) / k if is_cvar else -worst[k - 1]
                 out.append(loss / e)
         if self.u is not None:
             var = self.var + 2.0 * dv * float(self.u[j]) + dv * dv * self.cov_diag[j]
@@ -323,9 +355,9 @@ class RiskBook:
         return out
 
     def first_breach(self, j: int, d: float) -> Measure | None:
-        for m in self.measures(j, d):
-            if not m.measured <= m.limit:
-                return m
+        for name, measured, limit in zip(self.names, self.values(j, d), self.limit_values, strict=True):
+            if not measured <= limit:
+                return Measure(name, measured, limit)
         return None
 
     # ------------------------------------------------------------------ search
@@ -371,10 +403,10 @@ class RiskBook:
         """``max(measured / limit) - 1`` over the enabled limits (> 0: some limit is breached;
         an unmeasurable figure counts as an infinite breach)."""
         if linear:
-            figures: list[tuple[float, float]] = [(m[1], m[2]) for m in self.measures(j, d)]
+            figures = zip(self.values(j, d), self.limit_values, strict=True)
         else:
             dv = (self.pos[j] + d) * self.prices[j] - self.val[j]
-            figures = list(zip(self._tail_values(j, dv), self.tail_limits, strict=True))
+            figures = zip(self._tail_values(j, dv), self.tail_limits, strict=True)
         worst = -math.inf
         for measured, limit in figures:
             if measured != measured:  # NaN
@@ -424,10 +456,13 @@ class RiskBook:
         if g_good > 0:
             return n_floor
         good = n_lo
-        interpolate = True
+        # Illinois: when the same end is kept twice in a row, its excess is halved for the
+        # next interpolation (plain regula falsi creeps from one side on a convex figure)
+        kept = 0  # +1: good kept last time, -1: bad kept
+        slow = 0  # steps in a row that did not halve the bracket
         while bad - good > 1:
             width = bad - good
-            if interpolate and math.isfinite(g_bad) and g_bad > g_good:
+            if slow < 2 and math.isfinite(g_bad) and g_bad > g_good:
                 mid = good + int((bad - good) * (-g_good) / (g_bad - g_good))
                 mid = min(max(mid, good + 1), bad - 1)
             else:
@@ -435,9 +470,15 @@ class RiskBook:
             g = self.excess(j, s * units(mid), linear=False)
             if g <= 0:
                 good, g_good = mid, g
+                if kept == -1:
+                    g_bad *= 0.5
+                kept = -1
             else:
                 bad, g_bad = mid, g
-            interpolate = (bad - good) * 2 <= width
+                if kept == 1:
+                    g_good *= 0.5
+                kept = 1
+            slow = slow + 1 if (bad - good) * 2 > width else 0
         return good
 
     # ------------------------------------------------------------------ blocks
@@ -494,12 +535,14 @@ class RiskBook:
                 np.multiply(dv[:, None], self.est.returns_t[ja], out=pnl[1:])
                 np.cumsum(pnl, axis=0, out=pnl)
                 fig.pnl = pnl
+                last = self.kth[-1]
                 part = pnl[1:].copy()
-                part.partition(self.kth, axis=1)
+                part.partition(last, axis=1)
+                worst = np.sort(part[:, : last + 1], axis=1)
                 for (name, _, lim, is_cvar), k in zip(levels, self.hist_k, strict=True):
-                    # CVaR: the exactly rounded mean of the k worst, as _tail_values computes it
-                    worst = part[:, :k].tolist()
-                    loss = np.array([-math.fsum(r) / k for r in worst]) if is_cvar else -part[:, k - 1]
+                    loss = -worst[:, k - 1]
+                    if is_cvar:  # the exactly rounded mean of the k worst, as _tail_values computes it
+                        loss = np.array([-math.fsum(r) / k for r in worst[:, :k].tolist()])
                     fig.add(name + "_historical", loss / e, lim)
             if self.u is not None and self.est.cov is not None:
                 u = np.empty((k_rows + 1, k_rows))
