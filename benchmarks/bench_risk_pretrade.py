@@ -5,14 +5,17 @@
 A 500-symbol universe with 500 open positions (random long/short weights, gross about 1.0),
 ``portfolio_limits`` with **every limit on** (gross, net, leverage, drawdown, position weight,
 VaR 95 and 99 and CVaR, each both historical and parametric, correlation clusters) plus the
-``circuit_breaker`` check. Prints one JSON document:
+``circuit_breaker`` check. Each per-order figure is given twice: through ``check_batch`` (a
+columnar ``OrderBatch`` in, a ``VerdictBatch`` out: what the engine calls) and through
+``check`` (``Order`` objects in, one ``RiskVerdict`` per order out). Prints one JSON document:
 
 * ``per_order_batch_us``: median time per order when a step checks a batch of 500 orders
   (one per position; every order sees the ones approved before it);
-* ``per_order_single_us``: median time of a ``check`` call with one order (the per-step book
-  of exposures and P&L series is rebuilt on each call);
-* ``per_order_resize_us``: median time per order for a batch where every order has to be
-  resized (bisection on the VaR limits);
+* ``per_order_single_us``: median time of a call with one order (the per-step book of
+  exposures and P&L series is copied on each call);
+* ``per_order_resize_us``: median time per order for a batch of 100 orders that adds to
+  every position with VaR and CVaR limits 0.5 % above the portfolio's: about half the
+  orders are resized or rejected at a VaR limit (search on the VaR figures);
 * ``estimate_ms``: a from-scratch estimation (returns, covariance, clusters), what every
   step cost before the estimates were kept up to date incrementally; it now runs at the
   first full window and every ``lookback`` steps;
@@ -26,7 +29,9 @@ VaR 95 and 99 and CVaR, each both historical and parametric, correlation cluster
   is the minimum over ``--step-repeats`` passes (on a shared machine the least disturbed);
 * ``per_order_cpu_us_min``: the three per-order figures as the least process CPU time of a
   run (another process's load inflates wall time, not this);
-* ``circuit_breaker_per_order_us``: the circuit breaker's ``check`` per order.
+* ``circuit_breaker_per_order_us``: the circuit breaker per order.
+
+The verdicts of ``check_batch`` and ``check`` are compared row by row before timing.
 
 The goal for the per-order figures is <= 50 µs.
 """
@@ -46,6 +51,7 @@ import numpy as np
 from ai_trading_circuit_breaker import CircuitBreaker, CircuitBreakerCheck
 from ai_trading_risk_limits import PortfolioLimits, PortfolioLimitsParams, RiskMonitor
 
+from ai_trading_core.batch import OrderBatch, VerdictBatch
 from ai_trading_core.enums import RiskState, Side
 from ai_trading_core.market import History, MarketSlice
 from ai_trading_core.models import Order, utc
@@ -69,6 +75,40 @@ def median_time(fn: Callable[[], object], repeats: int, key: str = "") -> float:
     if key:
         CPU[key] = min(cpu)
     return statistics.median(times)
+
+
+def to_batch(orders: list[Order], symbols: tuple[str, ...], scale: int = 4) -> OrderBatch:
+    """The columnar batch of ``orders`` (quantities with at most ``scale`` decimals)."""
+    index = {s: i for i, s in enumerate(symbols)}
+    units = np.array([int(o.quantity.scaleb(scale)) for o in orders], dtype=np.int64)
+    n = len(orders)
+    return OrderBatch(
+        symbols=symbols,
+        index=np.array([index[o.symbol] for o in orders], dtype=np.int64),
+        side=np.array([1 if o.side is Side.BUY else -1 for o in orders], dtype=np.int8),
+        quantity=units / float(10**scale),
+        units=units,
+        qty_scale=scale,
+        notional=np.full(n, np.nan),
+        reduce_only=np.zeros(n, dtype=bool),
+        seq=np.arange(n, dtype=np.int64),
+        strategy=np.zeros(n, dtype=np.int16),
+        strategy_ids=("bench",),
+        timestamp=0,
+    )
+
+
+def same_verdicts(check: PortfolioLimits, orders: list[Order], batch: OrderBatch, ctx: RiskContext) -> None:
+    """Raise when ``check_batch`` and ``check`` disagree on a decision, quantity or reason."""
+    got = check.check_batch(batch, ctx)
+    want = VerdictBatch.from_verdicts(check.name, list(check.check(orders, ctx)))
+    same = (
+        np.array_equal(got.decision, want.decision)
+        and np.array_equal(got.approved, want.approved, equal_nan=True)
+        and got.reasons == want.reasons
+    )
+    if not same:
+        raise AssertionError("check_batch and check disagree")
 
 
 def panel_steps(n: int, lookback: int, steps: int) -> tuple[list[MarketSlice], int]:
@@ -215,26 +255,44 @@ def main() -> None:
 
     batch = orders_for(n)
     single = batch[:1]
+    columns, single_columns = to_batch(batch, panel.symbols), to_batch(single, panel.symbols)
     check = PortfolioLimits(loose)
     check.update(ctx)
-    verdicts = check.check(batch, ctx)
-    decisions = {d: sum(v.decision.value == d for v in verdicts) for d in ("approve", "resize", "reject")}
-
-    per_batch = median_time(lambda: check.check(batch, ctx), args.repeats, "batch") / n
-    per_single = (
-        median_time(lambda: [check.check(single, ctx) for _ in range(100)], args.repeats, "single") / 100
-    )
+    same_verdicts(check, batch, columns, ctx)
+    codes = check.check_batch(columns, ctx).decision
+    decisions = {d: int((codes == k).sum()) for k, d in enumerate(("approve", "resize", "reject"))}
 
     tight_check = PortfolioLimits(tight)
     tight_check.update(ctx)
     resize_batch = batch[:100]
-    tight_verdicts = tight_check.check(resize_batch, ctx)
-    tight_decisions = {
-        d: sum(v.decision.value == d for v in tight_verdicts) for d in ("approve", "resize", "reject")
-    }
-    per_resize = (
-        median_time(lambda: tight_check.check(resize_batch, ctx), args.repeats, "resize") / len(resize_batch)
-    )
+    resize_columns = to_batch(resize_batch, panel.symbols)
+    same_verdicts(tight_check, resize_batch, resize_columns, ctx)
+    codes = tight_check.check_batch(resize_columns, ctx).decision
+    tight_decisions = {d: int((codes == k).sum()) for k, d in enumerate(("approve", "resize", "reject"))}
+
+    per_order: dict[str, dict[str, float]] = {}
+    per_order_cpu: dict[str, dict[str, float]] = {}
+    for way in ("check_batch", "check"):
+        columnar = way == "check_batch"
+
+        def run(c: PortfolioLimits, orders: list[Order], cols: OrderBatch, columnar: bool = columnar) -> object:
+            return c.check_batch(cols, ctx) if columnar else c.check(orders, ctx)
+
+        figures = {
+            "batch": median_time(lambda: run(check, batch, columns), args.repeats, "batch") / n,
+            "single": median_time(
+                lambda: [run(check, single, single_columns) for _ in range(100)], args.repeats, "single"
+            )
+            / 100,
+            "resize": median_time(lambda: run(tight_check, resize_batch, resize_columns), args.repeats, "resize")
+            / len(resize_batch),
+        }
+        per_order[way] = {k: round(v * 1e6, 2) for k, v in figures.items()}
+        per_order_cpu[way] = {
+            "batch": round(CPU["batch"] / n * 1e6, 2),
+            "single": round(CPU["single"] / 100 * 1e6, 2),
+            "resize": round(CPU["resize"] / len(resize_batch) * 1e6, 2),
+        }
 
     def estimate_once() -> None:
         fresh = PortfolioLimits(loose)
@@ -245,7 +303,10 @@ def main() -> None:
 
     breaker = CircuitBreakerCheck(CircuitBreaker())
     breaker.update(ctx)
-    cb = median_time(lambda: breaker.check(batch, ctx), args.repeats) / n
+    cb = {
+        "check_batch": round(median_time(lambda: breaker.check_batch(columns, ctx), args.repeats) / n * 1e6, 2),
+        "check": round(median_time(lambda: breaker.check(batch, ctx), args.repeats) / n * 1e6, 2),
+    }
 
     print(
         json.dumps(
@@ -257,18 +318,14 @@ def main() -> None:
                 "limits": "gross, net, leverage, drawdown, position weight, VaR 95/99 and CVaR "
                 "(historical and "
                 "parametric), correlation clusters",
-                "per_order_batch_us": round(per_batch * 1e6, 2),
-                "per_order_single_us": round(per_single * 1e6, 2),
-                "per_order_resize_us": round(per_resize * 1e6, 2),
-                "per_order_cpu_us_min": {
-                    "batch": round(CPU["batch"] / n * 1e6, 2),
-                    "single": round(CPU["single"] / 100 * 1e6, 2),
-                    "resize": round(CPU["resize"] / len(resize_batch) * 1e6, 2),
-                },
+                "per_order_batch_us": {way: f["batch"] for way, f in per_order.items()},
+                "per_order_single_us": {way: f["single"] for way, f in per_order.items()},
+                "per_order_resize_us": {way: f["resize"] for way, f in per_order.items()},
+                "per_order_cpu_us_min": per_order_cpu,
                 "estimate_ms": round(est * 1e3, 2),
                 "estimate_cpu_ms_min": round(CPU["estimate"] * 1e3, 2),
                 "step_ms": step,
-                "circuit_breaker_per_order_us": round(cb * 1e6, 2),
+                "circuit_breaker_per_order_us": cb,
                 "batch_decisions": decisions,
                 "resize_batch_decisions": tight_decisions,
                 "goal_us": 50,
