@@ -287,6 +287,7 @@ class Engine:
         # id the broker has seen (Alpaca refuses a reused id even after the first order closed);
         # a resumed run keeps its run id and adds its restart count (restore).
         self._id_tag = session.run_id
+        self._id_digest = ("", "")  # (tag, its digest): ids are the digest's head and the order's number
         self.last_market: MarketSlice | None = None
         self.halt_reason = ""
         self.failure = ""  # why the run failed closed on an error (empty: it did not)
@@ -1299,9 +1300,14 @@ class Engine:
         return blocked
 
     def _ids(self, timestamp: int, i: int, seq: int) -> tuple[str, str]:
-        """(client order id, correlation id) of the run's order number ``seq``."""
-        digest = hashlib.sha256(f"{self._id_tag}|{timestamp}|{self.symbols[i]}|{seq}".encode()).hexdigest()
-        return f"ait-{digest[:24]}", f"dec-{digest[24:40]}"
+        """(client order id, correlation id) of the run's order number ``seq``: the head of a
+        digest of the run's id (and a resumed run's restart count), which no other run shares,
+        then the order's number, which no other order of the run has. 28 characters: within
+        every venue's limit on client order ids."""
+        tag = self._id_digest
+        if tag[0] != self._id_tag:
+            tag = self._id_digest = (self._id_tag, hashlib.sha256(self._id_tag.encode()).hexdigest())
+        return f"ait-{tag[1][:16]}{seq:08x}", f"dec-{tag[1][16:24]}{seq:08x}"
 
     def _batch_order(self, batch: OrderBatch, row: int) -> Order:
         """Row ``row`` of ``batch`` as a new ``Order`` (the object boundary)."""

@@ -353,19 +353,27 @@ class Portfolio:
         qty: list[int] = []
         pnl: list[int] = []
         fee: list[int] = []
-        for i, t, qs, ms in self._closed:
+        entry: list[int] = []  # prices at the price scale where value / quantity is exact
+        leave: list[int] = []
+        inexact: list[tuple[int, str, int, int, int, int]] = []  # (row, column, value, qty, qs, ms)
+        for row, (i, t, qs, ms) in enumerate(self._closed):
             if qs != self.qty_scale or ms != self.money_scale:  # closed before a rescale
                 kq, km = 10 ** (self.qty_scale - qs), 10 ** (self.money_scale - ms)
             else:
                 kq = km = 1
-            money, units = Decimal(1).scaleb(-ms), Decimal(1).scaleb(-qs)
             cols["symbol"].append(self.symbols[i])
             cols["side"].append(t.side.value)
             qty.append((t.max_abs_qty or t.entry_qty) * kq)
             cols["entry_time"].append(t.entry_ns)
-            cols["entry_price"].append(str(plain((Decimal(t.entry_value) * money) / (Decimal(t.entry_qty) * units))))
             cols["exit_time"].append(t.last_ns)
-            cols["exit_price"].append(str(plain((Decimal(t.exit_value) * money) / (Decimal(t.exit_qty) * units))))
+            for column, out, value, q in (("entry_price", entry, t.entry_value, t.entry_qty), ("exit_price", leave, t.exit_value, t.exit_qty)):
+                # value (money scale) / quantity (qty scale) at the price scale, when exact
+                num, den = value * km, q * kq * self._pm
+                if num % den:
+                    inexact.append((row, column, value, q, qs, ms))
+                    out.append(0)
+                else:
+                    out.append(num // den)
             pnl.append(t.realized * km)
             fee.append(t.commission * km)
             cols["strategy_id"].append(t.strategy_id)
@@ -373,6 +381,10 @@ class Portfolio:
         cols["quantity"] = scaled_strings(qty, self.qty_scale)
         cols["pnl"] = scaled_strings(pnl, self.money_scale)
         cols["commission"] = scaled_strings(fee, self.money_scale)
+        cols["entry_price"] = scaled_strings(entry, self.price_scale)
+        cols["exit_price"] = scaled_strings(leave, self.price_scale)
+        for row, column, value, q, qs, ms in inexact:  # an average price: Decimal division
+            cols[column][row] = str(plain((Decimal(value).scaleb(-ms)) / (Decimal(q).scaleb(-qs))))
         out: dict[str, Any] = dict(cols)
         out["entry_time"] = to_datetime_strings(cols["entry_time"])
         out["exit_time"] = to_datetime_strings(cols["exit_time"])

@@ -131,15 +131,22 @@ def match(broker: Any, resting: Resting, market: MarketSlice) -> BatchEvents:
         raw_o = o_grid.astype(object) * np.where(buy, s_den + s_num, s_den - s_num).astype(object)
         t = tick.astype(object) * s_den
         price = (np.where(buy, _ceil_div(raw_o, t), raw_o // t) * tick.astype(object)).astype(object)
-    # ---- inside the bar's range, snapped inward to the tick
+    # ---- inside the bar's range, snapped inward to the tick: a no-op for an open on the
+    # tick inside its bar (the usual case), so only the other rows pay for it
     ok = np.isfinite(h) & np.isfinite(lo) & (lo <= h)
-    h_grid, bad_h, _ = on_grid(np.where(ok, h, 1.0), scale, np.zeros(n, dtype=bool))
-    l_grid, bad_l, _ = on_grid(np.where(ok, lo, 1.0), scale, np.ones(n, dtype=bool))
-    fallback |= ok & (bad_h | bad_l)
-    floor_ = _ceil_div(l_grid, tick) * tick
-    ceiling = (h_grid // tick) * tick
-    inside = ok & (floor_ <= ceiling)
-    price = np.where(inside, np.minimum(np.maximum(price, floor_), ceiling), price)
+    trivial = (lo <= o) & (o <= h) & exact_o & (price == o_grid) if not slip else np.zeros(n, dtype=bool)
+    clamp = ok & ~trivial
+    if clamp.any():
+        rows = np.flatnonzero(clamp)
+        t_r = tick[rows]
+        h_grid, bad_h, _ = on_grid(h[rows], scale, np.zeros(len(rows), dtype=bool))
+        l_grid, bad_l, _ = on_grid(lo[rows], scale, np.ones(len(rows), dtype=bool))
+        fallback[rows] |= bad_h | bad_l
+        floor_ = _ceil_div(l_grid, t_r) * t_r
+        ceiling = (h_grid // t_r) * t_r
+        inside = floor_ <= ceiling
+        price = np.asarray(price, dtype=object) if slip else np.asarray(price, dtype=np.int64).copy()
+        price[rows] = np.where(inside, np.minimum(np.maximum(price[rows], floor_), ceiling), price[rows])
     price = np.asarray(price, dtype=object) if slip else np.asarray(price, dtype=np.int64)
 
     # ---- the exact object path where floats could not decide
