@@ -637,29 +637,46 @@ class Engine:
         """The columnar fills as run-document columns, no objects."""
         t = self._table
         clients, correlations = self._row_ids()
-        out: dict[str, list[Any]] = {k: [] for k in (
-            "execution_id", "client_order_id", "symbol", "side", "quantity", "price", "commission", "timestamp",
-            "strategy_id", "correlation_id", "venue")}
-        n = 0
-        stamps: list[int] = []
-        for fills in t.fills:
-            rows = fills.row.tolist()
-            k = len(rows)
-            out["execution_id"].extend(f"sim-{clients[r]}-x{n + j + 1}" for j, r in enumerate(rows))
-            n += k
-            out["client_order_id"].extend(clients[r] for r in rows)
-            out["correlation_id"].extend(correlations[r] for r in rows)
-            out["symbol"].extend(self.symbols[i] for i in fills.index.tolist())
-            out["side"].extend("buy" if s > 0 else "sell" for s in fills.side.tolist())
-            out["quantity"].extend(scaled_strings(fills.units.tolist(), fills.qty_scale))
-            out["price"].extend(scaled_strings(fills.price.tolist(), fills.price_scale))
-            out["commission"].extend(scaled_strings(fills.commission, fills.money_scale))
-            stamps.extend([fills.timestamp] * k)
-            out["strategy_id"].extend(t.strategy_ids[s] for s in t.strategy.data[fills.row].tolist())
-            out["venue"].extend([fills.venue] * k)
-        cols: dict[str, Any] = dict(out)
-        cols["timestamp"] = np.array(stamps, dtype=np.int64)
-        return cols
+        batches = t.fills
+        if not batches:
+            names = ("execution_id", "client_order_id", "symbol", "side", "quantity", "price", "commission",
+                     "timestamp", "strategy_id", "correlation_id", "venue")
+            return {k: [] for k in names}
+        rows = np.concatenate([f.row for f in batches]).tolist()
+        index = np.concatenate([f.index for f in batches]).tolist()
+        sides = np.concatenate([f.side for f in batches]).tolist()
+        stamps = np.concatenate([np.full(len(f), f.timestamp, dtype=np.int64) for f in batches])
+
+        def decimals(values: list[Any], scales: list[int]) -> list[str]:
+            if len(set(scales)) == 1:
+                return scaled_strings(values, scales[0])
+            out: list[str] = []
+            start = 0
+            for f, scale in zip(batches, scales, strict=True):
+                out.extend(scaled_strings(values[start : start + len(f)], scale))
+                start += len(f)
+            return out
+
+        units = np.concatenate([f.units for f in batches]).tolist()
+        prices = np.concatenate([f.price for f in batches]).tolist()
+        commissions = [c for f in batches for c in f.commission]
+        symbols = self.symbols
+        names = t.strategy_ids
+        strategy = t.strategy.data[np.asarray(rows, dtype=np.int64)].tolist()
+        venues = [f.venue for f in batches]
+        return {
+            "execution_id": [f"sim-{clients[r]}-x{n}" for n, r in enumerate(rows, 1)],
+            "client_order_id": [clients[r] for r in rows],
+            "symbol": [symbols[i] for i in index],
+            "side": ["buy" if s > 0 else "sell" for s in sides],
+            "quantity": decimals(units, [f.qty_scale for f in batches]),
+            "price": decimals(prices, [f.price_scale for f in batches]),
+            "commission": decimals(commissions, [f.money_scale for f in batches]),
+            "timestamp": stamps,
+            "strategy_id": [names[k] for k in strategy],
+            "correlation_id": [correlations[r] for r in rows],
+            "venue": venues[0:1] * len(rows) if len(set(venues)) == 1 else [f.venue for f in batches for _ in range(len(f))],
+        }
 
     def _table_order(self, row: int) -> Order:
         """Row ``row`` of the columnar order table as an ``Order`` with its final state."""
