@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from .enums import RiskDecision
+from .enums import RiskDecision, RiskLevel
 
 if TYPE_CHECKING:
     from .models import Order, RiskVerdict
@@ -141,6 +141,8 @@ class OrderBatch:
         return self.symbols[int(self.index[row])]
 
     def quantity_decimal(self, row: int) -> Decimal:
+        """The exact quantity of ``row``, at the run's quantity scale (``313.890`` for lots of
+        0.001): the lot's places, as an instrument's ``round_quantity`` writes it."""
         return from_scaled(int(self.units[row]), self.qty_scale)
 
     def to_orders(self, make: Callable[[OrderBatch, int], Order]) -> list[Order]:
@@ -164,6 +166,8 @@ class VerdictBatch:
     limits: dict[int, float] = field(default_factory=dict)
     approved_exact: dict[int, Decimal] = field(default_factory=dict)
     """Exact approved quantities where the check gave a Decimal (the single-order adapter)."""
+    levels: dict[int, RiskLevel] = field(default_factory=dict)
+    """The risk level of rows above LOW (LOW where absent)."""
 
     @classmethod
     def approve_all(cls, check: str, n: int, reason: str = "") -> VerdictBatch:
@@ -192,6 +196,8 @@ class VerdictBatch:
                 out.measured[row] = v.measured
             if v.limit is not None:
                 out.limits[row] = v.limit
+            if v.level is not RiskLevel.LOW:
+                out.levels[row] = v.level
         return out
 
     def __len__(self) -> int:
@@ -257,6 +263,20 @@ class BatchEvents:
     fills: FillBatch | None = None
     rejected: dict[int, str] = field(default_factory=dict)
     expired: Mapping[int, str] = field(default_factory=dict)
+
+
+def fixed_strings(values: Sequence[int], scale: int) -> list[str]:
+    """Exact decimal strings of integers at ``scale`` places with all of them, as
+    ``str(Decimal(v).scaleb(-scale))`` writes a lot-rounded quantity (``313890`` at 3 places
+    → ``"313.890"``); no exponent."""
+    if scale <= 0:
+        return [str(v) for v in values]
+    unit = 10**scale
+    out = []
+    for v in values:
+        q, r = divmod(abs(v), unit)
+        out.append(f"{'-' if v < 0 else ''}{q}.{str(r).rjust(scale, '0')}")
+    return out
 
 
 def scaled_strings(values: Sequence[int], scale: int) -> list[str]:

@@ -35,11 +35,12 @@ from .batch import (
     check_batch,
     decimal_places,
     notional_decimal,
+    fixed_strings,
     plain,
     scaled_strings,
 )
 from .clock import Clock, SimulatedClock
-from .enums import AlertSeverity, OrderStatus, OrderType, RiskDecision, RiskState, RunMode, Side, TimeInForce
+from .enums import AlertSeverity, OrderStatus, OrderType, RiskDecision, RiskLevel, RiskState, RunMode, Side, TimeInForce
 from .errors import AiTradingError, BrokerError, BrokerTimeout, InvalidOrderTransition, TradingHalted
 from .ledger import Portfolio
 from .market import FloatArray, History, MarketSlice, to_datetime
@@ -591,7 +592,7 @@ class Engine:
         clients, correlations = self._row_ids()
         status = t.status.view
         names = (OrderStatus.ACCEPTED.value, OrderStatus.FILLED.value, OrderStatus.REJECTED.value, OrderStatus.CANCELLED.value)
-        qty = scaled_strings(t.units.view.tolist(), t.qty_scale)
+        qty = fixed_strings(t.units.view.tolist(), t.qty_scale)
         filled = status == FILLED
         prices: list[str | None] = [None] * n
         scales = t.price_scale.view
@@ -624,7 +625,7 @@ class Engine:
             "correlation_id": correlations,
             "created_at": created,
             "status": [names[k] for k in status.tolist()],
-            "broker_order_id": [None] * n,
+            "broker_order_id": [t.broker_ids.get(r) for r in range(n)] if t.broker_ids else [None] * n,
             "filled_quantity": [q if f else "0" for q, f in zip(qty, filled.tolist(), strict=True)],
             "average_fill_price": prices,
             "reason": [t.reasons.get(r) for r in range(n)] if t.reasons else [None] * n,
@@ -647,13 +648,13 @@ class Engine:
         sides = np.concatenate([f.side for f in batches]).tolist()
         stamps = np.concatenate([np.full(len(f), f.timestamp, dtype=np.int64) for f in batches])
 
-        def decimals(values: list[Any], scales: list[int]) -> list[str]:
+        def decimals(values: list[Any], scales: list[int], write: Any = scaled_strings) -> list[str]:
             if len(set(scales)) == 1:
-                return scaled_strings(values, scales[0])
+                return write(values, scales[0])
             out: list[str] = []
             start = 0
             for f, scale in zip(batches, scales, strict=True):
-                out.extend(scaled_strings(values[start : start + len(f)], scale))
+                out.extend(write(values[start : start + len(f)], scale))
                 start += len(f)
             return out
 
@@ -669,7 +670,7 @@ class Engine:
             "client_order_id": [clients[r] for r in rows],
             "symbol": [symbols[i] for i in index],
             "side": ["buy" if s > 0 else "sell" for s in sides],
-            "quantity": decimals(units, [f.qty_scale for f in batches]),
+            "quantity": decimals(units, [f.qty_scale for f in batches], fixed_strings),
             "price": decimals(prices, [f.price_scale for f in batches]),
             "commission": decimals(commissions, [f.money_scale for f in batches]),
             "timestamp": stamps,
@@ -707,6 +708,7 @@ class Engine:
             filled_quantity=filled,
             average_fill_price=price,
             reason=t.reasons.get(row),
+            broker_order_id=t.broker_ids.get(row),
             notional=None if notional != notional else notional_decimal(float(notional)),
         )
 
@@ -730,7 +732,7 @@ class Engine:
                 client_order_id=client,
                 symbol=self.symbols[i],
                 side=Side.BUY if fills.side[k] > 0 else Side.SELL,
-                quantity=plain(Decimal(int(fills.units[k])).scaleb(-fills.qty_scale)),
+                quantity=Decimal(int(fills.units[k])).scaleb(-fills.qty_scale),
                 price=plain(Decimal(int(fills.price[k])).scaleb(-fills.price_scale)),
                 commission=plain(Decimal(fills.commission[k]).scaleb(-fills.money_scale)),
                 timestamp=to_datetime(fills.timestamp),
@@ -1461,20 +1463,33 @@ class Engine:
             limit=v.limits.get(row),
             measured=v.measured.get(row),
             requested_quantity=batch.quantity_decimal(row),
-            approved_quantity=Decimal(int(units)).scaleb(-batch.qty_scale) if code == RESIZE and units > 0 else None,
+            approved_quantity=self._approved_view(batch, row, v, code, units),
             reason=v.reasons.get(row, ""),
-            timestamp=self.clock.now(),
+            level=v.levels.get(row, RiskLevel.LOW),
+            timestamp=to_datetime(batch.timestamp),
             correlation_id=correlation,
         )
         self.verdicts.append(verdict)
         if self._has["ai_trading_risk_verdict"]:
             self.host.notify("ai_trading_risk_verdict", verdict=verdict)
 
+    @staticmethod
+    def _approved_view(batch: OrderBatch, row: int, v: VerdictBatch, code: int, units: int) -> Decimal | None:
+        """A verdict record's approved quantity: the request when approved, the resize when
+        resized, what the check said otherwise."""
+        if code == APPROVE:
+            return batch.quantity_decimal(row)
+        if code == RESIZE and units > 0:
+            return v.approved_exact.get(row) or Decimal(int(units)).scaleb(-batch.qty_scale)
+        return v.approved_exact.get(row)
+
     def _submit_columns(self, batch: OrderBatch) -> None:
         rows = self._table.append(batch, OPEN)
-        np.add.at(self._pending, batch.index, batch.quantity * batch.side)
+        self._pending[batch.index] += batch.quantity * batch.side  # one order per symbol in a batch
         self._refusals[batch.index] = 0
-        self.c.broker.submit_batch(batch, rows)  # type: ignore[attr-defined]
+        ids = self.c.broker.submit_batch(batch, rows)  # type: ignore[attr-defined]
+        if ids is not None:
+            self._table.broker_ids.update(zip(rows.tolist(), ids, strict=True))
 
     def _apply_batch_events(self, ev: Any) -> None:
         t = self._table

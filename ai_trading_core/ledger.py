@@ -255,15 +255,20 @@ class Portfolio:
         strategy. Integers only: the batch's scales are aligned with the ledger's once."""
         if fills.qty_scale > self.qty_scale or fills.price_scale > self.price_scale or fills.money_scale > self.money_scale:
             self._rescale(fills.qty_scale, fills.price_scale, fills.money_scale)
-        kq = 10 ** (self.qty_scale - fills.qty_scale)
-        kp = 10 ** (self.price_scale - fills.price_scale)
-        km = 10 ** (self.money_scale - fills.money_scale)
         ts = fills.timestamp
         signed = (fills.units * fills.side).tolist()
         prices = fills.price.tolist()
+        commissions = fills.commission
         apply = self._apply
+        if fills.qty_scale == self.qty_scale and fills.price_scale == self.price_scale and fills.money_scale == self.money_scale:
+            for k, i in enumerate(fills.index.tolist()):
+                apply(i, signed[k], prices[k], commissions[k], ts, strategy_ids[k])
+            return
+        kq = 10 ** (self.qty_scale - fills.qty_scale)
+        kp = 10 ** (self.price_scale - fills.price_scale)
+        km = 10 ** (self.money_scale - fills.money_scale)
         for k, i in enumerate(fills.index.tolist()):
-            apply(i, signed[k] * kq, prices[k] * kp, fills.commission[k] * km, ts, strategy_ids[k])
+            apply(i, signed[k] * kq, prices[k] * kp, commissions[k] * km, ts, strategy_ids[k])
 
     def _apply(self, i: int, dq: int, price: int, commission: int, ns: int, strategy_id: str) -> None:
         """Book ``dq`` units (signed, qty scale) of symbol ``i`` at ``price`` (price scale)
@@ -285,7 +290,8 @@ class Portfolio:
             cost = self._cost[i]
             released = cost if closed == held else _div_half_even(cost * closed, held)
             proceeds = closed * price * self._pm
-            realized = proceeds - released if old > 0 else released - proceeds
+            # released carries the position's sign: a short's basis is negative (what it sold for)
+            realized = proceeds - released if old > 0 else -released - proceeds
             cost -= released
             if new != 0 and (new > 0) != (old > 0):
                 cost = new * price * self._pm  # reversal: the remainder opened at this price

@@ -92,6 +92,15 @@ class _Column:
         self.data[self.n : self.n + k] = values
         self.n += k
 
+    def fill(self, k: int, value: Any) -> None:
+        """Append ``k`` copies of ``value``."""
+        if self.n + k > len(self.data):
+            grown = np.zeros(max(2 * len(self.data), self.n + k), dtype=self.data.dtype)
+            grown[: self.n] = self.data[: self.n]
+            self.data = grown
+        self.data[self.n : self.n + k] = value
+        self.n += k
+
     @property
     def view(self) -> Any:
         return self.data[: self.n]
@@ -116,6 +125,7 @@ class OrderTable:
         self.price_scale = _Column(np.int8)
         self.qty_scale = 0
         self.reasons: dict[int, str] = {}
+        self.broker_ids: dict[int, str] = {}  # row -> the broker's id, when it gave one
         self.strategy_ids: tuple[str, ...] = ()
         self.fills: list[FillBatch] = []
         self.fill_count = 0
@@ -132,7 +142,7 @@ class OrderTable:
             k = 10 ** (batch.qty_scale - self.qty_scale)
             self.units.data[: self.units.n] *= k
             self.qty_scale = batch.qty_scale
-        units = batch.units * 10 ** (self.qty_scale - batch.qty_scale)
+        units = batch.units if batch.qty_scale == self.qty_scale else batch.units * 10 ** (self.qty_scale - batch.qty_scale)
         if batch.strategy_ids != self.strategy_ids:
             self.strategy_ids = batch.strategy_ids
         start = len(self)
@@ -144,19 +154,20 @@ class OrderTable:
         self.notional.extend(batch.notional)
         self.seq.extend(batch.seq)
         self.strategy.extend(batch.strategy)
-        self.created.extend(np.full(k, batch.timestamp, dtype=np.int64))
-        self.status.extend(np.full(k, status, dtype=np.int8))
-        self.price.extend(np.zeros(k, dtype=np.int64))
-        self.price_scale.extend(np.zeros(k, dtype=np.int8))
+        self.created.fill(k, batch.timestamp)
+        self.status.fill(k, status)
+        self.price.fill(k, 0)
+        self.price_scale.fill(k, 0)
         rows = np.arange(start, start + k, dtype=np.int64)
         if reason:
             for r in rows.tolist():
                 self.reasons[r] = reason
         if status == OPEN:
+            # a decision's batch holds at most one order per symbol: plain fancy indexing adds
             self.open_count += k
             buys = batch.side > 0
-            np.add.at(self.open_buys, batch.index[buys], 1)
-            np.add.at(self.open_sells, batch.index[~buys], 1)
+            self.open_buys[batch.index[buys]] += 1
+            self.open_sells[batch.index[~buys]] += 1
         return rows
 
     def close(self, rows: Any, status: int) -> Any:

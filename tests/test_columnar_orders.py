@@ -212,11 +212,6 @@ def _verdict_rows(outcome: RunOutcome) -> list[dict[str, Any]]:
     return [{k: v for k, v in row.items() if k not in ID_COLUMNS} for row in rows(outcome.document, "risk_verdicts")]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="columnar verdicts lose the check's level (always 'low') and are stamped with the "
-    "engine clock's time instead of the risk context's timestamp (one bar later)",
-)
 def test_risk_verdict_records_are_the_same_on_both_paths(host: PluginHost, out_dir: Path) -> None:
     panel = _panel(160, 4, seed=3)
     risk = [{"name": "portfolio_limits", "params": {"max_position_weight": 0.15}}]
@@ -225,9 +220,6 @@ def test_risk_verdict_records_are_the_same_on_both_paths(host: PluginHost, out_d
     assert _verdict_rows(objects) == _verdict_rows(columns)
 
 
-@pytest.mark.xfail(
-    strict=True, reason="the columnar order table writes broker_order_id None, the object path 'sim-<n>'"
-)
 def test_broker_order_id_is_the_same_on_both_paths(host: PluginHost, out_dir: Path) -> None:
     objects, columns = _both(host, out_dir, _panel(120, 2, seed=1))
     assert [o[BROKER_ID] for o in rows(objects.document, "orders")] == [
@@ -250,11 +242,6 @@ def test_block_mode_equals_per_bar_on_the_columnar_path(host: PluginHost, out_di
 FRACTIONAL_SIZERS = [None, {"name": "sub_account", "params": {"size_at_fill": True}}]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="object path writes order and fill quantities at the lot's scale ('313.890'), the "
-    "columnar path without trailing zeros ('313.89')",
-)
 @pytest.mark.parametrize("sizer", FRACTIONAL_SIZERS)
 def test_fractional_lots_and_a_coarse_tick(host: PluginHost, out_dir: Path, sizer: Any) -> None:
     """(f) Lots of 0.001 and a 0.05 tick: the same run document text on both paths."""
@@ -322,11 +309,6 @@ def test_ledger_long_round_trip_with_a_reversal_hand_worked() -> None:
     assert short.commission == Decimal("0.4")  # the rest of fill 3's commission
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ledger: closing a short realises -(basis) - proceeds instead of |basis| - proceeds "
-    "(sell 4 @ 90 then buy 4 @ 80 realises -680, not +40)",
-)
 def test_ledger_short_close_hand_worked() -> None:
     """Steps 1–3 of the test above, then 4. buy 4 @ 80, no commission: cash 10337.6 − 320 =
     10017.6, flat. The short: sold 4 for 360, bought back for 320, commission 0.4 (from fill

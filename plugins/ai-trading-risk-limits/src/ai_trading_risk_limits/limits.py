@@ -182,6 +182,9 @@ class PortfolioLimits:
                 verdicts.limits[r] = m.limit
                 if not math.isnan(m.measured):
                     verdicts.measured[r] = m.measured
+        for r, level in enumerate(out.level):
+            if level is not RiskLevel.LOW:
+                verdicts.levels[r] = level
         return verdicts
 
     def _decide_rows(self, book: RiskBook, rows: _Rows) -> _Decisions:

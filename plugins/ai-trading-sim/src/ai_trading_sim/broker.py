@@ -131,12 +131,14 @@ class SimulatedBroker:
         self._instruments: Mapping[str, Instrument] = {}
         self._positions: dict[str, Decimal] = {}
         self._exec_seq = 0
+        self._order_count = 0  # orders taken, one by one or as columns: their ids' numbers
         self._clock = None
         self._columns = Resting()  # market orders taken as columns (submit_batch)
         self._configured_ticks: list[Decimal | None] = []
         self._column_positions = np.zeros(0, dtype=np.int64)  # units at _column_qty_scale
         self._column_qty_scale = 0
         self._lots: dict[int, list[int]] = {}
+        self._lot_arrays: dict[int, Any] = {}
 
     @property
     def accepts_batches(self) -> bool:
@@ -148,11 +150,15 @@ class SimulatedBroker:
         plain = cls.submit_order is SimulatedBroker.submit_order and cls.on_market is SimulatedBroker.on_market
         return plain and self.params.max_participation is None
 
-    def submit_batch(self, batch: OrderBatch, rows: Any) -> None:
+    def submit_batch(self, batch: OrderBatch, rows: Any) -> list[str]:
         """Accept the market orders of ``batch``; ``rows`` are the engine's row numbers for
-        them, echoed in the fills. Unknown symbols cannot occur: the batch indexes the run's
-        universe, which :meth:`connect` received."""
+        them, echoed in the fills. Returns the broker's order ids (numbered with the orders
+        taken one by one). Unknown symbols cannot occur: the batch indexes the run's universe,
+        which :meth:`connect` received."""
         self._columns.add(rows, batch)
+        start = self._order_count
+        self._order_count += len(batch)
+        return [f"sim-{n}" for n in range(start + 1, start + len(batch) + 1)]
 
     def cancel_rows(self, rows: Any) -> list[int]:
         """Cancel resting columnar orders by engine row; returns the rows that were still
@@ -177,6 +183,7 @@ class SimulatedBroker:
             [-1 if t is None else decimal_places(t) for t in self._configured_ticks], dtype=np.int64
         )
         self._tick_scale = int(self._tick_places.max(initial=0))
+        self._all_configured = bool((self._tick_places >= 0).all())
         self._tick_units = np.array(
             [0 if t is None else to_scaled(t, self._tick_scale) for t in self._configured_ticks], dtype=np.int64
         )
@@ -188,7 +195,8 @@ class SimulatedBroker:
             return self._update(known, known.status)
         if order.symbol not in self._index:
             raise BrokerError(f"sim: unknown symbol {order.symbol!r}")
-        copy = order.model_copy(update={"status": OrderStatus.ACCEPTED, "broker_order_id": f"sim-{len(self._orders) + 1}"})
+        self._order_count += 1
+        copy = order.model_copy(update={"status": OrderStatus.ACCEPTED, "broker_order_id": f"sim-{self._order_count}"})
         self._orders[order.client_order_id] = copy
         self._resting.append(copy)
         self._age[order.client_order_id] = 0
@@ -217,25 +225,33 @@ class SimulatedBroker:
 
     # ------------------------------------------------------------------ columnar helpers
     def _column_ticks(self, idx: Any, o: Any, h: Any, lo: Any, c: Any) -> tuple[int, Any]:
-        """(P, ticks): the grid of one bar's columnar orders (``10^-P``, the finest tick among
-        them) and each order's tick as an integer at P places: the instrument's configured
-        tick, else the one inferred from the bar's prices (:func:`data_tick`, vectorised)."""
+        """(P, ticks): the grid of one bar's columnar orders (``10^-P``: at least the finest
+        configured tick of the universe) and each order's tick as an integer at P places: the
+        instrument's configured tick, else the one inferred from the bar's prices
+        (:func:`data_tick`, vectorised)."""
+        if self._all_configured:
+            return self._tick_scale, self._tick_units[idx]
         from .columns import shortest_places
 
         places = self._tick_places[idx]
         inferred = places < 0
+        scale = self._tick_scale
         if inferred.any():
             data = np.maximum.reduce([shortest_places(a[inferred], MAX_TICK_DECIMALS) for a in (o, h, lo, c)])
             places = places.copy()
             places[inferred] = np.clip(data, 2, MAX_TICK_DECIMALS)
-        scale = int(places.max())
-        tick = self._tick_units[idx] * 10 ** (scale - self._tick_scale) if scale >= self._tick_scale else None
-        if tick is None:
-            tick = np.array([to_scaled(t, scale) for t in (self._configured_ticks[i] for i in idx.tolist())], dtype=np.int64)
+            scale = max(scale, int(places.max()))
+        tick = self._tick_units[idx] * 10 ** (scale - self._tick_scale)
         if inferred.any():
-            tick = tick.copy()
             tick[inferred] = 10 ** (scale - places[inferred])
         return scale, tick
+
+    def _lot_array(self, qty_scale: int) -> Any:
+        """:meth:`_lot_units` as an int64 array (kept)."""
+        cached = self._lot_arrays.get(qty_scale)
+        if cached is None:
+            cached = self._lot_arrays[qty_scale] = np.array(self._lot_units(qty_scale), dtype=np.int64)
+        return cached
 
     def _lot_units(self, qty_scale: int) -> list[int]:
         """Per symbol, the lot size in units at ``qty_scale`` decimal places (kept)."""

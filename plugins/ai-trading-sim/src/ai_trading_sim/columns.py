@@ -57,6 +57,10 @@ class Resting:
         self.units = np.concatenate([self.units, units])
         self.notional = np.concatenate([self.notional, batch.notional])
 
+    def clear(self) -> None:
+        self.row, self.index, self.side = self.row[:0], self.index[:0], self.side[:0]
+        self.units, self.notional = self.units[:0], self.notional[:0]
+
     def keep(self, mask: Any) -> None:
         self.row, self.index, self.side = self.row[mask], self.index[mask], self.side[mask]
         self.units, self.notional = self.units[mask], self.notional[mask]
@@ -94,6 +98,11 @@ def on_grid(x: FloatArray, scale: int, up: Any) -> tuple[npt.NDArray[np.int64], 
     return np.where(bad, 0, rounded).astype(np.int64), bad, exact
 
 
+def _fits(values: Any, factor: float) -> bool:
+    """Whether ``values × factor`` stays well inside int64 (checked in float)."""
+    return not len(values) or float(np.max(np.abs(values.astype(np.float64)))) * factor < 2.0**62
+
+
 def _ceil_div(a: Any, b: Any) -> Any:
     return -((-a) // b)
 
@@ -101,15 +110,19 @@ def _ceil_div(a: Any, b: Any) -> Any:
 def match(broker: Any, resting: Resting, market: MarketSlice) -> BatchEvents:
     """Fill ``resting`` at this bar's open (see the module doc). Raises the broker's
     ``FillPriceError`` before anything is filled when a price fails the sanity check."""
-    from .broker import MAX_TICK_DECIMALS
-
     o_all = market.open[resting.index]
     live = np.isfinite(o_all)
-    if not live.any():
-        return BatchEvents()
-    sel = np.flatnonzero(live)
-    idx = resting.index[sel]
-    o = o_all[sel]
+    everything = bool(live.all())
+    if everything:
+        sel = np.arange(len(resting))
+        idx = resting.index
+        o = o_all
+    else:
+        if not live.any():
+            return BatchEvents()
+        sel = np.flatnonzero(live)
+        idx = resting.index[sel]
+        o = o_all[sel]
     h, lo, c = market.high[idx], market.low[idx], market.close[idx]
     buy = resting.side[sel] > 0
     n = len(sel)
@@ -150,7 +163,7 @@ def match(broker: Any, resting: Resting, market: MarketSlice) -> BatchEvents:
     price = np.asarray(price, dtype=object) if slip else np.asarray(price, dtype=np.int64)
 
     # ---- the exact object path where floats could not decide
-    for k in np.flatnonzero(fallback).tolist():
+    for k in np.flatnonzero(fallback).tolist() if fallback.any() else ():
         d = broker._price_columnar_row(market, int(idx[k]), bool(buy[k]), resting.units[sel[k]], resting.qty_scale)
         value = d.scaleb(scale)
         if value != value.to_integral_value():
@@ -162,7 +175,7 @@ def match(broker: Any, resting: Resting, market: MarketSlice) -> BatchEvents:
     move = np.abs(price_f - o) / o
     limit = broker.params.max_fill_move
     suspect = (price_f <= 0) | (move > limit * (1 - 1e-9))
-    for k in np.flatnonzero(suspect).tolist():
+    for k in np.flatnonzero(suspect).tolist() if suspect.any() else ():
         # decided exactly, with the object path's message
         broker._check_price_columnar(market, int(idx[k]), bool(buy[k]), Decimal(int(price[k])).scaleb(-scale), float(o[k]),
                                      Decimal(int(tick[k])).scaleb(-scale), resting.units[sel[k]], resting.qty_scale)
@@ -175,19 +188,25 @@ def match(broker: Any, resting: Resting, market: MarketSlice) -> BatchEvents:
     has_notional = np.isfinite(notional)
     filled = np.ones(n, dtype=bool)
     if has_notional.any():
-        lots = broker._lot_units(qscale)  # per symbol, lot size in units at qscale
+        lots = broker._lot_array(qscale)[idx]  # lot size in units at qscale, per order
         rows = np.flatnonzero(has_notional)
-        cash_all = notional_units(notional[rows]).tolist()  # at NOTIONAL_PLACES
-        # lots = floor(cash / (price × lot)), all integers: cash·10^(P+Q) // (price·lot·10^8)
-        shift = 10 ** (scale + qscale)
-        unit = 10**NOTIONAL_PLACES
-        for k, cash in zip(rows.tolist(), cash_all, strict=True):
-            lot = int(lots[int(idx[k])])
-            count = (cash * shift) // (int(price[k]) * lot * unit)
-            if count <= 0:
-                filled[k] = False
+        cash = notional_units(notional[rows])  # at NOTIONAL_PLACES
+        # lots = floor(cash / (price × lot)) in integers: the scales aligned by a power of ten
+        e = scale + qscale - NOTIONAL_PLACES
+        num, den = cash, np.asarray(price[rows]) * lots[rows]
+        if e >= 0:
+            num = num * 10**e if _fits(cash, 10.0**e) else num.astype(object) * 10**e
+        else:
+            den = den * 10 ** (-e) if _fits(den, 10.0 ** (-e)) else den.astype(object) * 10 ** (-e)
+        if num.dtype == object or den.dtype == object:
+            num, den = num.astype(object), den.astype(object)
+        count = (num // den).astype(np.int64)
+        units[rows] = count * lots[rows]
+        short = rows[count <= 0]
+        if len(short):
+            filled[short] = False
+            for k in short.tolist():
                 rejected[int(resting.row[sel[k]])] = "notional buys less than one lot"
-            units[k] = count * lot
     # ---- commission, exact: qty × price × bps / 10,000 + per unit × qty, at least the minimum
     p = broker.params
     money = scale + qscale
@@ -229,7 +248,8 @@ def match(broker: Any, resting: Resting, market: MarketSlice) -> BatchEvents:
             timestamp=market.timestamp,
         )
         broker._book_positions(idx[keep], (units[keep] * resting.side[sel][keep]), qscale)
-    gone = np.zeros(len(resting), dtype=bool)
-    gone[sel] = True
-    resting.keep(~gone)
+    if everything:
+        resting.clear()
+    else:
+        resting.keep(~live)
     return events
