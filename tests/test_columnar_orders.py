@@ -22,6 +22,7 @@ import pytest
 from ai_trading_core.batch import FillBatch, notional_decimal, notional_units, plain, scaled_strings
 from ai_trading_core.config import config_from_dict
 from ai_trading_core.enums import Side
+from ai_trading_core.engine import Engine
 from ai_trading_core.ledger import Portfolio
 from ai_trading_core.market import BarPanel
 from ai_trading_core.models import Fill, Instrument
@@ -40,6 +41,13 @@ TICK = Decimal("0.05")
 
 SMA = {"name": "sma_crossover", "params": {"fast": 5, "slow": 20}}
 COSTS = {"commission_bps": "3.5", "commission_per_unit": "0.01", "commission_minimum": "1", "slippage_bps": "2"}
+
+
+@pytest.fixture(autouse=True)
+def columnar_for_small_panels(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These panels are small; the engine keeps objects below ``COLUMNAR_MIN_SYMBOLS`` symbols
+    by default (a speed choice): lift the floor so that both paths are exercised."""
+    monkeypatch.setattr(Engine, "COLUMNAR_MIN_SYMBOLS", 0)
 
 
 @pytest.fixture(scope="module")
@@ -506,3 +514,14 @@ def test_lazy_rows_builds_once_and_only_when_read() -> None:
     assert len(headed) == 2 and headed.columns() is None  # ready objects in front: no columns
     assert list(headed) == ["ready", "row0"]
     assert LazyRows(2, make).columns() is None
+
+
+def test_the_default_path_follows_the_universe_size(host: PluginHost, out_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """By default a run of fewer than ``COLUMNAR_MIN_SYMBOLS`` symbols keeps one object per
+    order (cheaper there); a wider one goes columnar. The results are the same either way."""
+    monkeypatch.undo()
+    floor = Engine.COLUMNAR_MIN_SYMBOLS
+    narrow = run_config(_config(out_dir, False), host, panel=_panel(120, 3, seed=2))
+    wide = run_config(_config(out_dir, False), host, panel=_panel(120, floor, seed=2))
+    assert narrow.engine is not None and wide.engine is not None
+    assert narrow.engine._columnar is False and wide.engine._columnar is True

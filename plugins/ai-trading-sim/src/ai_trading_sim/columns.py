@@ -6,7 +6,8 @@ A price is handled on a decimal grid of ``10^-P`` (``P``: the finest tick among 
 orders). The exact decimal value of a float price is its shortest ``repr``; in NumPy that is
 ``rint(x·10^P)`` when ``x`` sits on the grid, and ``ceil``/``floor`` of ``x·10^P`` when it lies
 between grid points. Where float arithmetic cannot decide (within 1e-9 of a grid point
-without being on it, or beyond 2^52 grid units), that order is priced by the object path's
+without being on it, within about 45 float ulps, or beyond 2^52 grid units), that order is
+priced by the object path's
 ``Decimal`` code instead: slower, same answer.
 """
 
@@ -23,7 +24,9 @@ from ai_trading_core.batch import NOTIONAL_PLACES, BatchEvents, FillBatch, Order
 if TYPE_CHECKING:
     from ai_trading_core.market import FloatArray, MarketSlice
 
-_SNAP = 1e-9  # relative distance under which float arithmetic cannot place a value on the grid
+_NOISE = 1e-14
+"""Relative distance (about 45 float ulps) under which ``x·10^P`` may sit on a grid point by
+rounding alone: such a value goes to the exact fallback."""
 _LIMIT = 2.0**52
 
 
@@ -72,14 +75,17 @@ def shortest_places(x: FloatArray, cap: int) -> npt.NDArray[np.int64]:
     out = np.full(x.shape, cap, dtype=np.int64)
     todo = np.isfinite(x)
     out[~todo] = 0
-    for k in range(cap):
-        if not todo.any():
-            break
-        scale = 10.0**k
-        with np.errstate(invalid="ignore", over="ignore"):
+    with np.errstate(invalid="ignore", over="ignore"):
+        # raw floats (most of a random walk's prices) are not on the finest grid: settled at once
+        top = 10.0 ** (cap - 1)
+        todo &= np.rint(x * top) / top == x
+        for k in range(cap - 1):
+            if not todo.any():
+                break
+            scale = 10.0**k
             hit = todo & (np.rint(x * scale) / scale == x)
-        out[hit] = k
-        todo &= ~hit
+            out[hit] = k
+            todo &= ~hit
     return out
 
 
@@ -92,7 +98,7 @@ def on_grid(x: FloatArray, scale: int, up: Any) -> tuple[npt.NDArray[np.int64], 
         y = x * f
         n = np.rint(y)
         exact = (n / f == x) & (np.abs(n) < _LIMIT)
-        near = ~exact & (np.abs(y - n) <= _SNAP * np.maximum(np.abs(y), 1.0))
+        near = ~exact & (np.abs(y - n) <= _NOISE * np.maximum(np.abs(y), 1.0))
         rounded = np.where(exact, n, np.where(up, np.ceil(y), np.floor(y)))
         bad = near | ~(np.abs(rounded) < _LIMIT)
     return np.where(bad, 0, rounded).astype(np.int64), bad, exact
@@ -140,10 +146,21 @@ def match(broker: Any, resting: Resting, market: MarketSlice) -> BatchEvents:
         price = np.where(buy, _ceil_div(raw, tick), raw // tick) * tick
     else:
         s_num, s_den = (slip / Decimal(10_000)).as_integer_ratio()
-        fallback |= ~exact_o
         raw_o = o_grid.astype(object) * np.where(buy, s_den + s_num, s_den - s_num).astype(object)
         t = tick.astype(object) * s_den
         price = (np.where(buy, _ceil_div(raw_o, t), raw_o // t) * tick.astype(object)).astype(object)
+        off = np.flatnonzero(~exact_o & ~bad_o)
+        if len(off):
+            # an open between grid points: o·(1 ± s) in ticks by float arithmetic, decided
+            # unless it lies within float noise of a tick boundary (then the exact fallback)
+            factor = 1.0 + float(slip) / 10_000 * np.where(buy[off], 1.0, -1.0)
+            y = o[off] * factor * 10.0**scale / tick[off]
+            r = np.rint(y)
+            near = np.abs(y - r) <= _NOISE * 4 * np.maximum(np.abs(y), 1.0)
+            ticks = np.where(buy[off], np.ceil(y), np.floor(y))
+            fallback[off[near]] = True
+            for k, v in zip(off.tolist(), (ticks * tick[off]).tolist(), strict=True):
+                price[k] = int(v)
     # ---- inside the bar's range, snapped inward to the tick: a no-op for an open on the
     # tick inside its bar (the usual case), so only the other rows pay for it
     ok = np.isfinite(h) & np.isfinite(lo) & (lo <= h)
