@@ -594,29 +594,26 @@ class Engine:
         return clients, correlations
 
     def _order_columns(self) -> dict[str, Any]:
-        """The columnar orders as run-document columns (field → values), no objects."""
+        """The columnar orders as run-document columns (field → values), no objects: decimals
+        as exact integers with their scale (``{"scale": s, "units": [...]}``)."""
         t = self._table
         n = len(t)
         clients, correlations = self._row_ids()
         status = t.status.view
         names = (OrderStatus.ACCEPTED.value, OrderStatus.FILLED.value, OrderStatus.REJECTED.value, OrderStatus.CANCELLED.value)
-        qty = fixed_strings(t.units.view.tolist(), t.qty_scale)
+        units = t.units.view
         filled = status == FILLED
-        prices: list[str | None] = [None] * n
         scales = t.price_scale.view
-        for scale in np.unique(scales[filled]).tolist():
-            rows = np.flatnonzero(filled & (scales == scale))
-            for row, text in zip(rows.tolist(), scaled_strings(t.price.data[rows].tolist(), scale), strict=True):
-                prices[row] = text
-        notional: list[str | None] = [None] * n
+        price_scale = int(scales[filled].max()) if filled.any() else 0
+        # fill prices on one grid (the finest a bar used); unfilled orders have none
+        prices = t.price.view * 10 ** (price_scale - scales.astype(np.int64))
         nv = t.notional.view
-        has = np.flatnonzero(nv == nv)
-        if len(has):
-            from .batch import NOTIONAL_PLACES, notional_units
+        has = nv == nv
+        from .batch import NOTIONAL_PLACES, notional_units
 
-            texts = scaled_strings(notional_units(nv[has]).tolist(), NOTIONAL_PLACES)
-            for row, text in zip(has.tolist(), texts, strict=True):
-                notional[row] = text
+        notional = np.zeros(n, dtype=np.int64)
+        if has.any():
+            notional[has] = notional_units(nv[has])
         symbols = self.symbols
         ids = t.strategy_ids
         created = t.created.view + (self.tf_ns if self._sim_clock is not None else 0)
@@ -624,7 +621,7 @@ class Engine:
             "client_order_id": clients,
             "symbol": [symbols[i] for i in t.index.view.tolist()],
             "side": ["buy" if s > 0 else "sell" for s in t.side.view.tolist()],
-            "quantity": qty,
+            "quantity": {"scale": t.qty_scale, "units": units},
             "order_type": [OrderType.MARKET.value] * n,
             "limit_price": [None] * n,
             "stop_price": [None] * n,
@@ -634,16 +631,17 @@ class Engine:
             "created_at": created,
             "status": [names[k] for k in status.tolist()],
             "broker_order_id": [t.broker_ids.get(r) for r in range(n)] if t.broker_ids else [None] * n,
-            "filled_quantity": [q if f else "0" for q, f in zip(qty, filled.tolist(), strict=True)],
-            "average_fill_price": prices,
+            "filled_quantity": {"scale": t.qty_scale, "units": np.where(filled, units, 0)},
+            "average_fill_price": {"scale": price_scale, "units": _with_nulls(prices, filled)},
             "reason": [t.reasons.get(r) for r in range(n)] if t.reasons else [None] * n,
             "parent_id": [None] * n,
             "reduce_only": [False] * n,
-            "notional": notional,
+            "notional": {"scale": NOTIONAL_PLACES, "units": _with_nulls(notional, has)},
         }
 
     def _fill_columns(self) -> dict[str, Any]:
-        """The columnar fills as run-document columns, no objects."""
+        """The columnar fills as run-document columns, no objects (decimals as scaled
+        integers)."""
         t = self._table
         clients, correlations = self._row_ids()
         batches = t.fills
@@ -656,15 +654,15 @@ class Engine:
         sides = np.concatenate([f.side for f in batches]).tolist()
         stamps = np.concatenate([np.full(len(f), f.timestamp, dtype=np.int64) for f in batches])
 
-        def decimals(values: list[Any], scales: list[int], write: Any = scaled_strings) -> list[str]:
-            if len(set(scales)) == 1:
-                return write(values, scales[0])
-            out: list[str] = []
-            start = 0
+        def on_one_grid(values: list[Any], scales: list[int]) -> dict[str, Any]:
+            top = max(scales)
+            if top == min(scales):
+                return {"scale": top, "units": values}
+            out: list[int] = []
             for f, scale in zip(batches, scales, strict=True):
-                out.extend(write(values[start : start + len(f)], scale))
-                start += len(f)
-            return out
+                out.extend(values[len(out) : len(out) + len(f)] if scale == top else
+                           [v * 10 ** (top - scale) for v in values[len(out) : len(out) + len(f)]])
+            return {"scale": top, "units": out}
 
         units = np.concatenate([f.units for f in batches]).tolist()
         prices = np.concatenate([f.price for f in batches]).tolist()
@@ -678,9 +676,9 @@ class Engine:
             "client_order_id": [clients[r] for r in rows],
             "symbol": [symbols[i] for i in index],
             "side": ["buy" if s > 0 else "sell" for s in sides],
-            "quantity": decimals(units, [f.qty_scale for f in batches], fixed_strings),
-            "price": decimals(prices, [f.price_scale for f in batches]),
-            "commission": decimals(commissions, [f.money_scale for f in batches]),
+            "quantity": on_one_grid(units, [f.qty_scale for f in batches]),
+            "price": on_one_grid(prices, [f.price_scale for f in batches]),
+            "commission": on_one_grid(commissions, [f.money_scale for f in batches]),
             "timestamp": stamps,
             "strategy_id": [names[k] for k in strategy],
             "correlation_id": [correlations[r] for r in rows],
@@ -1872,6 +1870,15 @@ class Engine:
             return None
         self._audit("seal", "session", {"events": self._audit_seq, "last_hash": self.audit_head})
         return (self.audit_head, self._audit_seq) if self.audit_head else None
+
+
+def _with_nulls(values: Any, present: Any) -> list[int | None]:
+    """``values`` as a list with None where ``present`` is False."""
+    out: list[int | None] = values.tolist()
+    if not present.all():
+        for k in np.flatnonzero(~present).tolist():
+            out[k] = None
+    return out
 
 
 def make_alert_callable(router: AlertRouter) -> Callable[[Alert], None]:

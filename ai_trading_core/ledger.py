@@ -352,58 +352,69 @@ class Portfolio:
 
     def trade_columns(self) -> dict[str, Any]:
         """Closed trades, then open ones, as run-document columns (field → values), without
-        building ``Trade`` objects for the closed ones."""
-        cols: dict[str, list[Any]] = {k: [] for k in (
-            "symbol", "side", "quantity", "entry_time", "entry_price", "exit_time", "exit_price", "pnl",
-            "commission", "strategy_id", "is_open")}
-        qty: list[int] = []
-        pnl: list[int] = []
-        fee: list[int] = []
-        entry: list[int] = []  # prices at the price scale where value / quantity is exact
-        leave: list[int] = []
-        inexact: list[tuple[int, str, int, int, int, int]] = []  # (row, column, value, qty, qs, ms)
-        for row, (i, t, qs, ms) in enumerate(self._closed):
-            if qs != self.qty_scale or ms != self.money_scale:  # closed before a rescale
-                kq, km = 10 ** (self.qty_scale - qs), 10 ** (self.money_scale - ms)
-            else:
-                kq = km = 1
-            cols["symbol"].append(self.symbols[i])
-            cols["side"].append(t.side.value)
-            qty.append((t.max_abs_qty or t.entry_qty) * kq)
-            cols["entry_time"].append(t.entry_ns)
-            cols["exit_time"].append(t.last_ns)
-            for column, out, value, q in (("entry_price", entry, t.entry_value, t.entry_qty), ("exit_price", leave, t.exit_value, t.exit_qty)):
-                # value (money scale) / quantity (qty scale) at the price scale, when exact
-                num, den = value * km, q * kq * self._pm
-                if num % den:
-                    inexact.append((row, column, value, q, qs, ms))
-                    out.append(0)
-                else:
-                    out.append(num // den)
-            pnl.append(t.realized * km)
-            fee.append(t.commission * km)
-            cols["strategy_id"].append(t.strategy_id)
-            cols["is_open"].append(False)
-        cols["quantity"] = scaled_strings(qty, self.qty_scale)
-        cols["pnl"] = scaled_strings(pnl, self.money_scale)
-        cols["commission"] = scaled_strings(fee, self.money_scale)
-        cols["entry_price"] = scaled_strings(entry, self.price_scale)
-        cols["exit_price"] = scaled_strings(leave, self.price_scale)
-        for row, column, value, q, qs, ms in inexact:  # an average price: Decimal division
-            cols[column][row] = str(plain((Decimal(value).scaleb(-ms)) / (Decimal(q).scaleb(-qs))))
-        out: dict[str, Any] = dict(cols)
-        out["entry_time"] = to_datetime_strings(cols["entry_time"])
-        out["exit_time"] = to_datetime_strings(cols["exit_time"])
-        for trade in self.open_trades():
+        building ``Trade`` objects for the closed ones: quantities, prices, P&L and
+        commissions as exact integers with their scale (``{"scale": s, "units": [...]}``),
+        an average price that is no whole number of price units as text."""
+        qs, ps, ms, pm = self.qty_scale, self.price_scale, self.money_scale, self._pm
+        closed = self._closed
+        if any(q != qs or m != ms for _, _, q, m in closed):  # some closed before a rescale
+            raws = [(i, t, 10 ** (qs - q), 10 ** (ms - m)) for i, t, q, m in closed]
+        else:
+            raws = [(i, t, 1, 1) for i, t, _, _ in closed]
+        symbols = self.symbols
+        qty = [(t.max_abs_qty or t.entry_qty) * kq for _, t, kq, _ in raws]
+        pnl = [t.realized * km for _, t, _, km in raws]
+        fee = [t.commission * km for _, t, _, km in raws]
+
+        def average(values: list[tuple[int, int]]) -> Any:
+            """value (money scale) / quantity (qty scale) at the price scale, exact integers
+            where every division is exact, else decimal text."""
+            out: list[int] = []
+            for v, q in values:
+                d, r = divmod(v, q * pm)
+                if r:
+                    return [str(plain(Decimal(v).scaleb(-ms) / Decimal(q).scaleb(-qs))) for v, q in values]
+                out.append(d)
+            return {"scale": ps, "units": out}
+
+        entry = average([(t.entry_value * km, t.entry_qty * kq) for _, t, kq, km in raws])
+        leave = average([(t.exit_value * km, t.exit_qty * kq) for _, t, kq, km in raws])
+        out: dict[str, Any] = {
+            "symbol": [symbols[i] for i, _, _, _ in raws],
+            "side": [t.side.value for _, t, _, _ in raws],
+            "quantity": {"scale": qs, "units": qty},
+            "entry_time": to_datetime_strings([t.entry_ns for _, t, _, _ in raws]),
+            "entry_price": entry,
+            "exit_time": to_datetime_strings([t.last_ns for _, t, _, _ in raws]),
+            "exit_price": leave,
+            "pnl": {"scale": ms, "units": pnl},
+            "commission": {"scale": ms, "units": fee},
+            "strategy_id": [t.strategy_id for _, t, _, _ in raws],
+            "is_open": [False] * len(raws),
+        }
+        opened = self.open_trades()
+        if not opened:
+            return out
+        # the open trades (few): a decimal off a column's grid (an unrealised P&L at a price of
+        # more places) turns that column into text
+        for trade in opened:
             for name in out:
                 value = getattr(trade, name)
+                column = out[name]
                 if name in ("entry_time", "exit_time"):
                     value = None if value is None else value.isoformat().replace("+00:00", "Z")
                 elif hasattr(value, "value"):
                     value = value.value
+                elif isinstance(column, dict):
+                    scaled = None if value is None else value.scaleb(column["scale"])
+                    if scaled is None or scaled == scaled.to_integral_value():
+                        column["units"].append(None if scaled is None else int(scaled))
+                        continue
+                    column = out[name] = scaled_strings(column["units"], column["scale"])
+                    value = str(plain(value))
                 elif isinstance(value, Decimal):
-                    value = str(value)
-                out[name].append(value)
+                    value = str(plain(value))
+                column.append(value)
         return out
 
     def _trade_view(self, raw: tuple) -> Trade:

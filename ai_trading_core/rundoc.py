@@ -12,11 +12,13 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
+from decimal import Decimal
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from pydantic import AwareDatetime, BaseModel
 
+from .batch import plain, scaled_strings
 from .errors import DataError
 from .market import to_datetime
 from .models import Fill, Order, Trade
@@ -120,10 +122,26 @@ FILL_FIELDS = _field_kinds(Fill)
 TRADE_FIELDS = _field_kinds(Trade)
 
 
-def _json_column(values: Any, kind: _Kind) -> list[Any]:
+def _plain_text(value: Any) -> str:
+    """A decimal's canonical text: no exponent, no trailing zeros (``1E+2`` → ``100``,
+    ``313.890`` → ``313.89``)."""
+    if isinstance(value, Decimal):
+        return str(plain(value))
+    return str(value)
+
+
+def _json_column(values: Any, kind: _Kind) -> Any:
     """One column of raw values (a list, or a NumPy array from the engine; int64 nanoseconds
-    for a time column) as a JSON array."""
+    for a time column) as a JSON array. Decimal columns are written in canonical text, or,
+    when the engine hands over exact integers (``{"scale": s, "units": [...]}``: each value
+    is ``units × 10^-s``, null where missing), kept so: the compact form :func:`rows` reads
+    back as the same text."""
     name, nullable = kind
+    if isinstance(values, Mapping):
+        if name != "decimal" or set(values) != {"scale", "units"}:
+            raise DataError(f"a {name} column cannot be given as {sorted(values)}")
+        units = values["units"]
+        return {"scale": int(values["scale"]), "units": units.tolist() if hasattr(units, "tolist") else list(units)}
     if hasattr(values, "dtype"):  # a NumPy array
         if name == "time" and values.dtype.kind in "iu":
             return _iso_ns(values)
@@ -132,9 +150,23 @@ def _json_column(values: Any, kind: _Kind) -> list[Any]:
         return values if isinstance(values, list) else list(values)
     if name == "time":
         return _iso_datetimes(values)
+    if name == "decimal":
+        return [v if v is None else _plain_text(v) for v in values]
     if nullable:
         return [v if v is None else str(v) for v in values]
     return list(map(str, values))
+
+
+def _decode(column: Any) -> Any:
+    """A column as a list of JSON values: scaled integers back to canonical decimal text."""
+    if isinstance(column, Mapping) and set(column) == {"scale", "units"}:
+        units, scale = column["units"], column["scale"]
+        present = [u for u in units if u is not None]
+        if len(present) == len(units):
+            return scaled_strings(units, scale)
+        texts = iter(scaled_strings(present, scale))
+        return [None if u is None else next(texts) for u in units]
+    return column
 
 
 def _table(source: Sequence[BaseModel] | Mapping[str, Any], kinds: dict[str, _Kind], what: str) -> dict[str, Any]:
@@ -162,7 +194,7 @@ def _table(source: Sequence[BaseModel] | Mapping[str, Any], kinds: dict[str, _Ki
             return list(map(itemgetter(name), dicts))
 
     data = {n: _json_column(raw(n), kinds[n]) for n in names}
-    wrong = [n for n, column in data.items() if len(column) != count]
+    wrong = [n for n, column in data.items() if len(column["units"] if isinstance(column, dict) else column) != count]
     if wrong:
         raise DataError(f"{what} columns: {wrong} do not have {count} values")
     return {"columns": names, "data": data, "count": count}
@@ -200,7 +232,7 @@ def rows(doc: Mapping[str, Any], table: str) -> list[dict[str, Any]]:
         missing = [n for n in names if n not in data]
         if missing:
             raise DataError(f"run document: {table!r} lists columns {missing} without data")
-        arrays = [data[n] for n in names]
+        arrays = [_decode(data[n]) for n in names]
         count = value.get("count", len(arrays[0]) if arrays else 0)
         if any(not isinstance(a, list) or len(a) != count for a in arrays):
             raise DataError(f"run document: the columns of {table!r} do not all hold {count} values")

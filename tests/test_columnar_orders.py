@@ -450,7 +450,7 @@ def test_apply_fills_batch_equals_single_fills() -> None:
     assert batched.realized == single.realized
     assert batched.trades == single.trades and len(batched.trades) == 2  # both legs reversed
     assert batched.open_trades() == single.open_trades()
-    assert batched.trade_columns() == single.trade_columns()
+    assert _decoded(batched.trade_columns()) == _decoded(single.trade_columns())
     # the batch moved the ledger to its scales at once (the single fills only as far as each
     # fill's own decimals needed): different integers, the same exact state above
     assert (batched.qty_scale, batched.price_scale, batched.money_scale) == (3, 4, 7)
@@ -525,3 +525,10 @@ def test_the_default_path_follows_the_universe_size(host: PluginHost, out_dir: P
     wide = run_config(_config(out_dir, False), host, panel=_panel(120, floor, seed=2))
     assert narrow.engine is not None and wide.engine is not None
     assert narrow.engine._columnar is False and wide.engine._columnar is True
+
+
+def _decoded(columns: dict[str, Any]) -> list[dict[str, Any]]:
+    """Trade columns (possibly scaled integers, at either ledger's scales) as row texts."""
+    names = list(columns)
+    count = len(columns["symbol"])
+    return rows({"trades": {"columns": names, "data": columns, "count": count}}, "trades")
