@@ -259,25 +259,41 @@ class Portfolio:
         signed = (fills.units * fills.side).tolist()
         prices = fills.price.tolist()
         commissions = fills.commission
-        apply = self._apply
+        index = fills.index.tolist()
+        book = self._book
         if fills.qty_scale == self.qty_scale and fills.price_scale == self.price_scale and fills.money_scale == self.money_scale:
-            for k, i in enumerate(fills.index.tolist()):
-                apply(i, signed[k], prices[k], commissions[k], ts, strategy_ids[k])
-            return
-        kq = 10 ** (self.qty_scale - fills.qty_scale)
-        kp = 10 ** (self.price_scale - fills.price_scale)
-        km = 10 ** (self.money_scale - fills.money_scale)
-        for k, i in enumerate(fills.index.tolist()):
-            apply(i, signed[k] * kq, prices[k] * kp, commissions[k] * km, ts, strategy_ids[k])
+            flows = [book(i, signed[k], prices[k], commissions[k], ts, strategy_ids[k]) for k, i in enumerate(index)]
+        else:
+            kq = 10 ** (self.qty_scale - fills.qty_scale)
+            kp = 10 ** (self.price_scale - fills.price_scale)
+            km = 10 ** (self.money_scale - fills.money_scale)
+            flows = [
+                book(i, signed[k] * kq, prices[k] * kp, commissions[k] * km, ts, strategy_ids[k])
+                for k, i in enumerate(index)
+            ]
+        # the float mirrors, once for the batch
+        self.cash_f = self._cash / self._mdiv
+        mdiv = self._mdiv
+        np.subtract.at(self.cash_flows, fills.index, [f / mdiv for f in flows])
+        q = self._q
+        self.qty_f[fills.index] = [q[i] / self._qdiv for i in index]
 
     def _apply(self, i: int, dq: int, price: int, commission: int, ns: int, strategy_id: str) -> None:
         """Book ``dq`` units (signed, qty scale) of symbol ``i`` at ``price`` (price scale)
-        with ``commission`` (money scale)."""
-        value = dq * price * self._pm  # signed notional, money scale
-        flow = value + commission
-        self._cash -= flow
+        with ``commission`` (money scale), and update the float mirrors."""
+        flow = self._book(i, dq, price, commission, ns, strategy_id)
         self.cash_f = self._cash / self._mdiv
         self.cash_flows[i] -= flow / self._mdiv
+        self.qty_f[i] = self._q[i] / self._qdiv
+
+    def _book(self, i: int, dq: int, price: int, commission: int, ns: int, strategy_id: str) -> int:
+        """The integer part of :meth:`_apply`: cash, position, cost basis, realised P&L and
+        the trade; returns the cash that left (money scale). The float mirrors are the
+        caller's to update."""
+        pm = self._pm
+        value = dq * price * pm  # signed notional, money scale
+        flow = value + commission
+        self._cash -= flow
         old = self._q[i]
         new = old + dq
         if old == 0 or (old > 0) == (dq > 0):
@@ -289,17 +305,17 @@ class Portfolio:
             closed = min(abs(dq), held)
             cost = self._cost[i]
             released = cost if closed == held else _div_half_even(cost * closed, held)
-            proceeds = closed * price * self._pm
+            proceeds = closed * price * pm
             # released carries the position's sign: a short's basis is negative (what it sold for)
             realized = proceeds - released if old > 0 else -released - proceeds
             cost -= released
             if new != 0 and (new > 0) != (old > 0):
-                cost = new * price * self._pm  # reversal: the remainder opened at this price
+                cost = new * price * pm  # reversal: the remainder opened at this price
             self._cost[i] = cost
             self._real[i] += realized
         self._q[i] = new
-        self.qty_f[i] = new / self._qdiv
         self._track_trade(i, dq, price, commission, old, new, realized, ns, strategy_id)
+        return flow
 
     def _track_trade(
         self, i: int, dq: int, price: int, commission: int, old: int, new: int, realized: int, ns: int, strategy_id: str
