@@ -24,7 +24,7 @@ from ..batch import RESIZE, OrderBatch, VerdictBatch
 from ..clock import SimulatedClock
 from ..enums import OrderStatus, RiskDecision, RiskState, Side, Timeframe
 from ..errors import AiTradingError
-from ..market import BarPanel, History, to_datetime
+from ..market import BarPanel, History, MarketSlice, to_datetime
 from ..models import Instrument, Order
 from ..protocols import BatchRiskCheck, BrokerContext, RiskContext, SizingContext
 from .synthetic import random_walk_panel
@@ -374,6 +374,78 @@ class BrokerContract:
         assert upd.status in (OrderStatus.CANCELLED, OrderStatus.CANCEL_PENDING, OrderStatus.FILLED)
 
 
+class BatchBrokerContract(BrokerContract):
+    """For a broker with ``accepts_batches`` (see ``protocols.BatchBroker``): a batch of
+    market orders fills in the next bar exactly as the same orders sent one by one (price,
+    quantity, commission), and ``cancel_rows`` takes resting rows back. Needs a ``make_broker``
+    fixture: a callable returning a new, unconnected broker, all configured alike."""
+
+    @pytest.fixture
+    def broker(self, make_broker: Any) -> Any:
+        return make_broker()
+
+    def _connect(self, broker: Any) -> Any:
+        broker.connect(
+            BrokerContext(
+                instruments={s: Instrument(symbol=s) for s in self.symbols},
+                symbols=self.symbols,
+                initial_cash=Decimal(100_000),
+                currency="USD",
+                timeframe=Timeframe.D1,
+                clock=SimulatedClock(0),
+            )
+        )
+        return broker
+
+    def _batch(self) -> Any:
+        n = len(self.symbols)
+        units = np.array([10, 3, 7][:n], dtype=np.int64)
+        return OrderBatch(
+            symbols=self.symbols, index=np.arange(n, dtype=np.int64), side=np.array([1, -1, 1][:n], dtype=np.int8),
+            quantity=units.astype(np.float64), units=units, qty_scale=0, notional=np.full(n, np.nan),
+            reduce_only=np.zeros(n, dtype=bool), seq=np.arange(1, n + 1, dtype=np.int64),
+            strategy=np.zeros(n, dtype=np.int16), strategy_ids=("contract",), timestamp=0,
+        )
+
+    def _bar(self) -> MarketSlice:
+        n = len(self.symbols)
+        o = np.array([100.25, 51.5, 20.75][:n])
+        return MarketSlice(86_400 * 10**9, self.symbols, o, o * 1.01, o * 0.99, o, np.full(n, 1e6))
+
+    def test_batch_fills_as_single_orders(self, broker: Any, make_broker: Any) -> None:
+        batch = self._batch()
+        columns = self._connect(broker)
+        assert columns.accepts_batches
+        columns.submit_batch(batch, np.arange(len(batch)))
+        got = columns.on_market(self._bar()).batch
+        assert got is not None and got.fills is not None and len(got.fills) == len(batch)
+        f = got.fills
+        for j in range(len(f)):
+            row = int(f.row[j])
+            single = self._connect(make_broker())
+            single.submit_order(
+                Order(
+                    client_order_id=f"contract-{row}", symbol=self.symbols[int(batch.index[row])],
+                    side=Side.BUY if batch.side[row] > 0 else Side.SELL, quantity=batch.quantity_decimal(row),
+                    created_at=to_datetime(0).astimezone(UTC),
+                )
+            )
+            (ref,) = single.on_market(self._bar()).fills
+            assert Decimal(int(f.price[j])).scaleb(-f.price_scale) == ref.price
+            assert Decimal(int(f.units[j])).scaleb(-f.qty_scale) == ref.quantity
+            assert Decimal(f.commission[j]).scaleb(-f.money_scale) == ref.commission
+
+    def test_cancel_rows(self, broker: Any) -> None:
+        columns = self._connect(broker)
+        columns.submit_batch(self._batch(), np.array([5, 6, 7]))
+        assert sorted(columns.cancel_rows([6, 7, 99])) == [6, 7]
+        nan = np.full(len(self.symbols), np.nan)
+        quiet = columns.on_market(MarketSlice(0, self.symbols, nan, nan, nan, nan, nan)).batch
+        assert quiet is None or quiet.fills is None  # no prices: the row rests
+        got = columns.on_market(self._bar()).batch
+        assert got is not None and got.fills is not None and got.fills.row.tolist() == [5]
+
+
 class DataSourceContract:
     """Needs a ``data_source`` fixture."""
 
@@ -415,6 +487,7 @@ class ReporterContract:
 
 __all__ = [
     "AiTradingError",
+    "BatchBrokerContract",
     "BatchRiskCheckContract",
     "BrokerContract",
     "DataSourceContract",

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import numpy as np
 import pytest
@@ -12,13 +13,19 @@ from ai_trading_core.errors import BrokerError
 from ai_trading_core.market import MarketSlice, to_datetime
 from ai_trading_core.models import Instrument, Order
 from ai_trading_core.protocols import BrokerContext
-from ai_trading_core.testing.contracts import BrokerContract
+from ai_trading_core.testing.contracts import BatchBrokerContract, BrokerContract
 
 
 class TestSimContract(BrokerContract):
     @pytest.fixture
     def broker(self) -> SimulatedBroker:
         return SimulatedBroker()
+
+
+class TestSimBatchContract(BatchBrokerContract):
+    @pytest.fixture
+    def make_broker(self) -> Any:
+        return lambda: SimulatedBroker(SimulatedBrokerParams(commission_bps=Decimal("2.5"), slippage_bps=Decimal("3")))
 
 
 def connect(params: SimulatedBrokerParams | None = None) -> SimulatedBroker:
