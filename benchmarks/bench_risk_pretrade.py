@@ -29,7 +29,9 @@ columnar ``OrderBatch`` in, a ``VerdictBatch`` out: what the engine calls) and t
   is the minimum over ``--step-repeats`` passes (on a shared machine the least disturbed);
 * ``per_order_cpu_us_min``: the three per-order figures as the least process CPU time of a
   run (another process's load inflates wall time, not this);
-* ``circuit_breaker_per_order_us``: the circuit breaker per order.
+* ``circuit_breaker_per_order_us``: the circuit breaker per order;
+* ``load_average``: the machine's 1, 5 and 15 minute load averages when the run ended (the
+  machine is shared: a high load inflates the wall times).
 
 The verdicts of ``check_batch`` and ``check`` are compared row by row before timing.
 
@@ -41,6 +43,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import platform
 import statistics
 import time
@@ -332,6 +335,7 @@ def main() -> None:
                 "python": platform.python_version(),
                 "numpy": np.__version__,
                 "machine": platform.machine(),
+                "load_average": [round(x, 2) for x in os.getloadavg()],
             },
             indent=2,
         )

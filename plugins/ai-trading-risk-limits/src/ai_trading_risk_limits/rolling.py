@@ -40,7 +40,7 @@ from scipy.linalg import blas  # type: ignore[import-untyped]
 from ai_trading_core.market import FloatArray, History
 
 from .estimates import RiskEstimates, estimate
-from .measures import IntArray, clusters_of_links, covariance_links, simple_returns
+from .measures import CovarianceLinks, IntArray, clusters_of_links, simple_returns
 from .params import PortfolioLimitsParams
 
 # A variance below this fraction of its largest value since the last full estimate triggers one.
@@ -69,8 +69,10 @@ class RollingRiskEstimator:
         self._peak_var: FloatArray | None = None
         self._since_full = 0
         self._last: RiskEstimates | None = None
-        self._work: FloatArray | None = None  # scratch for the correlation links
-        self._mask: np.ndarray | None = None
+        threshold = params.correlation_threshold
+        self._link_test = None if threshold is None else CovarianceLinks(threshold)
+        self._lhs: FloatArray | None = None  # (N, 2) and (2, N) operands of the rank-2 update
+        self._rhs: FloatArray | None = None
         # the last links and their signs with the clusters they gave: a step whose links and
         # signs are the same has the same clusters (the graph and the spanning tree are equal)
         self._links: tuple[IntArray, IntArray, np.ndarray, tuple[IntArray, FloatArray, np.ndarray]] | None = None
@@ -139,15 +141,18 @@ class RollingRiskEstimator:
         ring, mean = self._ring, self._mean
         assert ring is not None and mean is not None
         n = ring.shape[1]
-        x_old = ring[:, self._pos].copy()
+        x_old = ring[:, self._pos]  # a view: read before the column is overwritten below
         delta = x_new - x_old
         cov = self._cov
         if cov is not None:
-            a = x_old - mean + delta * ((n - 1) / (2.0 * n))
-            lhs = np.empty((len(a), 2), order="F")
-            lhs[:, 0] = a
+            lhs, rhs = self._lhs, self._rhs
+            if lhs is None or rhs is None or lhs.shape[0] != len(delta):
+                lhs = self._lhs = np.empty((len(delta), 2), order="F")
+                rhs = self._rhs = np.empty((2, len(delta)), order="F")
+            a = lhs[:, 0]  # x_old - mean + delta (n - 1) / (2 n), the same floats, in place
+            np.subtract(x_old, mean, out=a)
+            a += delta * ((n - 1) / (2.0 * n))
             lhs[:, 1] = delta
-            rhs = np.empty((2, len(a)), order="F")
             rhs[0] = delta
             rhs[1] = a
             # cov.T is the Fortran-ordered view of the same memory: BLAS adds in place
@@ -165,14 +170,10 @@ class RollingRiskEstimator:
         return self._last
 
     def _with_clusters(self, est: RiskEstimates) -> RiskEstimates:
-        threshold = self.params.correlation_threshold
-        if threshold is None or est.cov is None:
+        if self._link_test is None or est.cov is None:
             return est
         n = est.cov.shape[0]
-        if self._work is None or self._work.shape[0] != n:
-            self._work = np.empty((n, n))
-            self._mask = np.empty((n, n), dtype=bool)
-        ii, jj = covariance_links(est.cov, threshold, self._work, self._mask)
+        ii, jj = self._link_test(est.cov)  # the pairs covariance_links gives, screened cheaply
         negative = est.cov[ii, jj] < 0
         prev = self._links
         if (
