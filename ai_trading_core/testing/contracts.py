@@ -330,8 +330,7 @@ class BrokerContract:
 
     symbols = ("AAA", "BBB", "CCC")
 
-    @pytest.fixture
-    def connected(self, broker: Any) -> Any:
+    def _connect(self, broker: Any) -> Any:
         broker.connect(
             BrokerContext(
                 instruments={s: Instrument(symbol=s) for s in self.symbols},
@@ -342,7 +341,11 @@ class BrokerContract:
                 clock=SimulatedClock(0),
             )
         )
-        yield broker
+        return broker
+
+    @pytest.fixture
+    def connected(self, broker: Any) -> Any:
+        yield self._connect(broker)
         broker.close()
 
     def order(self, coid: str = "contract-1", qty: str = "10") -> Order:
@@ -383,19 +386,6 @@ class BatchBrokerContract(BrokerContract):
     @pytest.fixture
     def broker(self, make_broker: Any) -> Any:
         return make_broker()
-
-    def _connect(self, broker: Any) -> Any:
-        broker.connect(
-            BrokerContext(
-                instruments={s: Instrument(symbol=s) for s in self.symbols},
-                symbols=self.symbols,
-                initial_cash=Decimal(100_000),
-                currency="USD",
-                timeframe=Timeframe.D1,
-                clock=SimulatedClock(0),
-            )
-        )
-        return broker
 
     def _batch(self) -> Any:
         n = len(self.symbols)
