@@ -14,6 +14,7 @@ rejects the orders concerned and halts (or flattens, per ``run.on_error``).
 from __future__ import annotations
 
 import hashlib
+import math
 import time
 import weakref
 from collections.abc import Callable, Mapping, Sequence
@@ -1250,12 +1251,96 @@ class Engine:
         self._combined[idx] = combined[idx]
         if not len(idx):
             return
+        if not self._columnar:
+            # one object per order: built directly (a batch's NumPy calls cost more than a
+            # few orders do), by the same rule as _order_batch
+            orders = self._order_objects(m, idx.tolist(), combined, target_units, ctx.prices)
+            if orders:
+                if self._audit_on or self._has["ai_trading_signal"]:
+                    self._announce_orders(m, orders, combined, target_units, equity)
+                self._process_orders(orders, m, equity)
+            return
         batch = self._order_batch(m, idx, combined, target_units, ctx.prices)
         if batch is None:
             return
         if self._audit_on or self._has["ai_trading_signal"]:
             self._announce_decisions(m, batch, combined, target_units, equity)
         self._process_batch(batch, m, equity)
+
+    def _order_objects(
+        self, m: MarketSlice, rows: list[int], combined: FloatArray, target_units: FloatArray, prices: FloatArray
+    ) -> list[Order]:
+        """:meth:`_order_batch`'s rule, order by order in Python floats (the same IEEE
+        operations: ``round`` and ``np.rint`` both round half to even), as ``Order`` objects."""
+        held_all = self.portfolio.qty_f + self._pending
+        lot_f, lot_units, min_units = self._lot_f, self._lot_units, self._min_units
+        scale = self._qty_scale
+        retries = self.refused_order_retries
+        orders: list[Order] = []
+        for i in rows:
+            held = float(held_all[i])
+            delta = float(target_units[i]) - held
+            lots_f = abs(delta) / float(lot_f[i])
+            near = round(lots_f)
+            lots = near if abs(lots_f - near) <= 1e-9 * max(lots_f, 1.0) else math.floor(lots_f)
+            units = lots * int(lot_units[i])
+            if units <= 0 or units < min_units[i]:
+                continue
+            if self._refusals[i] > retries and self._refused_at[i] == combined[i]:
+                continue  # refused too often for this target: wait for a new one
+            side = Side.BUY if delta > 0 else Side.SELL
+            if self.book._open and self._in_flight_blocks(i, side):
+                # decided again on the next step, once the broker has settled what is in flight
+                self._combined[i] = np.nan
+                continue
+            notional = None
+            if self._sizes_at_fill and (held == 0 or (held > 0) == (delta > 0)):
+                # increasing exposure: let the broker fix the quantity at the fill price
+                notional = notional_decimal(abs(delta * float(prices[i])))
+            self._order_seq += 1
+            client, correlation = self._ids(m.timestamp, i, self._order_seq)
+            qty = Decimal(units).scaleb(-scale)
+            now = self.clock.now()
+            orders.append(
+                trusted(
+                    Order,
+                    now.tzinfo is UTC and (notional is None or notional > 0),
+                    client_order_id=client,
+                    symbol=self.symbols[i],
+                    side=side,
+                    quantity=qty,
+                    order_type=OrderType.MARKET,
+                    strategy_id=self._responsible_strategy(i),
+                    correlation_id=correlation,
+                    created_at=now,
+                    reduce_only=False,
+                    reason=None,
+                    notional=notional,
+                )
+            )
+        return orders
+
+    def _announce_orders(
+        self, m: MarketSlice, orders: list[Order], combined: FloatArray, target_units: FloatArray, equity: float
+    ) -> None:
+        """The audit trail's decision records and the signal observers, per order."""
+        held = self.portfolio.qty_f + self._pending
+        delta = target_units - held
+        for order in orders:
+            i = self.portfolio.index[order.symbol]
+            if self._audit_on:
+                self._audit("decision", order.correlation_id, self._decision_payload(m, i, combined, target_units, delta, equity))
+            if self._has["ai_trading_signal"]:
+                self.host.notify(
+                    "ai_trading_signal",
+                    signal=Signal(
+                        strategy_id=order.strategy_id,
+                        symbol=order.symbol,
+                        timestamp=self.clock.now(),
+                        strength=float(np.clip(combined[i], -1, 1)),
+                        correlation_id=order.correlation_id,
+                    ),
+                )
 
     def _order_batch(
         self, m: MarketSlice, idx: Any, combined: FloatArray, target_units: FloatArray, prices: FloatArray

@@ -125,9 +125,10 @@ TRADE_FIELDS = _field_kinds(Trade)
 def _plain_text(value: Any) -> str:
     """A decimal's canonical text: no exponent, no trailing zeros (``1E+2`` → ``100``,
     ``313.890`` → ``313.89``)."""
-    if isinstance(value, Decimal):
+    text = str(value)
+    if isinstance(value, Decimal) and ("E" in text or ("." in text and text[-1] == "0")):
         return str(plain(value))
-    return str(value)
+    return text
 
 
 def _json_column(values: Any, kind: _Kind) -> Any:
