@@ -532,3 +532,52 @@ def _decoded(columns: dict[str, Any]) -> list[dict[str, Any]]:
     names = list(columns)
     count = len(columns["symbol"])
     return rows({"trades": {"columns": names, "data": columns, "count": count}}, "trades")
+
+
+class _SingleOrderCap:
+    """A third-party style risk check with only ``check(orders, ctx)``: orders above 150 units
+    are resized to 150, sells are approved. The columnar path reaches it through the adapter."""
+
+    name = "single_order_cap"
+
+    def check(self, orders: Any, ctx: Any) -> list[Any]:
+        from ai_trading_core.enums import RiskDecision
+        from ai_trading_core.market import to_datetime
+        from ai_trading_core.models import RiskVerdict
+
+        out = []
+        for o in orders:
+            big = o.side is Side.BUY and o.quantity > 150 and o.notional is None
+            out.append(
+                RiskVerdict(
+                    check=self.name,
+                    decision=RiskDecision.RESIZE if big else RiskDecision.APPROVE,
+                    client_order_id=o.client_order_id,
+                    symbol=o.symbol,
+                    requested_quantity=o.quantity,
+                    approved_quantity=Decimal(150) if big else o.quantity,
+                    reason="above 150 units" if big else "",
+                    timestamp=to_datetime(ctx.timestamp),
+                    correlation_id=o.correlation_id,
+                )
+            )
+        return out
+
+    def update(self, ctx: Any) -> None:
+        return None
+
+
+def test_a_single_order_risk_check_works_on_the_columnar_path(out_dir: Path) -> None:
+    """The adapter: a check without ``check_batch`` gives the same run on both paths."""
+    from ai_trading_core import hookimpl
+
+    class Plugin:
+        @hookimpl
+        def ai_trading_register_risk_checks(self, registry: Any) -> None:
+            registry.register("single_order_cap", lambda p, c: _SingleOrderCap())
+
+    host = create_plugin_host(only=["sim", "sma", "sample-data"], extra_plugins={"cap": Plugin()})
+    objects, columns = _both(host, out_dir, _panel(200, 4, seed=9), risk=[{"name": "single_order_cap"}])
+    assert not hasattr(_SingleOrderCap(), "check_batch")
+    assert any(v["decision"] == "resize" for v in columns.document["risk_verdicts"])
+    _assert_same_run(objects, columns)
