@@ -14,6 +14,8 @@ of shipping the config is paid once per batch.
 
 from __future__ import annotations
 
+import logging
+
 import math
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -89,10 +91,19 @@ def dask_client(scheduler: str | None = None, *, workers: int = 2, processes: bo
     # own configuration: set distributed.worker.profile.enabled = false on those workers).
     import dask
 
-    with dask.config.set({"distributed.worker.profile.enabled": False}), LocalCluster(
-        n_workers=workers, threads_per_worker=1, processes=processes, dashboard_address="127.0.0.1:0", **where
-    ) as cluster, Client(cluster) as client:
-        yield client
+    # Dask's own INFO lines are noise to a sweep's user; on shutdown after a failed point they
+    # include a traceback of a connection closed on purpose ("Batched Comm Closed"). Our own
+    # cluster logs WARNING and above only, for as long as it runs.
+    chatty = logging.getLogger("distributed")
+    level = chatty.level
+    chatty.setLevel(max(level, logging.WARNING))
+    try:
+        with dask.config.set({"distributed.worker.profile.enabled": False}), LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=processes, dashboard_address="127.0.0.1:0", **where
+        ) as cluster, Client(cluster) as client:
+            yield client
+    finally:
+        chatty.setLevel(level)
 
 
 def config_dict(config: AppConfig) -> dict[str, Any]:
