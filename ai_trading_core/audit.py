@@ -193,6 +193,31 @@ class JsonlAuditSink:
         self.count += 1
         return digest
 
+    def events_after(self, run_id: str, sequence: int) -> list[tuple[AuditEvent, str]]:
+        """The events of ``run_id`` after ``sequence`` at the end of the file, oldest first,
+        each with its hash: what a process killed between this sink's write and the
+        storage's recorded here only (see ``Engine.adopt_audit_tail``)."""
+        if not self.path.exists() or not self.path.stat().st_size:
+            return []
+        _drop_torn_tail(self.path)
+        with self.path.open("rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            size = fh.tell()
+            fh.seek(max(0, size - 262_144))
+            lines = fh.read().decode("utf-8", errors="replace").splitlines()
+        out: list[tuple[AuditEvent, str]] = []
+        for line in reversed(lines[1:] if size > 262_144 else lines):
+            try:
+                record = json.loads(line)
+            except ValueError:
+                break
+            if record.get("run_id") != run_id or int(record.get("sequence", 0)) <= sequence:
+                break
+            digest = record.pop("hash")
+            record.pop("prev_hash", None)
+            out.append((AuditEvent.model_validate(record), digest))
+        return out[::-1]
+
     def close(self) -> None:
         if self._fh is not None:
             self._fh.close()

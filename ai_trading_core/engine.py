@@ -1947,6 +1947,23 @@ class Engine:
         if found:
             self.audit_head = sorted(found)[0]
 
+    def adopt_audit_tail(self, events: Sequence[tuple[AuditEvent, str]]) -> None:
+        """After a restart: events the audit file holds beyond what storage recorded (the
+        process was killed between the two writes of one event) are recorded in storage now,
+        in order, so both chains hold the same events and the sequence goes on after them.
+        Each is the same event, so storage computes the same chain hash the file holds."""
+        record = getattr(self.c.storage, "record_audit", None)
+        for event, digest in events:
+            if event.sequence != self._audit_seq + 1:
+                break
+            if record is not None:
+                stored = record(event)
+                if stored != digest:
+                    logger.error("audit event {}#{} re-recorded with another hash", event.kind, event.sequence)
+            self._audit_seq = event.sequence
+            self.audit_head = digest
+            logger.info("audit event #{} ({}) recorded after the restart", event.sequence, event.kind)
+
     def seal_audit(self) -> tuple[str, int] | None:
         """Close the audit chain of a cleanly stopped run: a ``seal`` event holding the number of
         events before it and the last hash (see :mod:`ai_trading_core.audit`). Returns the

@@ -273,6 +273,7 @@ def run_config(
             host.pm.register(comp, name=f"component:{id(comp)}")
             registered.append(comp)
     audit_path = None
+    sink: JsonlAuditSink | None = None
     # The HMAC key of the audit chain: the file sink and the storage (which resolves it the
     # same way from its build context) key their chains alike.
     audit_key = None
@@ -307,6 +308,8 @@ def run_config(
     try:
         if recovered is not None:
             engine.restore(recovered)
+            if sink is not None:  # the file may hold the event a kill kept from storage
+                engine.adopt_audit_tail(sink.events_after(recovered.checkpoint.run_id, recovered.audit_sequence))
         engine.start()
         use_block = (config.run.engine == "block") if block is None else block
         if mode is RunMode.BACKTEST and use_block:

@@ -39,6 +39,7 @@ class Faults:
     def __init__(self) -> None:
         self.die_at_step: int | None = None
         self.die_after_order: int | None = None
+        self.die_before_audit: int | None = None
 
 
 class DyingSma(SmaCrossover):
@@ -54,6 +55,14 @@ class DyingSma(SmaCrossover):
 
 class DyingStorage(SqlStorage):
     faults: Faults
+
+    def record_audit(self, event: Any) -> str:
+        f = self.faults
+        f.die_before_audit = None if f.die_before_audit is None else f.die_before_audit - 1
+        if f.die_before_audit == 0:
+            f.die_before_audit = None
+            raise ProcessDied("killed after the audit file took an event, before storage did")
+        return super().record_audit(event)
 
     def record_order(self, order: Any) -> None:
         super().record_order(order)
@@ -150,6 +159,29 @@ def test_a_run_that_dies_resumes_with_the_trades_of_an_uninterrupted_run(
     store = SqlStorage(SqlStorageParams(url=f"sqlite:///{tmp_path / 'resumed'}.db"), _ctx(tmp_path))
     assert store.recover(config.config_hash()) is None
     store.close()
+
+
+@pytest.mark.parametrize("audit_event", [3, 40])
+def test_a_kill_between_the_audit_file_and_storage_leaves_one_chain(tmp_path: Path, audit_event: int) -> None:
+    """The file sink writes an event, the process dies before storage records it: on resume
+    the event is recorded in storage from the file, the sequence goes on after it, and the
+    file and the database hold the same chain (same hashes), sealed once, verifiable."""
+    panel = random_walk_panel(300, 3, seed=7)
+    faults = Faults()
+    host = _host(faults)
+    config = _config(tmp_path, "resumed")
+    faults.die_before_audit = audit_event
+    with pytest.raises(ProcessDied):
+        run_config(config, host, panel=panel)
+    resumed = run_config(config, host, panel=panel)
+    key = resolve_audit_key({}, tmp_path / "state", create=False)
+    assert verify_audit_file(tmp_path / "resumed.jsonl", key).ok
+    events = [json.loads(line) for line in (tmp_path / "resumed.jsonl").read_text().splitlines()]
+    assert [e["sequence"] for e in events] == list(range(1, len(events) + 1))  # no repeat, no gap
+    store = SqlStorage(SqlStorageParams(url=f"sqlite:///{tmp_path / 'resumed'}.db"), _ctx(tmp_path))
+    stored = [(r.sequence, r.hash) for r in store.db.audit.rows(resumed.document["run_id"])]
+    store.close()
+    assert stored == [(e["sequence"], e["hash"]) for e in events]
 
 
 def test_resume_false_starts_afresh(tmp_path: Path) -> None:
