@@ -265,20 +265,6 @@ class BatchEvents:
     expired: Mapping[int, str] = field(default_factory=dict)
 
 
-def fixed_strings(values: Sequence[int], scale: int) -> list[str]:
-    """Exact decimal strings of integers at ``scale`` places with all of them, as
-    ``str(Decimal(v).scaleb(-scale))`` writes a lot-rounded quantity (``313890`` at 3 places
-    → ``"313.890"``); no exponent."""
-    if scale <= 0:
-        return [str(v) for v in values]
-    unit = 10**scale
-    out = []
-    for v in values:
-        q, r = divmod(abs(v), unit)
-        out.append(f"{'-' if v < 0 else ''}{q}.{str(r).rjust(scale, '0')}")
-    return out
-
-
 def scaled_strings(values: Sequence[int], scale: int) -> list[str]:
     """Exact decimal strings of integers at ``scale`` places, without trailing zeros or an
     exponent (``[12345, 100]`` at 2 places → ``["123.45", "1"]``): a column of a run

@@ -36,9 +36,7 @@ from .batch import (
     check_batch,
     decimal_places,
     notional_decimal,
-    fixed_strings,
     plain,
-    scaled_strings,
 )
 from .clock import Clock, SimulatedClock
 from .enums import AlertSeverity, OrderStatus, OrderType, RiskDecision, RiskLevel, RiskState, RunMode, Side, TimeInForce
