@@ -17,7 +17,7 @@ fill: prices and commissions are integers at stated decimal scales.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -258,11 +258,10 @@ class FillBatch:
 @dataclass(slots=True)
 class BatchEvents:
     """What a batch broker reports for one bar: fills, and order rows that ended without a
-    fill (``rejected``: row → reason; ``expired``: rows)."""
+    fill (``rejected``: row → reason)."""
 
     fills: FillBatch | None = None
     rejected: dict[int, str] = field(default_factory=dict)
-    expired: Mapping[int, str] = field(default_factory=dict)
 
 
 def scaled_strings(values: Sequence[int], scale: int) -> list[str]:

@@ -583,10 +583,7 @@ class Engine:
         cached = getattr(self, "_ids_cache", None)
         if cached is not None and len(cached[0]) == len(t):
             return cached
-        pairs = [
-            self._ids(ts, i, seq)
-            for ts, i, seq in zip(t.created.view.tolist(), t.index.view.tolist(), t.seq.view.tolist(), strict=True)
-        ]
+        pairs = [self._ids(seq) for seq in t.seq.view.tolist()]
         clients = [p[0] for p in pairs]
         correlations = [p[1] for p in pairs]
         self._ids_cache = (clients, correlations)
@@ -1296,7 +1293,7 @@ class Engine:
                 # increasing exposure: let the broker fix the quantity at the fill price
                 notional = notional_decimal(abs(delta * float(prices[i])))
             self._order_seq += 1
-            client, correlation = self._ids(m.timestamp, i, self._order_seq)
+            client, correlation = self._ids(self._order_seq)
             qty = Decimal(units).scaleb(-scale)
             now = self.clock.now()
             orders.append(
@@ -1407,7 +1404,7 @@ class Engine:
                     blocked[r] = True
         return blocked
 
-    def _ids(self, timestamp: int, i: int, seq: int) -> tuple[str, str]:
+    def _ids(self, seq: int) -> tuple[str, str]:
         """(client order id, correlation id) of the run's order number ``seq``: the head of a
         digest of the run's id (and a resumed run's restart count), which no other run shares,
         then the order's number, which no other order of the run has. 28 characters: within
@@ -1420,7 +1417,7 @@ class Engine:
     def _batch_order(self, batch: OrderBatch, row: int) -> Order:
         """Row ``row`` of ``batch`` as a new ``Order`` (the object boundary)."""
         i = int(batch.index[row])
-        client, correlation = self._ids(batch.timestamp, i, int(batch.seq[row]))
+        client, correlation = self._ids(int(batch.seq[row]))
         notional = batch.notional[row]
         qty = batch.quantity_decimal(row)
         fields: dict[str, Any] = {
@@ -1449,7 +1446,7 @@ class Engine:
         delta = target_units - held
         for row in range(len(batch)):
             i = int(batch.index[row])
-            _, correlation = self._ids(batch.timestamp, i, int(batch.seq[row]))
+            _, correlation = self._ids(int(batch.seq[row]))
             if self._audit_on:
                 self._audit("decision", correlation, self._decision_payload(m, i, combined, target_units, delta, equity))
             if self._has["ai_trading_signal"]:
@@ -1543,7 +1540,7 @@ class Engine:
 
     def _verdict_object(self, check: str, batch: OrderBatch, row: int, v: VerdictBatch, code: int, units: int) -> None:
         i = int(batch.index[row])
-        client, correlation = self._ids(batch.timestamp, i, int(batch.seq[row]))
+        client, correlation = self._ids(int(batch.seq[row]))
         verdict = RiskVerdict(
             check=check,
             decision=DECISIONS[code],
@@ -1675,8 +1672,7 @@ class Engine:
         notional: Decimal | None = None,
     ) -> Order:
         self._order_seq += 1
-        ts = self.last_market.timestamp if self.last_market is not None else 0
-        client, correlation = self._ids(ts, i, self._order_seq)
+        client, correlation = self._ids(self._order_seq)
         now = self.clock.now()
         fields: dict[str, Any] = {
             "client_order_id": client,

@@ -83,21 +83,21 @@ class _Column:
         self.data = np.zeros(capacity, dtype=dtype)
         self.n = 0
 
-    def extend(self, values: Any) -> None:
-        k = len(values)
+    def _reserve(self, k: int) -> None:
         if self.n + k > len(self.data):
             grown = np.zeros(max(2 * len(self.data), self.n + k), dtype=self.data.dtype)
             grown[: self.n] = self.data[: self.n]
             self.data = grown
+
+    def extend(self, values: Any) -> None:
+        k = len(values)
+        self._reserve(k)
         self.data[self.n : self.n + k] = values
         self.n += k
 
     def fill(self, k: int, value: Any) -> None:
         """Append ``k`` copies of ``value``."""
-        if self.n + k > len(self.data):
-            grown = np.zeros(max(2 * len(self.data), self.n + k), dtype=self.data.dtype)
-            grown[: self.n] = self.data[: self.n]
-            self.data = grown
+        self._reserve(k)
         self.data[self.n : self.n + k] = value
         self.n += k
 

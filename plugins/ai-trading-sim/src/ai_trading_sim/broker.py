@@ -137,7 +137,6 @@ class SimulatedBroker:
         self._configured_ticks: list[Decimal | None] = []
         self._column_positions = np.zeros(0, dtype=np.int64)  # units at _column_qty_scale
         self._column_qty_scale = 0
-        self._lots: dict[int, list[int]] = {}
         self._lot_arrays: dict[int, Any] = {}
 
     @property
@@ -247,19 +246,13 @@ class SimulatedBroker:
         return scale, tick
 
     def _lot_array(self, qty_scale: int) -> Any:
-        """:meth:`_lot_units` as an int64 array (kept)."""
+        """Per symbol, the lot size in units at ``qty_scale`` decimal places (int64, kept)."""
         cached = self._lot_arrays.get(qty_scale)
         if cached is None:
-            cached = self._lot_arrays[qty_scale] = np.array(self._lot_units(qty_scale), dtype=np.int64)
-        return cached
-
-    def _lot_units(self, qty_scale: int) -> list[int]:
-        """Per symbol, the lot size in units at ``qty_scale`` decimal places (kept)."""
-        cached = self._lots.get(qty_scale)
-        if cached is None:
-            cached = self._lots[qty_scale] = [
-                int((self._instruments.get(s) or Instrument(symbol=s)).lot_size.scaleb(qty_scale)) for s in self._symbols
-            ]
+            cached = self._lot_arrays[qty_scale] = np.array(
+                [int((self._instruments.get(s) or Instrument(symbol=s)).lot_size.scaleb(qty_scale)) for s in self._symbols],
+                dtype=np.int64,
+            )
         return cached
 
     def _book_positions(self, index: Any, signed_units: Any, qty_scale: int) -> None:
