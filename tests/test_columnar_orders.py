@@ -10,6 +10,7 @@ examples by hand; the helper tests pin the exact-decimal conversions both paths 
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections import Counter
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -581,3 +582,62 @@ def test_a_single_order_risk_check_works_on_the_columnar_path(out_dir: Path) -> 
     assert not hasattr(_SingleOrderCap(), "check_batch")
     assert any(v["decision"] == "resize" for v in columns.document["risk_verdicts"])
     _assert_same_run(objects, columns)
+
+
+def _cli_config(path: Path, audit: bool) -> Path:
+    """A config of 64 symbols (the columnar floor) for ``ai-trading run`` in a subprocess."""
+    path.write_text(
+        f"""
+[run]
+seed = 5
+output_dir = "runs"
+state_dir = "state"
+[plugins]
+load = ["sample-data", "sim", "sma"]
+[data]
+name = "synthetic"
+params = {{ n_symbols = {Engine.COLUMNAR_MIN_SYMBOLS}, n_bars = 150 }}
+[[strategies]]
+name = "sma_crossover"
+params = {{ fast = 5, slow = 20 }}
+[broker]
+name = "sim"
+params = {{ commission_bps = 1, slippage_bps = 2 }}
+[audit]
+enabled = {"true" if audit else "false"}
+"""
+    )
+    return path
+
+
+def test_cli_runs_columnar_from_a_fresh_state_dir_twice_and_equals_the_object_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Through ``ai-trading run`` in a subprocess, at the default floor: a fresh state dir, the
+    same config a second time, and the audit-on (object path) run of the same data agree."""
+    import subprocess
+    import sys
+
+    monkeypatch.undo()  # the subprocess uses the default floor; so does its config
+    def run(config: Path, out: str) -> dict[str, Any]:
+        proc = subprocess.run(
+            [sys.executable, "-m", "ai_trading_core.cli", "run", str(config), "--json-out", out],
+            capture_output=True, text=True, timeout=300, cwd=tmp_path,
+        )
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        doc: dict[str, Any] = json.loads((tmp_path / out).read_text())
+        return doc
+
+    columnar = _cli_config(tmp_path / "columns.toml", audit=False)
+    first, second = run(columnar, "first.json"), run(columnar, "second.json")
+    objects = run(_cli_config(tmp_path / "objects.toml", audit=True), "objects.json")
+    # the columnar path wrote its decimals as scaled integers; the object path as text
+    assert set(first["fills"]["data"]["price"]) == {"scale", "units"}
+    assert isinstance(objects["fills"]["data"]["price"], list)
+    assert first["metrics"]["fill_count"] > 50
+    for doc in (second, objects):
+        assert doc["final_equity"] == first["final_equity"] and doc["final_cash"] == first["final_cash"]
+        for table in ("trades", "fills"):
+            assert [{k: v for k, v in r.items() if k not in ID_COLUMNS} for r in rows(doc, table)] == [
+                {k: v for k, v in r.items() if k not in ID_COLUMNS} for r in rows(first, table)
+            ]
